@@ -1,0 +1,1 @@
+"""toobit-follower: the signed, typed client of the Toobit copy-trading follower API."""

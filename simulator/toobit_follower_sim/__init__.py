@@ -1,0 +1,1 @@
+"""A stateful simulator of the Toobit copy-trading follower API."""
