@@ -1,5 +1,6 @@
 # The one entry point for people and CI. `make` runs the main job, `make test` every test.
-# Both bootstrap .venv (pinned by requirements-dev.lock) and node_modules (pinned by package-lock.json).
+# Both bootstrap .venv (pinned by requirements-dev.lock) and node_modules (pinned by
+# package-lock.json) on a bare machine with only Python, Node/npm and the registries.
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 PYTHON ?= python3
@@ -7,11 +8,16 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 PY := $(BIN)/python
-SPEC := openapi.yaml
+PYTEST_ARGS ?=
 
-.PHONY: all test lint docs generate check-generated fuzz simulate bench clean venv npm
+.PHONY: all test lint docs generate check-generated fuzz simulate bench clean venv npm typecheck
 
+## all: the main job: set up, regenerate and verify, lint the spec, fuzz the contract, build the published spec
 all: venv generate check-generated lint fuzz docs
+
+## test: every test (CI runs this)
+test: venv npm check-generated docs
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 # --- bootstrap -------------------------------------------------------------
 venv: $(VENV)/.installed
@@ -26,12 +32,40 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-clean:
-	rm -rf $(VENV) node_modules dist reports .pytest_cache .mypy_cache .ruff_cache
-
 # --- the contract ----------------------------------------------------------
+## generate: regenerate generated/ from openapi.yaml
 generate: venv
 	$(PY) generator/generate.py
 
+## check-generated: fail with a diff when generated/ differs from what the spec gives
 check-generated: venv
 	$(PY) generator/generate.py --check
+
+## lint: structural validation and style lint of openapi.yaml (zero warnings)
+lint: venv npm
+	$(PY) -m openapi_spec_validator openapi.yaml
+	redocly lint openapi.yaml --config redocly.yaml --max-problems 100
+
+## docs: dist/spec/ with openapi.yaml, openapi.json and an offline index.html
+docs: venv npm
+	$(PY) tools/publish_spec.py dist/spec
+
+## typecheck: mypy on the overlay (strict) and the generated code
+typecheck: venv
+	$(PY) -m mypy
+
+# --- running it ------------------------------------------------------------
+## simulate: serve the simulator on 127.0.0.1:8080 from the default seed
+simulate: venv
+	$(BIN)/toobit-follower-sim serve --host 127.0.0.1 --port 8080
+
+## fuzz: schemathesis over openapi.yaml against the embedded simulator, or URL=... (read-only unless ALLOW_WRITES=1)
+fuzz: venv
+	$(PY) -m fuzz.run $(if $(URL),--url "$(URL)") $(if $(SEED),--seed $(SEED)) $(if $(ALLOW_WRITES),--allow-writes)
+
+## bench: benchmarks, results in bench/results/
+bench: venv
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules dist reports .pytest_cache .mypy_cache .ruff_cache
