@@ -45,6 +45,9 @@ DATAMODEL_ARGS = [
     "--enum-field-as-literal", "all",
     # DecimalString etc. become plain Decimal fields instead of RootModel wrappers
     "--collapse-root-models",
+    # query parameters get models too (ListHistoryOrdersParametersQuery: page >= 1, size <= 100)
+    "--openapi-scopes", "schemas", "paths", "parameters",
+    "--use-operation-id-as-name",
     "--use-schema-description",
     "--use-field-description",
     "--use-standard-collections",

@@ -683,6 +683,64 @@ class FollowConfigUpdate(BaseModel):
     """
 
 
+class ListCurrentOrdersParametersQuery(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
+
+
+class ListHistoryOrdersParametersQuery(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    page: Annotated[int | None, Field(ge=1, le=9223372036854775807)] = 1
+    size: Annotated[int | None, Field(ge=1, le=100)] = 10
+    recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
+
+
+class UpdateStopProfitLossParametersQuery(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
+
+
+class GetFollowConfigParametersQuery(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    leader_user_id: Annotated[
+        int,
+        Field(alias="leaderUserId", examples=[123456789], ge=1, le=9223372036854775807),
+    ]
+    """
+    A leader user ID, at least 1.
+    """
+    recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
+
+
+class UpdateFollowConfigParametersQuery(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
+
+
+class ListLeadersParametersQuery(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
+
+
+class CancelLeaderParametersQuery(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
+
+
 class EmptyResponse(Envelope):
     """
     Success of a write; `data` is null.
