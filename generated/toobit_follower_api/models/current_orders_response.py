@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -53,8 +53,8 @@ class CurrentOrdersResponse:
         return field_dict
 
     @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.current_order import CurrentOrder
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.current_order import CurrentOrder  # noqa: PLC0415
 
         d = dict(src_dict)
         code = d.pop("code")

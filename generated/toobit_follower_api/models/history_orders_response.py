@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -48,8 +48,8 @@ class HistoryOrdersResponse:
         return field_dict
 
     @classmethod
-    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.history_orders_page import HistoryOrdersPage
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.history_orders_page import HistoryOrdersPage  # noqa: PLC0415
 
         d = dict(src_dict)
         code = d.pop("code")
