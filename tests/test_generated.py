@@ -1,0 +1,208 @@
+"""The generated layer: both packages import, cover every operation, and the pydantic
+models enforce the spec (examples parse, violations are rejected, money is Decimal)."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import pytest
+import yaml
+
+import toobit_follower_models as models
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+
+OPERATION_IDS = [
+    op["operationId"]
+    for path_item in SPEC["paths"].values()
+    for method, op in path_item.items()
+    if method in {"get", "put", "post", "delete", "patch"}
+]
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def _schema_name(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def _response_examples() -> list[tuple[str, str, Any]]:
+    """(operationId/status/example name, schema name, value) for every JSON response example."""
+    found = []
+    responses = SPEC["components"]["responses"]
+    for path_item in SPEC["paths"].values():
+        for method, op in path_item.items():
+            if method not in {"get", "put", "delete"}:
+                continue
+            for status, response in op["responses"].items():
+                if "$ref" in response:
+                    response = responses[_schema_name(response["$ref"])]
+                media = response.get("content", {}).get("application/json")
+                if not media:
+                    continue
+                schema = _schema_name(media["schema"]["$ref"])
+                for name, example in media.get("examples", {}).items():
+                    found.append((f"{op['operationId']}/{status}/{name}", schema, example["value"]))
+    return found
+
+
+RESPONSE_EXAMPLES = _response_examples()
+
+
+def test_there_are_eight_operations() -> None:
+    assert len(OPERATION_IDS) == 8
+    assert len(set(OPERATION_IDS)) == 8
+
+
+@pytest.mark.parametrize("operation_id", OPERATION_IDS)
+def test_every_operation_has_a_generated_module(operation_id: str) -> None:
+    module = importlib.import_module(f"toobit_follower_api.api.follower.{_snake(operation_id)}")
+    for function in ("sync", "sync_detailed", "asyncio", "asyncio_detailed", "_get_kwargs"):
+        assert callable(getattr(module, function)), f"{operation_id} lacks {function}"
+
+
+def test_every_response_example_is_covered() -> None:
+    # 8 success examples (one per operation) plus the shared error examples
+    assert len({key.split("/")[0] for key, _, _ in RESPONSE_EXAMPLES}) == 8
+    assert len(RESPONSE_EXAMPLES) >= 8 + 4
+
+
+@pytest.mark.parametrize(("where", "schema", "value"), RESPONSE_EXAMPLES, ids=[e[0] for e in RESPONSE_EXAMPLES])
+def test_models_parse_every_response_example(where: str, schema: str, value: Any) -> None:
+    model = getattr(models, schema)
+    parsed = model.model_validate(value)
+    # serialising back by alias gives the example again, byte for byte as JSON
+    assert parsed.model_dump(mode="json", by_alias=True, exclude_unset=True) == value
+
+
+def test_money_is_decimal_and_round_trips_as_the_same_string() -> None:
+    raw = next(v for k, _, v in RESPONSE_EXAMPLES if k.startswith("listCurrentOrders/200"))
+    orders = models.CurrentOrdersResponse.model_validate(raw).data
+    order = orders[0]
+    assert isinstance(order.mark_price, Decimal)
+    assert order.mark_price == Decimal("7121.97")
+    assert order.liquidation_price == ""  # unset values stay the exchange's empty string
+    assert order.model_dump(mode="json", by_alias=True)["markPrice"] == "7121.97"
+    # trailing zeros are kept: Decimal("10.50") is not collapsed to 10.5
+    config = models.FollowConfigUpdate.model_validate({**_config_update(), "investAmount": "10.50"})
+    assert config.model_dump(mode="json", by_alias=True)["investAmount"] == "10.50"
+    assert models.FollowConfigUpdate.model_validate_json(config.model_dump_json(by_alias=True)) == config
+
+
+def _config_update() -> dict[str, Any]:
+    body = SPEC["paths"]["/api/v2/copy-trading/follower/config"]["put"]["requestBody"]
+    return dict(body["content"]["application/json"]["examples"]["followConfig"]["value"])
+
+
+def _stop_update() -> dict[str, Any]:
+    body = SPEC["paths"]["/api/v2/copy-trading/follower/positions/stop-profit-loss"]["put"]["requestBody"]
+    return dict(body["content"]["application/json"]["examples"]["stopProfitLoss"]["value"])
+
+
+def test_request_examples_parse() -> None:
+    assert models.FollowConfigUpdate.model_validate(_config_update()).leader_user_id == 123456789
+    assert models.StopProfitLossUpdate.model_validate(_stop_update()).stop_loss_rate == Decimal("0.2")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("investAmount", "1.123456789"),  # nine decimal places
+        ("singlePlaceAmount", "-1"),  # negative amount
+        ("maxInvestRate", "1.5"),  # above 1
+        ("maxInvestRate", "-0.1"),
+        ("followAmountMode", 2),  # unknown enum value
+        ("followMarginType", 3),
+        ("leaderUserId", 0),  # below 1
+        ("stopLossDelay", -1),
+        ("followSymbolIds", "all,BTC-SWAP-USDT"),  # all mixed with symbols
+        ("followSymbolIds", "BTC-SWAP-USDT,,ETH-SWAP-USDT"),  # empty item
+        ("followSymbolIds", ""),  # blank
+        ("investAmount", "NaN"),
+        ("zeroSlippageSwitch", "maybe"),
+        ("unknownField", "1"),  # extra fields are refused
+    ],
+)
+def test_config_update_rejects_what_the_spec_forbids(field: str, value: Any) -> None:
+    with pytest.raises(pydantic.ValidationError) as excinfo:
+        models.FollowConfigUpdate.model_validate({**_config_update(), field: value})
+    assert field in str(excinfo.value)
+
+
+@pytest.mark.parametrize("missing", sorted(_config_update()))
+def test_config_update_requires_every_field(missing: str) -> None:
+    body = _config_update()
+    del body[missing]
+    with pytest.raises(pydantic.ValidationError):
+        models.FollowConfigUpdate.model_validate(body)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("isLong", 2), ("stopProfitRate", "0.123456789"), ("symbolId", ""), ("symbolId", "x" * 65)],
+)
+def test_stop_update_rejects_what_the_spec_forbids(field: str, value: Any) -> None:
+    with pytest.raises(pydantic.ValidationError):
+        models.StopProfitLossUpdate.model_validate({**_stop_update(), field: value})
+
+
+def test_stop_update_optional_fields_may_be_left_out() -> None:
+    body = {k: v for k, v in _stop_update().items() if k in {"leaderUserId", "symbolId", "isLong"}}
+    parsed = models.StopProfitLossUpdate.model_validate(body)
+    assert parsed.stop_profit_rate is None
+    assert parsed.model_dump(by_alias=True, exclude_none=True) == body
+
+
+@pytest.mark.parametrize(("size", "ok"), [(0, False), (1, True), (100, True), (101, False)])
+def test_history_query_bounds(size: int, ok: bool) -> None:
+    if ok:
+        assert models.ListHistoryOrdersParametersQuery(size=size).size == size
+    else:
+        with pytest.raises(pydantic.ValidationError):
+            models.ListHistoryOrdersParametersQuery(size=size)
+    defaults = models.ListHistoryOrdersParametersQuery()
+    assert (defaults.page, defaults.size, defaults.recv_window) == (1, 10, 5000)
+
+
+def test_response_models_reject_broken_values() -> None:
+    raw = next(v for k, _, v in RESPONSE_EXAMPLES if k.startswith("listCurrentOrders/200"))
+    item = raw["data"][0]
+    for field, value in [("isLong", 2), ("markPrice", "abc"), ("leverage", 20.0), ("leaderUserId", "12a")]:
+        with pytest.raises(pydantic.ValidationError):
+            models.CurrentOrder.model_validate({**item, field: value})
+
+
+def test_every_generated_file_names_its_source_and_command() -> None:
+    files = sorted((ROOT / "generated").rglob("*.py"))
+    assert len(files) > 30
+    for path in files:
+        head = path.read_text(encoding="utf-8").splitlines()[:3]
+        assert head[0].startswith("# Generated by "), path
+        assert "openapi.yaml (sha256 " in head[0], path
+        assert "make generate" in head[1], path
+
+
+def test_generated_headers_carry_the_current_spec_digest() -> None:
+    import hashlib
+
+    digest = hashlib.sha256((ROOT / "openapi.yaml").read_bytes()).hexdigest()
+    header = (ROOT / "generated/toobit_follower_models/__init__.py").read_text(encoding="utf-8")
+    assert digest in header.splitlines()[0]
+
+
+def test_generated_code_passes_mypy_strict() -> None:
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+         "generated/toobit_follower_api", "generated/toobit_follower_models"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
