@@ -1,0 +1,627 @@
+"""The contract itself: openapi.yaml against the OpenAPI 3.1 schema, the house rules,
+and the exchange's reference pages (docs/reference/), which are the source of truth.
+
+The reference page is parsed as text: its tables are run together without separators
+(`leaderUserIdstringLeader user ID`), so each table kind has a row pattern, and the
+parser asserts the number of tables and rows it finds, so that a page it no longer
+understands fails loudly instead of checking nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_PATH = ROOT / "openapi.yaml"
+PAGE_PATH = ROOT / "docs" / "reference" / "follower-endpoints.txt"
+BASIC_PATH = ROOT / "docs" / "reference" / "basic-information.md"
+
+SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+METHODS = ("get", "put", "post", "delete", "patch")
+LIMIT_HEADERS = ("X-Api-Limit-Status", "X-Api-Limit", "X-Api-Limit-Reset-Timestamp")
+FOLLOWER_OPERATIONS = {
+    "listCurrentOrders",
+    "listHistoryOrders",
+    "updateStopProfitLoss",
+    "updateFollowConfig",
+    "getFollowConfig",
+    "listLeaders",
+    "cancelLeader",
+}
+ALL_OPERATIONS = FOLLOWER_OPERATIONS | {"getServerTime"}
+
+
+# --------------------------------------------------------------------------- spec helpers
+def pointer(*parts: str) -> str:
+    return "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def deref(node: Any) -> Any:
+    """Follow local `$ref`s to the node they name (siblings of `$ref` are dropped)."""
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        assert ref.startswith("#/"), ref
+        node = SPEC
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        seen += 1
+        assert seen < 20, "reference loop"
+    return node
+
+
+def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in SPEC["paths"].items():
+        for method in METHODS:
+            if method in item:
+                yield path, method, item[method]
+
+
+OPS = {op["operationId"]: (path, method, op) for path, method, op in operations()}
+
+
+def json_types(schema: Any) -> set[str]:
+    """The JSON types an instance of `schema` can have (refs, allOf, anyOf and oneOf followed)."""
+    if not isinstance(schema, dict):
+        return set()
+    result: set[str] | None = None
+
+    def meet(types: set[str]) -> None:
+        nonlocal result
+        result = types if result is None else result & types
+
+    if "$ref" in schema:
+        meet(json_types(deref(schema)))
+    if "type" in schema:
+        t = schema["type"]
+        meet({t} if isinstance(t, str) else set(t))
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            meet(set().union(*(json_types(s) for s in schema[key])))
+    for sub in schema.get("allOf", []):
+        sub_types = json_types(sub)
+        if sub_types:
+            meet(sub_types)
+    return result if result is not None else set()
+
+
+def schema_format(schema: Any) -> str | None:
+    if not isinstance(schema, dict):
+        return None
+    if "format" in schema:
+        return str(schema["format"])
+    if "$ref" in schema:
+        return schema_format(deref(schema))
+    return None
+
+
+def properties(schema: Any) -> dict[str, Any]:
+    """Properties of an object schema, merged over allOf (later parts win)."""
+    schema = deref(schema)
+    merged: dict[str, Any] = {}
+    for sub in schema.get("allOf", []):
+        merged.update(properties(sub))
+    merged.update(schema.get("properties", {}))
+    return merged
+
+
+def required(schema: Any) -> set[str]:
+    schema = deref(schema)
+    names = set(schema.get("required", []))
+    for sub in schema.get("allOf", []):
+        names |= required(sub)
+    return names
+
+
+def items(schema: Any) -> Any:
+    schema = deref(schema)
+    assert json_types(schema) == {"array"}, schema
+    return schema["items"]
+
+
+def success_schema(op: dict[str, Any]) -> Any:
+    return op["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+def request_schema(op: dict[str, Any]) -> Any:
+    return op["requestBody"]["content"]["application/json"]["schema"]
+
+
+def parameters(op: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in (deref(p) for p in op.get("parameters", []))}
+
+
+# --------------------------------------------------------------------------- page parser
+PAGE_TYPES = "string|integer|boolean|array|LONG|DECIMAL|STRING"
+NAME = r"[a-z][A-Za-z0-9]*?"
+ROW_PATTERNS = {
+    # header line -> (kind, row pattern)
+    "FieldTypeDescription": ("response", rf"^(?P<name>{NAME})(?P<type>{PAGE_TYPES})(?P<desc>.+)$"),
+    "FieldTypeMandatoryDescription": (
+        "body",
+        rf"^(?P<name>{NAME})(?P<type>{PAGE_TYPES})(?P<mandatory>YES|NO)(?P<desc>.+)$",
+    ),
+    "NameLocationTypeMandatoryDescription": (
+        "params",
+        rf"^(?P<name>{NAME})(?P<location>query|path|header)(?P<type>{PAGE_TYPES})"
+        r"(?P<mandatory>YES|NO)(?P<desc>.+)$",
+    ),
+    "NameLocationTypeMandatoryDefaultDescription": (
+        "params",
+        rf"^(?P<name>{NAME})(?P<location>query|path|header)(?P<type>{PAGE_TYPES})"
+        r"(?P<mandatory>YES|NO)(?P<default>-?[0-9]+)(?P<desc>[A-Z].*)$",
+    ),
+    "codemsgDescription": ("errors", r"^(?P<code>-?[0-9]+)(?P<msg>.+?)(?P<desc>[A-Z][^.]*)$"),
+}
+
+
+@dataclass
+class Table:
+    kind: str
+    intro: str  # the line just above the header, e.g. "data.list[] fields:"
+    rows: list[dict[str, str]]
+
+
+@dataclass
+class Section:
+    title: str
+    weight: int
+    method: str
+    path: str
+    tables: list[Table] = field(default_factory=list)
+    examples: list[Any] = field(default_factory=list)
+
+    def tables_of(self, kind: str) -> list[Table]:
+        return [t for t in self.tables if t.kind == kind]
+
+
+def _parse_tables(lines: list[str]) -> list[Table]:
+    tables: list[Table] = []
+    i = 0
+    while i < len(lines):
+        header = lines[i].strip()
+        if header in ROW_PATTERNS:
+            kind, pattern = ROW_PATTERNS[header]
+            intro = next((lines[j].strip() for j in range(i - 1, -1, -1) if lines[j].strip()), "")
+            rows = []
+            i += 1
+            while i < len(lines) and lines[i].strip():
+                match = re.match(pattern, lines[i].strip())
+                assert match, f"unparsed row under {header!r}: {lines[i]!r}"
+                rows.append(match.groupdict())
+                i += 1
+            assert rows, f"empty table {header!r}"
+            tables.append(Table(kind, intro, rows))
+        i += 1
+    return tables
+
+
+def _parse_json_blocks(lines: list[str]) -> list[Any]:
+    """The `json` code blocks of a section: a line `json`, then JSON up to a `}` line."""
+    blocks = []
+    for i, line in enumerate(lines):
+        if line.strip() == "json" and i + 1 < len(lines) and lines[i + 1].startswith("{"):
+            end = next(j for j in range(i + 1, len(lines)) if lines[j].rstrip() == "}")
+            blocks.append(json.loads("\n".join(lines[i + 1 : end + 1])))
+    return blocks
+
+
+def parse_page(text: str) -> list[Section]:
+    chunks = text.split("\nRequest URL\n")
+    sections = []
+    for before, chunk in itertools.pairwise(chunks):
+        head = [line.strip() for line in before.splitlines() if line.strip()]
+        # ... <title>, <one-line description>, "Request Weight", <weight>
+        assert head[-2] == "Request Weight", head[-4:]
+        lines = chunk.splitlines()
+        url = next(line.strip() for line in lines if line.strip())
+        method, path = url.split(" ", 1)
+        # this chunk runs into the next section's heading; cut at the next "Request Weight"
+        if "Request Weight" in [line.strip() for line in lines]:
+            cut = [line.strip() for line in lines].index("Request Weight")
+            lines = lines[:cut]
+        section = Section(head[-4], int(head[-1]), method.lower(), path)
+        section.tables = _parse_tables(lines)
+        section.examples = _parse_json_blocks(lines)
+        sections.append(section)
+    return sections
+
+
+PAGE_TEXT = PAGE_PATH.read_text(encoding="utf-8")
+SECTIONS = parse_page(PAGE_TEXT)
+SECTION_BY_OP: dict[str, Section] = {}
+for _s in SECTIONS:
+    for _op_id, (_path, _method, _op) in OPS.items():
+        if (_path, _method) == (_s.path, _s.method):
+            SECTION_BY_OP[_op_id] = _s
+
+
+def basic_information_codes() -> dict[int, str]:
+    text = BASIC_PATH.read_text(encoding="utf-8")
+    part = text.split("## Error codes that apply to signed v2 calls", 1)[1].split("\n## ", 1)[0]
+    return {
+        int(m["code"]): m["meaning"].strip()
+        for m in re.finditer(r"^\| (?P<code>-?[0-9]+) \| (?P<meaning>[^|]+)\|$", part, re.M)
+    }
+
+
+# --------------------------------------------------------------------------- the parser itself
+def test_page_parser_finds_every_section_table_and_row() -> None:
+    assert [(s.method.upper(), s.path) for s in SECTIONS] == [
+        ("GET", "/api/v2/copy-trading/follower/orders/current"),
+        ("GET", "/api/v2/copy-trading/follower/orders/history"),
+        ("PUT", "/api/v2/copy-trading/follower/positions/stop-profit-loss"),
+        ("PUT", "/api/v2/copy-trading/follower/config"),
+        ("GET", "/api/v2/copy-trading/follower/config"),
+        ("GET", "/api/v2/copy-trading/follower/leaders"),
+        ("DELETE", "/api/v2/copy-trading/follower/leaders/{leaderUserId}"),
+    ]
+    shape = [[(t.kind, len(t.rows)) for t in s.tables] for s in SECTIONS]
+    assert shape == [
+        [("response", 17), ("errors", 3)],
+        [("params", 2), ("response", 3), ("response", 14), ("errors", 4)],
+        [("body", 6), ("errors", 6)],
+        [("body", 15), ("errors", 6)],
+        [("params", 1), ("response", 14), ("errors", 4)],
+        [("response", 10), ("errors", 3)],
+        [("params", 1), ("errors", 6)],
+    ]
+    assert sum(len(s.tables) for s in SECTIONS) == 17
+    assert [len(s.examples) for s in SECTIONS] == [1, 1, 1, 1, 1, 1, 1]
+    # every table header on the page was recognised
+    headers = [line for line in PAGE_TEXT.splitlines() if line.strip() in ROW_PATTERNS]
+    assert len(headers) == 17
+
+
+def test_every_page_section_maps_to_one_operation() -> None:
+    assert set(SECTION_BY_OP) == FOLLOWER_OPERATIONS
+    assert set(OPS) == ALL_OPERATIONS
+
+
+# --------------------------------------------------------------------------- structure
+def test_spec_validates_against_openapi_3_1() -> None:
+    assert SPEC["openapi"].startswith("3.1.")
+    validate(SPEC)
+
+
+@pytest.mark.parametrize("op_id", sorted(ALL_OPERATIONS))
+def test_operation_documents_itself(op_id: str) -> None:
+    path, method, op = OPS[op_id]
+    assert op["summary"].strip()
+    assert len(op["description"].strip()) > 40
+    assert op["x-request-weight"] == 1
+    assert op["tags"] == ["follower"]
+    responses = op["responses"]
+    for status in ("200", "429", "418", "5XX"):
+        assert status in responses, f"{op_id}: no {status} response"
+    assert any(re.fullmatch(r"4[0-9X]{2}", s) for s in responses), f"{op_id}: no 4XX response"
+    codes = set(deref({"$ref": "#/components/schemas/ErrorCode"})["enum"])
+    if op_id == "getServerTime":
+        assert op["security"] == []
+        assert "x-error-codes" not in op
+        assert path == "/api/v1/time"
+    else:
+        assert path.startswith("/api/v2/copy-trading/follower/")
+        assert op["security"] == [{"ApiKey": [], "Timestamp": [], "Signature": []}]
+        for status in ("400", "401", "403"):
+            assert status in responses, f"{op_id}: no {status} response"
+        error_codes = op["x-error-codes"]
+        assert len(error_codes) == len(set(error_codes)), f"{op_id}: duplicate error codes"
+        assert set(error_codes) <= codes, set(error_codes) - codes
+        # every signed call can meet the signing, key and rate limit failures
+        assert {-1000, -1002, -1003, -1005, -1021, -1022, -2014, -2015} <= set(error_codes)
+        # "Write endpoints do not support read-only API Keys."
+        assert (-1020 in error_codes) == (method != "get"), op_id
+        assert "RecvWindow" in json.dumps(op.get("parameters", []))
+
+
+def test_security_schemes_are_the_signing_parameters() -> None:
+    schemes = SPEC["components"]["securitySchemes"]
+    assert {k: (v["in"], v["name"]) for k, v in schemes.items()} == {
+        "ApiKey": ("header", "X-BB-APIKEY"),
+        "Timestamp": ("query", "timestamp"),
+        "Signature": ("query", "signature"),
+    }
+
+
+def test_every_response_carries_the_rate_limit_headers() -> None:
+    checked = 0
+    for path, method, op in operations():
+        for status, response in op["responses"].items():
+            headers = deref(response).get("headers", {})
+            missing = [h for h in LIMIT_HEADERS if h not in headers]
+            assert not missing, f"{method.upper()} {path} {status}: missing {missing}"
+            if status in ("429", "418"):
+                assert "Retry-After" in headers, f"{method.upper()} {path} {status}"
+            checked += 1
+    assert checked == 8 * 4 + 7 * 3  # 200/429/418/5XX everywhere, 400/401/403 on 7 ops
+
+
+# --------------------------------------------------------------------------- page <-> spec
+def _check_type(where: str, page_type: str, schema: Any, *, request: bool) -> None:
+    types = json_types(schema)
+    fmt = schema_format(schema)
+    if page_type in ("string", "STRING"):
+        # responses: Int64String, DecimalString, DecimalOrEmpty, SymbolId... all JSON strings
+        assert types == {"string"}, f"{where}: page says {page_type}, spec allows {types}"
+        if request and page_type == "string":
+            assert fmt != "decimal", where
+    elif page_type == "integer":
+        assert types == {"integer"}, f"{where}: page says integer, spec allows {types}"
+    elif page_type == "boolean":
+        assert types == {"boolean"}, f"{where}: page says boolean, spec allows {types}"
+    elif page_type == "array":
+        assert types == {"array"}, f"{where}: page says array, spec allows {types}"
+    elif page_type == "LONG":
+        assert types == {"integer"} and fmt == "int64", f"{where}: LONG is int64, not {types} {fmt}"
+    elif page_type == "DECIMAL":
+        assert types == {"string"} and fmt == "decimal", (
+            f"{where}: DECIMAL is a decimal string, not {types} {fmt}"
+        )
+    else:  # pragma: no cover - the row pattern admits nothing else
+        raise AssertionError(page_type)
+
+
+def _response_object_for(table: Table, op: dict[str, Any]) -> Any:
+    data = properties(success_schema(op))["data"]
+    if table.intro.startswith("data.list[]"):
+        return items(properties(data)["list"])
+    if table.intro.startswith("data is an array"):
+        return items(data)
+    assert table.intro in ("data is a page object:", "data contains:"), table.intro
+    return data
+
+
+@pytest.mark.parametrize("op_id", sorted(FOLLOWER_OPERATIONS))
+def test_page_section_matches_operation(op_id: str) -> None:
+    section = SECTION_BY_OP[op_id]
+    _, _, op = OPS[op_id]
+    assert op["summary"].casefold() == section.title.casefold()
+    assert op["x-request-weight"] == section.weight
+
+    # responses: every field, with the page's type, and no field the page lacks
+    for table in section.tables_of("response"):
+        obj = _response_object_for(table, op)
+        props = properties(obj)
+        page_names = [r["name"] for r in table.rows]
+        assert set(page_names) == set(props), (
+            f"{op_id} ({table.intro}): page-only {set(page_names) - set(props)}, "
+            f"spec-only {set(props) - set(page_names)}"
+        )
+        for row in table.rows:
+            _check_type(
+                f"{op_id} response {row['name']}", row["type"], props[row["name"]], request=False
+            )
+
+    # request body
+    bodies = section.tables_of("body")
+    if bodies:
+        (table,) = bodies
+        body = request_schema(op)
+        props, req = properties(body), required(body)
+        assert set(props) == {r["name"] for r in table.rows}
+        assert deref(body).get("additionalProperties") is False
+        for row in table.rows:
+            where = f"{op_id} body {row['name']}"
+            _check_type(where, row["type"], props[row["name"]], request=True)
+            assert (row["name"] in req) == (row["mandatory"] == "YES"), f"{where}: mandatory"
+    else:
+        assert "requestBody" not in op, op_id
+
+    # parameters (recvWindow is the signing parameter the page leaves to Basic Information)
+    params = parameters(op)
+    assert "recvWindow" in params
+    page_params = [r for t in section.tables_of("params") for r in t.rows]
+    assert {r["name"] for r in page_params} == set(params) - {"recvWindow"}, op_id
+    for row in page_params:
+        param = params[row["name"]]
+        where = f"{op_id} parameter {row['name']}"
+        assert param["in"] == row["location"], where
+        assert bool(param.get("required", False)) == (row["mandatory"] == "YES"), where
+        _check_type(where, row["type"], param["schema"], request=True)
+        if "default" in row and row["default"] is not None:
+            assert deref(param["schema"])["default"] == int(row["default"]), where
+
+    # the page's example is one of the operation's examples (request body or 200 response)
+    examples = [
+        ex["value"]
+        for media in (
+            [op["requestBody"]["content"]["application/json"]] if "requestBody" in op else []
+        )
+        + [op["responses"]["200"]["content"]["application/json"]]
+        for ex in media["examples"].values()
+    ]
+    for page_example in section.examples:
+        assert page_example in examples, f"{op_id}: the page's example is not in the spec"
+
+
+def test_page_constraints_are_in_the_spec() -> None:
+    """Ranges the page states in words."""
+    _, _, history = OPS["listHistoryOrders"]
+    size = deref(parameters(history)["size"]["schema"])
+    page = deref(parameters(history)["page"]["schema"])
+    assert (size["minimum"], size["maximum"]) == (1, 100)  # "Page size, maximum 100"
+    assert page["minimum"] == 1  # "Page number, starting from 1"
+    _, _, cancel = OPS["cancelLeader"]
+    assert deref(parameters(cancel)["leaderUserId"]["schema"])["minimum"] == 1  # ">= 1"
+    update = properties(request_schema(OPS["updateFollowConfig"][2]))
+    rate = deref(update["maxInvestRate"])
+    assert (rate["minimum"], rate["maximum"]) == (0, 1)  # "between 0 and 1"
+    for name in (
+        "investAmount",
+        "singlePlaceAmount",
+        "dailyMaxInvestAmount",
+        "leverage",
+        "stopProfitRate",
+        "stopLossRate",
+        "realInvestAmount",
+        "isolatedReservedAmount",
+    ):
+        amount = deref(update[name])
+        assert amount["minimum"] == 0, name  # "cannot be negative"
+        assert amount["multipleOf"] == pytest.approx(1e-8), name  # "up to 8 decimal places"
+
+
+# --------------------------------------------------------------------------- error codes
+def test_error_codes_of_the_reference_are_in_the_error_code_enum() -> None:
+    enum = set(deref({"$ref": "#/components/schemas/ErrorCode"})["enum"])
+    basic = basic_information_codes()
+    assert len(basic) == 20, basic  # 200 and 19 error codes
+    page_codes = {int(r["code"]) for s in SECTIONS for t in s.tables_of("errors") for r in t.rows}
+    assert page_codes == {200, -1000, -1020, -1102, -1130, -32045, -120055}
+    documented = (set(basic) | page_codes) - {200}
+    assert documented == enum, (documented - enum, enum - documented)
+    varnames = deref({"$ref": "#/components/schemas/ErrorCode"})["x-enum-varnames"]
+    assert len(varnames) == len(enum) == len(set(varnames))
+
+
+@pytest.mark.parametrize("op_id", sorted(FOLLOWER_OPERATIONS))
+def test_operation_error_codes_include_the_page_table(op_id: str) -> None:
+    _, _, op = OPS[op_id]
+    (table,) = SECTION_BY_OP[op_id].tables_of("errors")
+    page_codes = {int(r["code"]) for r in table.rows} - {200}
+    assert page_codes <= set(op["x-error-codes"]), page_codes - set(op["x-error-codes"])
+    for code in page_codes:
+        assert str(code) in op["description"], f"{op_id}: description does not name {code}"
+
+
+def _error_examples() -> list[dict[str, Any]]:
+    found = []
+    for response in SPEC["components"]["responses"].values():
+        media = response.get("content", {}).get("application/json")
+        if media:
+            found += [ex["value"] for ex in media["examples"].values()]
+    return found
+
+
+def test_error_messages_follow_the_page() -> None:
+    examples = _error_examples()
+    checked = 0
+    for section in SECTIONS:
+        for row in section.tables_of("errors")[0].rows:
+            code, msg = int(row["code"]), row["msg"].strip()
+            if code == 200:
+                assert msg == "success"
+                continue
+            if msg == "unknown":
+                pattern = r".*unknown.*"
+            else:
+                pattern = re.escape(msg.removesuffix("...").strip())
+                pattern = re.sub(r"'[A-Za-z]+'", r"'[A-Za-z]+'", pattern)
+                pattern += ".*" if msg.endswith("...") else ""
+            assert any(
+                ex["code"] == code and re.fullmatch(pattern, ex["msg"], re.I) for ex in examples
+            ), f"no error example with code {code} and a message like {msg!r}"
+            checked += 1
+    assert checked == 25
+
+
+# --------------------------------------------------------------------------- examples
+REGISTRY = Registry().with_resource(
+    "urn:openapi", Resource(contents=SPEC, specification=DRAFT202012)
+)
+
+
+def _validator_at(ptr: str) -> Draft202012Validator:
+    return Draft202012Validator({"$ref": "urn:openapi" + ptr}, registry=REGISTRY)
+
+
+def _walk(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*path, str(index)))
+
+
+def collect_examples() -> list[tuple[str, str, Any]]:
+    """(where, pointer of the schema, example value) for every example in the spec."""
+    found: list[tuple[str, str, Any]] = []
+    for path, node in _walk(SPEC):
+        if not isinstance(node, dict):
+            continue
+        where = "/".join(path)
+        # schema keywords: `examples` is a list, `example` (deprecated) a value
+        is_schema = path and (
+            path[-2:-1] in (("schemas",), ("properties",))
+            or path[-1] in ("schema", "items")
+            or (len(path) > 1 and path[-2] in ("allOf", "anyOf", "oneOf"))
+        )
+        if is_schema and isinstance(node.get("examples"), list):
+            found += [(where, pointer(*path), value) for value in node["examples"]]
+        if is_schema and "example" in node:
+            found.append((where, pointer(*path), node["example"]))
+        # media types, parameters, headers: a sibling `schema`
+        if "schema" in node and not is_schema:
+            schema_ptr = pointer(*path, "schema")
+            if "example" in node:
+                found.append((where, schema_ptr, node["example"]))
+            if isinstance(node.get("examples"), dict):
+                for name, ex in node["examples"].items():
+                    found.append((f"{where}/examples/{name}", schema_ptr, deref(ex)["value"]))
+    return found
+
+
+EXAMPLES = collect_examples()
+
+
+def test_examples_were_found() -> None:
+    # media-type examples, parameter/header examples and schema examples all counted
+    assert len(EXAMPLES) > 100
+    media = [w for w, _, _ in EXAMPLES if "/content/" in w]
+    assert len(media) >= 21
+
+
+def test_every_media_type_parameter_and_header_has_an_example() -> None:
+    counts = {"content": 0, "parameter": 0, "header": 0}
+    for path, node in _walk(SPEC):
+        if len(path) >= 2 and path[-2] == "content" and isinstance(node, dict):
+            assert node.get("examples"), "/".join(path)
+            counts["content"] += 1
+        elif isinstance(node, dict) and "schema" in node and node.get("in") in ("query", "path"):
+            assert "example" in node or node.get("examples"), "/".join(path)
+            counts["parameter"] += 1
+        elif len(path) >= 2 and path[-2] == "headers" and isinstance(node, dict):
+            if "$ref" not in node:
+                assert "example" in node or node.get("examples"), "/".join(path)
+                counts["header"] += 1
+    # 2 request bodies, 8 success responses, 6 shared error responses (one with text/html)
+    assert counts == {"content": 17, "parameter": 5, "header": 5}, counts
+
+
+@pytest.mark.parametrize(("where", "schema_ptr", "value"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_example_validates_against_its_schema(where: str, schema_ptr: str, value: Any) -> None:
+    errors = sorted(_validator_at(schema_ptr).iter_errors(value), key=str)
+    assert not errors, f"{where}: {[e.message for e in errors]}"
+
+
+def test_example_validation_can_fail() -> None:
+    """The validator really follows the spec's refs: broken values are rejected."""
+    ptr = pointer("components", "schemas", "FollowConfigUpdate")
+    good = OPS["updateFollowConfig"][2]["requestBody"]["content"]["application/json"]
+    value = dict(good["examples"]["followConfig"]["value"])
+    assert _validator_at(ptr).is_valid(value)
+    for key, bad in [
+        ("investAmount", 100),
+        ("maxInvestRate", "1.5"),
+        ("followSymbolIds", ""),
+        ("leaderUserId", "123"),
+        ("stopLossRate", "0.001"),
+    ]:
+        assert not _validator_at(ptr).is_valid({**value, key: bad}), (key, bad)
+    assert not _validator_at(ptr).is_valid({**value, "extra": 1})
