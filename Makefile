@@ -63,9 +63,23 @@ simulate: venv
 fuzz: venv
 	$(PY) -m fuzz.run $(if $(URL),--url "$(URL)") $(if $(SEED),--seed $(SEED)) $(if $(ALLOW_WRITES),--allow-writes)
 
-## bench: benchmarks, results in bench/results/
-bench: venv
+## bench: benchmarks, results in bench/results/ and README.md (installs ccxt, Prism and wrk for them)
+BENCH_VENV := $(VENV)/bench
+bench: venv $(BENCH_VENV)/.installed bench/node_modules/.installed
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) bench/run.py
+
+# ccxt pins older idna/charset-normalizer/uvloop than requirements-dev.lock, so it gets
+# its own virtualenv (bench/requirements.lock) instead of changing the project's pins.
+$(BENCH_VENV)/.installed: bench/requirements.lock pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r bench/requirements.lock
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+bench/node_modules/.installed: bench/package.json bench/package-lock.json
+	npm ci --prefix bench --no-audit --no-fund --loglevel=error
+	touch $@
 
 clean:
 	rm -rf $(VENV) node_modules dist reports .pytest_cache .mypy_cache .ruff_cache
