@@ -1,0 +1,1017 @@
+"""``toobit-follower``: the command line of the Toobit copy-trading follower API.
+
+Every command goes through :class:`toobit_follower.FollowerClient`; this module only
+parses arguments, finds credentials, prints results and turns exceptions into a
+message, a hint and an exit code (see ``EXIT_CODES``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any, Final
+
+import httpx
+from pydantic import ValidationError
+
+from . import _constants as C
+from ._cli_output import Column, dump_json, exact, millis_to_utc, render_pairs, render_table
+from ._cli_profiles import (
+    PROFILES_ENV,
+    Credentials,
+    CredentialsError,
+    ProfileError,
+    default_profiles_path,
+    resolve_credentials,
+)
+from ._exceptions import (
+    ERROR_TABLE,
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    FollowerNotFoundError,
+    HasOpenPositionsError,
+    InvalidRequestError,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    RateLimitError,
+    TimestampError,
+    ToobitError,
+    UnexpectedResponseError,
+    UnknownServerError,
+)
+from ._secret import mask_api_key
+
+__all__ = ["EXIT_CODES", "main"]
+
+PROG: Final = "toobit-follower"
+
+# ---- exit codes ---------------------------------------------------------------------
+EXIT_OK: Final = 0
+EXIT_OTHER: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_AUTH: Final = 3
+EXIT_PERMISSION: Final = 4
+EXIT_INVALID: Final = 5
+EXIT_NOT_FOUND: Final = 6
+EXIT_HAS_POSITIONS: Final = 7
+EXIT_RATE_LIMITED: Final = 8
+EXIT_UNKNOWN_OUTCOME: Final = 9
+EXIT_INTERRUPTED: Final = 130
+
+EXIT_CODES: Final[tuple[tuple[int, str], ...]] = (
+    (EXIT_OK, "success"),
+    (EXIT_OTHER, "any other error (also: cancel not confirmed)"),
+    (EXIT_USAGE, "usage: bad arguments or file, or cancel without --yes when not interactive"),
+    (EXIT_AUTH, "credentials: missing, profile refused, or rejected by the server"
+     " (-1002, -1021, -1022, -2014, -2015, -2017, -2018)"),
+    (EXIT_PERMISSION, "permission: read-only key on a write (-1020), not a COPY_TRADING"
+     " account (-1005)"),
+    (EXIT_INVALID, "invalid request: a parameter refused by the server (-1100..-1130) or"
+     " by the client before sending"),
+    (EXIT_NOT_FOUND, "no follow relation or no such position (-32045)"),
+    (EXIT_HAS_POSITIONS, "cancel refused: copy positions still open (-120055)"),
+    (EXIT_RATE_LIMITED, "rate limited or IP banned (-1003, HTTP 429/418)"),
+    (EXIT_UNKNOWN_OUTCOME, "no usable answer: connection failed, timeout, server error"
+     " (-1000, 5XX, not JSON); for a write the outcome is unknown"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+)
+
+MEANINGS: Final = {row.code: row.meaning for row in ERROR_TABLE}
+
+
+class UsageError(Exception):
+    """Bad arguments found after parsing (exit 2)."""
+
+
+# ---- argument types -----------------------------------------------------------------
+def _decimal(text: str) -> Decimal:
+    """An exact, finite, non-negative decimal typed by the user (no float on the way)."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a decimal number: {text!r}") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _leader_id(text: str) -> int:
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"a leader user ID is a positive integer, got {text!r}"
+        ) from None
+
+
+_AMOUNT_MODES: Final = {"fixed-amount": 0, "fixed-rate": 1, "0": 0, "1": 1}
+_MARGIN_TYPES: Final = {"all": 0, "cross": 1, "isolated": 2, "0": 0, "1": 1, "2": 2}
+
+
+def _choice(table: dict[str, int], what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            return table[text.lower()]
+        except KeyError:
+            names = ", ".join(k for k in table if not k.isdigit())
+            raise argparse.ArgumentTypeError(f"{what}: one of {names}, got {text!r}") from None
+
+    return parse
+
+
+# (flag, field name of update_follow_config, wire name, argparse type, help)
+_CONFIG_FIELDS: Final[tuple[tuple[str, str, str, Callable[[str], Any], str], ...]] = (
+    ("--invest-amount", "invest_amount", "investAmount", _decimal, "total follow investment"),
+    ("--single-place-amount", "single_place_amount", "singlePlaceAmount", _decimal,
+     "fixed amount per order"),
+    ("--daily-max-invest-amount", "daily_max_invest_amount", "dailyMaxInvestAmount", _decimal,
+     "maximum daily investment, 0 = no limit"),
+    ("--leverage", "leverage", "leverage", _decimal, "follow leverage"),
+    ("--max-invest-rate", "max_invest_rate", "maxInvestRate", _decimal,
+     "maximum investment rate in [0, 1]"),
+    ("--stop-profit-rate", "stop_profit_rate", "stopProfitRate", _decimal,
+     "take-profit rate, 0 = off"),
+    ("--stop-loss-rate", "stop_loss_rate", "stopLossRate", _decimal, "stop-loss rate, 0 = off"),
+    ("--real-invest-amount", "real_invest_amount", "realInvestAmount", _decimal,
+     "actual invested amount (not returned by `config get`: always give it)"),
+    ("--follow-amount-mode", "follow_amount_mode", "followAmountMode",
+     _choice(_AMOUNT_MODES, "follow amount mode"), "fixed-amount (0) or fixed-rate (1)"),
+    ("--stop-loss-delay", "stop_loss_delay", "stopLossDelay", _int, "stop-loss delay, seconds"),
+    ("--isolated-reserved-amount", "isolated_reserved_amount", "isolatedReservedAmount",
+     _decimal, "isolated margin reserved amount"),
+    ("--follow-margin-type", "follow_margin_type", "followMarginType",
+     _choice(_MARGIN_TYPES, "follow margin type"), "all (0), cross (1) or isolated (2)"),
+    ("--follow-symbols", "follow_symbol_ids", "followSymbolIds", str,
+     "`all` or comma-separated symbol IDs, e.g. BTC-SWAP-USDT,ETH-SWAP-USDT"),
+)
+_WIRE_TO_FIELD: Final = {wire: field for _, field, wire, _, _ in _CONFIG_FIELDS} | {
+    "zeroSlippageSwitch": "zero_slippage_switch",
+    "leaderUserId": "leader_user_id",
+}
+_FIELD_TO_WIRE: Final = {field: wire for wire, field in _WIRE_TO_FIELD.items()}
+_ALL_CONFIG_FIELDS: Final = [f for _, f, _, _, _ in _CONFIG_FIELDS] + ["zero_slippage_switch"]
+
+
+# ---- parser -------------------------------------------------------------------------
+def _epilog() -> str:
+    codes = "\n".join(
+        textwrap.fill(text, 88, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7)
+        for code, text in EXIT_CODES
+    )
+    return f"""\
+credentials (first found wins):
+  --profile NAME      profile NAME of the profile file
+  environment         {C.API_KEY_ENV} and {C.API_SECRET_ENV} ({C.BASE_URL_ENV} optional)
+  [default] profile   of the profile file, when it exists
+  The profile file is {default_profiles_path()}
+  (or --profiles-file / ${PROFILES_ENV}); TOML, one [name] table per profile with
+  api_key, api_secret and optionally base_url and recv_window. It must be mode 0600
+  or narrower and yours, or it is refused.
+
+output:
+  Tables for people; --json prints the exchange's field names with every amount as an
+  exact decimal string (never a JSON number). Errors go to stderr (as JSON with --json).
+
+exit codes:
+{codes}
+
+examples:
+  {PROG} leaders
+  {PROG} orders history --all --json > history.json
+  {PROG} config get 123456789 --json > config.json
+  {PROG} config set 123456789 --file config.json --real-invest-amount 100
+  {PROG} positions stop 123456789 BTC-SWAP-USDT --long --take-profit 0.1 --stop-loss 0.2
+  {PROG} leaders cancel 123456789 --yes
+  {PROG} --base-url http://127.0.0.1:8080 time
+"""
+
+
+def _common_options(suppress: bool) -> argparse.ArgumentParser:
+    """Options accepted before and after the command (``-j`` anywhere)."""
+    default: Any = argparse.SUPPRESS if suppress else None
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("global options")
+    group.add_argument("--profile", metavar="NAME", default=default,
+                       help="use profile NAME of the profile file")
+    group.add_argument("--profiles-file", metavar="PATH", default=default,
+                       help=f"profile file (default: ${PROFILES_ENV} or "
+                       "~/.config/toobit-follower/profiles.toml)")
+    group.add_argument("--base-url", metavar="URL", default=default,
+                       help=f"API host (default: profile, ${C.BASE_URL_ENV}, or "
+                       f"{C.DEFAULT_BASE_URL}); the simulator's URL works")
+    group.add_argument("--recv-window", metavar="MS", type=_int, default=default,
+                       help=f"validity of a signed request in ms, {C.MIN_RECV_WINDOW}.."
+                       f"{C.MAX_RECV_WINDOW} (default {C.DEFAULT_RECV_WINDOW})")
+    group.add_argument("--timeout", metavar="SECONDS", type=float, default=default,
+                       help=f"per-request timeout (default {C.DEFAULT_TIMEOUT:g})")
+    group.add_argument("-j", "--json", action="store_true",
+                       default=argparse.SUPPRESS if suppress else False,
+                       help="print JSON for scripts instead of tables")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    leaf = _common_options(suppress=True)
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Toobit copy-trading follower API from the command line: followed leaders,"
+        " copy orders, follow config, position take-profit / stop-loss.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_common_options(suppress=False)],
+    )
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        own_version = version("toobit-follower")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        own_version = "unknown"
+    parser.add_argument("--version", action="version", version=f"%(prog)s {own_version}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def sub(
+        group: Any, name: str, help_text: str, **kwargs: Any
+    ) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = group.add_parser(
+            name, help=help_text, description=help_text, parents=[leaf], **kwargs
+        )
+        return p
+
+    # leaders
+    leaders = sub(commands, "leaders", "list the leaders you follow (or: leaders cancel ID)")
+    leaders_cmds = leaders.add_subparsers(dest="leaders_command", metavar="SUBCOMMAND")
+    sub(leaders_cmds, "list", "list the leaders you follow (the default)")
+    cancel = sub(leaders_cmds, "cancel", "stop following a leader (asks first)")
+    cancel.add_argument("leader_id", metavar="LEADER_ID", type=_leader_id)
+    cancel.add_argument("-y", "--yes", action="store_true",
+                        help="do not ask; required when not on a terminal")
+
+    # orders
+    orders = sub(commands, "orders", "copy orders: open positions and history")
+    orders_cmds = orders.add_subparsers(dest="orders_command", metavar="SUBCOMMAND",
+                                        required=True)
+    sub(orders_cmds, "current", "open copy positions")
+    history = sub(orders_cmds, "history", "closed copy positions, one page or all")
+    history.add_argument("--page", type=_int, default=None, help="page number (default 1)")
+    history.add_argument("--size", type=_int, default=None,
+                         help="rows per page, at most 100 (default 10; 100 with --all)")
+    history.add_argument("--all", action="store_true", help="walk every page")
+    progress = history.add_mutually_exclusive_group()
+    progress.add_argument("--progress", dest="progress", action="store_true", default=None,
+                          help="show progress on stderr with --all (default: on a terminal)")
+    progress.add_argument("--no-progress", dest="progress", action="store_false")
+
+    # config
+    config = sub(commands, "config", "follow config of one leader")
+    config_cmds = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND",
+                                        required=True)
+    get = sub(config_cmds, "get", "show the follow config of a leader")
+    get.add_argument("leader_id", metavar="LEADER_ID", type=_leader_id)
+    set_ = sub(
+        config_cmds,
+        "set",
+        "replace the follow config of a leader (fields not given keep their current value)",
+        epilog="The update replaces the whole config. Fields come from --file (JSON, the"
+        " exchange's names as `config get --json` prints them, or snake_case), then the"
+        " flags; any field still missing is taken from the current config. realInvestAmount"
+        " is not part of the current config, so give it in the file or with"
+        " --real-invest-amount.",
+    )
+    set_.add_argument("leader_id", metavar="LEADER_ID", type=_leader_id)
+    set_.add_argument("-f", "--file", metavar="FILE",
+                      help="JSON object with the fields ('-' reads stdin)")
+    for flag, field, _, type_, help_text in _CONFIG_FIELDS:
+        set_.add_argument(flag, dest=field, type=type_, default=None, help=help_text)
+    slip = set_.add_mutually_exclusive_group()
+    slip.add_argument("--zero-slippage", dest="zero_slippage_switch", action="store_true",
+                      default=None, help="zero-slippage switch on")
+    slip.add_argument("--no-zero-slippage", dest="zero_slippage_switch", action="store_false",
+                      help="zero-slippage switch off")
+    set_.add_argument("--dry-run", action="store_true",
+                      help="print the body that would be sent and stop")
+
+    # positions
+    positions = sub(commands, "positions", "open copy positions")
+    positions_cmds = positions.add_subparsers(dest="positions_command", metavar="SUBCOMMAND",
+                                              required=True)
+    stop = sub(positions_cmds, "stop", "set take-profit / stop-loss of an open copy position")
+    stop.add_argument("leader_id", metavar="LEADER_ID", type=_leader_id)
+    stop.add_argument("symbol", metavar="SYMBOL", help="symbol ID, e.g. BTC-SWAP-USDT")
+    side = stop.add_mutually_exclusive_group(required=True)
+    side.add_argument("--long", dest="is_long", action="store_true", default=None)
+    side.add_argument("--short", dest="is_long", action="store_false")
+    stop.add_argument("--take-profit", metavar="RATE", type=_decimal,
+                      help="take-profit rate (0.1 = 10 %%; 0 = off)")
+    stop.add_argument("--stop-loss", metavar="RATE", type=_decimal,
+                      help="stop-loss rate (0.2 = 20 %%; 0 = off)")
+    stop.add_argument("--delay", metavar="SECONDS", type=_int, help="stop-loss delay")
+
+    # time
+    sub(commands, "time", "server time and this machine's clock offset (no key needed)")
+    return parser
+
+
+# ---- running ------------------------------------------------------------------------
+@dataclass
+class Context:
+    """What a command and the error printer need to know."""
+
+    args: argparse.Namespace
+    out: IO[str]
+    err: IO[str]
+    stdin: IO[str]
+    environ: dict[str, str]
+    credentials: Credentials | None = None
+    base_url: str = C.DEFAULT_BASE_URL
+
+    @property
+    def json(self) -> bool:
+        return bool(self.args.json)
+
+    @property
+    def terminal(self) -> bool:
+        return _isatty(self.out)
+
+    def table(self, title: str | None, columns: Sequence[Column], rows: Sequence[Any]) -> None:
+        render_table(title, columns, rows, stream=self.out, terminal=self.terminal)
+
+    def pairs(self, title: str | None, pairs: Sequence[tuple[str, Any]]) -> None:
+        render_pairs(title, pairs, stream=self.out, terminal=self.terminal)
+
+    def note(self, text: str) -> None:
+        self.err.write(text + "\n")
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _base_url(args: argparse.Namespace, creds: Credentials | None, env: dict[str, str]) -> str:
+    url = (
+        args.base_url
+        or (creds.base_url if creds is not None else None)
+        or env.get(C.BASE_URL_ENV)
+        or C.DEFAULT_BASE_URL
+    )
+    return str(url).rstrip("/")
+
+
+@contextmanager
+def _client(ctx: Context) -> Iterator[Any]:
+    from . import FollowerClient
+
+    creds = ctx.credentials
+    assert creds is not None
+    recv_window = ctx.args.recv_window
+    if recv_window is None:
+        recv_window = creds.recv_window if creds.recv_window is not None else C.DEFAULT_RECV_WINDOW
+    kwargs: dict[str, Any] = {
+        "api_key": creds.api_key,
+        "api_secret": creds.api_secret,
+        "base_url": ctx.base_url,
+        "recv_window": recv_window,
+    }
+    if ctx.args.timeout is not None:
+        kwargs["timeout"] = ctx.args.timeout
+    with FollowerClient(**kwargs) as client:
+        yield client
+
+
+# ---- commands -----------------------------------------------------------------------
+def _side(row: Any) -> str:
+    return "long" if int(row.is_long) == 1 else "short"
+
+
+LEADER_COLUMNS: Final = (
+    Column("leader ID", lambda r: r.leader_user_id),
+    Column("nickname", lambda r: r.leader_nickname),
+    Column("margin balance", lambda r: r.margin_balance, True),
+    Column("available margin", lambda r: r.available_margin, True),
+    Column("unrealised PnL", lambda r: r.unrealised_pnl, True),
+    Column("realised profit", lambda r: r.realised_profit, True),
+    Column("held profit share", lambda r: r.holding_profit_sharing, True),
+    Column("settled profit share", lambda r: r.settled_profit_sharing, True),
+    Column("net profit", lambda r: r.net_profit, True),
+)
+
+CURRENT_COLUMNS: Final = (
+    Column("leader", lambda r: f"{r.leader_nickname} ({r.leader_user_id})"),
+    Column("symbol", lambda r: r.symbol_id),
+    Column("side", _side),
+    Column("leverage", lambda r: r.leverage, True),
+    Column("quantity", lambda r: r.quantity, True),
+    Column("open avg", lambda r: r.open_avg_price, True),
+    Column("mark", lambda r: r.mark_price, True),
+    Column("margin", lambda r: r.margin, True),
+    Column("liq. price", lambda r: r.liquidation_price, True),
+    Column("unrealized PnL", lambda r: r.unrealized_profit, True),
+    Column("PnL rate", lambda r: r.unrealized_profit_rate, True),
+    Column("take-profit", lambda r: r.stop_profit_rate, True),
+    Column("stop-loss", lambda r: r.stop_loss_rate, True),
+)
+
+HISTORY_COLUMNS: Final = (
+    Column("symbol", lambda r: r.symbol_id),
+    Column("side", _side),
+    Column("leader", lambda r: r.leader_nickname),
+    Column("leverage", lambda r: r.leverage, True),
+    Column("opened", lambda r: millis_to_utc(r.open_time_ms)),
+    Column("last closed", lambda r: millis_to_utc(r.last_close_time_ms)),
+    Column("open avg", lambda r: r.open_avg_price, True),
+    Column("close avg", lambda r: r.close_avg_price, True),
+    Column("max qty", lambda r: r.max_position_quantity, True),
+    Column("closed qty", lambda r: r.closed_quantity, True),
+    Column("realized PnL", lambda r: r.realized_profit, True),
+    Column("close status", lambda r: r.close_status, True),
+)
+
+
+def cmd_leaders(ctx: Context) -> int:
+    with _client(ctx) as client:
+        leaders = client.list_leaders()
+    if ctx.json:
+        dump_json(leaders, ctx.out)
+    elif not leaders:
+        ctx.note("You follow no leader.")
+    else:
+        ctx.table(None, LEADER_COLUMNS, leaders)
+    return EXIT_OK
+
+
+def cmd_leaders_cancel(ctx: Context) -> int:
+    leader_id: int = ctx.args.leader_id
+    creds = ctx.credentials
+    assert creds is not None
+    if not ctx.args.yes:
+        if not _isatty(ctx.stdin):
+            raise UsageError(
+                f"refusing to cancel leader {leader_id} without confirmation: this session is"
+                " not interactive; add --yes to confirm"
+            )
+        ctx.err.write(
+            f"Stop following leader {leader_id} with key {mask_api_key(creds.api_key)}"
+            f" on {ctx.base_url}? [y/N] "
+        )
+        ctx.err.flush()
+        answer = ctx.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            ctx.note("Not cancelled.")
+            return EXIT_OTHER
+    with _client(ctx) as client:
+        client.cancel_leader(leader_id)
+    if ctx.json:
+        dump_json({"ok": True, "leaderUserId": str(leader_id), "following": False}, ctx.out)
+    else:
+        ctx.out.write(f"No longer following leader {leader_id}.\n")
+    return EXIT_OK
+
+
+def cmd_orders_current(ctx: Context) -> int:
+    with _client(ctx) as client:
+        orders = client.list_current_orders()
+    if ctx.json:
+        dump_json(orders, ctx.out)
+    elif not orders:
+        ctx.note("No open copy positions.")
+    else:
+        ctx.table(None, CURRENT_COLUMNS, orders)
+    return EXIT_OK
+
+
+def _walk_history(ctx: Context, client: Any, size: int) -> tuple[str, list[Any], int]:
+    """Every history row, page by page; a progress bar on stderr when wanted."""
+    show = ctx.args.progress if ctx.args.progress is not None else _isatty(ctx.err)
+    first = client.list_history_orders(page=1, size=size)
+    rows: list[Any] = list(first.list_)
+    pages = int(first.pages)
+    if pages <= 1 or not first.list_:
+        return first.total, rows, 1
+    if not show:
+        page = 2
+        while page <= pages:
+            batch = client.list_history_orders(page=page, size=size)
+            if not batch.list_:
+                break
+            rows.extend(batch.list_)
+            page += 1
+        return first.total, rows, page - 1
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(file=ctx.err)
+    with Progress(
+        TextColumn("history pages"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rows]} rows"), console=console, transient=console.is_terminal,
+    ) as bar:
+        task = bar.add_task("pages", total=pages, completed=1, rows=len(rows))
+        page = 2
+        while page <= pages:
+            batch = client.list_history_orders(page=page, size=size)
+            if not batch.list_:
+                break
+            rows.extend(batch.list_)
+            bar.update(task, completed=page, rows=len(rows))
+            page += 1
+    return first.total, rows, page - 1
+
+
+def cmd_orders_history(ctx: Context) -> int:
+    args = ctx.args
+    if args.all and args.page is not None:
+        raise UsageError("--page and --all exclude each other")
+    with _client(ctx) as client:
+        if args.all:
+            size = args.size if args.size is not None else 100
+            total, rows, walked = _walk_history(ctx, client, size)
+            if ctx.json:
+                dump_json({"total": total, "pages": str(walked), "list": rows}, ctx.out)
+            else:
+                ctx.table(f"{len(rows)} of {total} closed copy positions", HISTORY_COLUMNS, rows)
+            return EXIT_OK
+        page_no = args.page if args.page is not None else 1
+        size = args.size if args.size is not None else 10
+        page = client.list_history_orders(page=page_no, size=size)
+    if ctx.json:
+        dump_json(page, ctx.out)
+    else:
+        ctx.table(
+            f"page {page_no} of {page.pages} ({page.total} closed copy positions)",
+            HISTORY_COLUMNS,
+            page.list_,
+        )
+    return EXIT_OK
+
+
+def _config_pairs(config: Any) -> list[tuple[str, Any]]:
+    modes = {0: "fixed amount (0)", 1: "fixed rate (1)"}
+    margins = {0: "all (0)", 1: "cross only (1)", 2: "isolated only (2)"}
+    return [
+        ("leader ID", config.leader_user_id),
+        ("invest amount", config.invest_amount),
+        ("single place amount", config.single_place_amount),
+        ("daily max invest amount", config.daily_max_invest_amount),
+        ("leverage", config.leverage),
+        ("max invest rate", config.max_invest_rate),
+        ("take-profit rate", config.stop_profit_rate),
+        ("stop-loss rate", config.stop_loss_rate),
+        ("stop-loss delay (s)", config.stop_loss_delay),
+        ("follow amount mode", modes.get(config.follow_amount_mode, config.follow_amount_mode)),
+        ("isolated reserved amount", config.isolated_reserved_amount),
+        ("follow margin type", margins.get(config.follow_margin_type, config.follow_margin_type)),
+        ("follow symbols", config.follow_symbol_ids),
+        ("zero slippage", config.zero_slippage_switch),
+    ]
+
+
+def cmd_config_get(ctx: Context) -> int:
+    with _client(ctx) as client:
+        config = client.get_follow_config(ctx.args.leader_id)
+    if ctx.json:
+        dump_json(config, ctx.out)
+    else:
+        ctx.pairs(f"follow config of leader {ctx.args.leader_id}", _config_pairs(config))
+    return EXIT_OK
+
+
+def _read_config_file(ctx: Context, name: str) -> dict[str, Any]:
+    try:
+        text = ctx.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+    try:
+        # Exact numbers: a JSON number with a fraction becomes a Decimal, never a float.
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{name} is not valid JSON: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("data"), dict) and "code" in data:
+        data = data["data"]  # a whole API envelope
+    if not isinstance(data, dict):
+        raise UsageError(f"{name}: expected a JSON object of follow config fields")
+    fields: dict[str, Any] = {}
+    for key, value in data.items():
+        field = _WIRE_TO_FIELD.get(key, key if key in _FIELD_TO_WIRE else None)
+        if field is None:
+            raise UsageError(f"{name}: unknown follow config field {key!r}")
+        fields[field] = value
+    if "leader_user_id" in fields:
+        in_file = fields.pop("leader_user_id")
+        if str(in_file) != str(ctx.args.leader_id):
+            raise UsageError(
+                f"{name} is for leader {in_file}, not {ctx.args.leader_id}"
+            )
+    return fields
+
+
+def cmd_config_set(ctx: Context) -> int:
+    args = ctx.args
+    fields: dict[str, Any] = _read_config_file(ctx, args.file) if args.file else {}
+    for name in _ALL_CONFIG_FIELDS:
+        value = getattr(args, name, None)
+        if value is not None:
+            fields[name] = value
+    if "real_invest_amount" not in fields:
+        raise UsageError(
+            "realInvestAmount is required and `config get` does not return it: pass"
+            " --real-invest-amount AMOUNT or put realInvestAmount in the file"
+        )
+    with _client(ctx) as client:
+        missing = [name for name in _ALL_CONFIG_FIELDS if name not in fields]
+        if missing:
+            current = client.get_follow_config(args.leader_id)
+            for name in missing:
+                fields[name] = getattr(current, name)
+        body = {"leaderUserId": args.leader_id} | {
+            _FIELD_TO_WIRE[name]: fields[name] for name in _ALL_CONFIG_FIELDS
+        }
+        if args.dry_run:
+            dump_json(body, ctx.out)
+            return EXIT_OK
+        client.update_follow_config(leader_user_id=args.leader_id, **fields)
+    if ctx.json:
+        dump_json({"ok": True, "config": body}, ctx.out)
+    else:
+        ctx.out.write(f"Follow config of leader {args.leader_id} updated.\n")
+    return EXIT_OK
+
+
+def cmd_positions_stop(ctx: Context) -> int:
+    args = ctx.args
+    if args.take_profit is None and args.stop_loss is None and args.delay is None:
+        raise UsageError("give at least one of --take-profit, --stop-loss, --delay")
+    with _client(ctx) as client:
+        client.update_stop_profit_loss(
+            leader_user_id=args.leader_id,
+            symbol_id=args.symbol,
+            is_long=bool(args.is_long),
+            stop_profit_rate=args.take_profit,
+            stop_loss_rate=args.stop_loss,
+            stop_loss_delay=args.delay,
+        )
+    side = "long" if args.is_long else "short"
+    if ctx.json:
+        result: dict[str, Any] = {
+            "ok": True,
+            "leaderUserId": str(args.leader_id),
+            "symbolId": args.symbol,
+            "isLong": 1 if args.is_long else 0,
+        }
+        if args.take_profit is not None:
+            result["stopProfitRate"] = args.take_profit
+        if args.stop_loss is not None:
+            result["stopLossRate"] = args.stop_loss
+        if args.delay is not None:
+            result["stopLossDelay"] = args.delay
+        dump_json(result, ctx.out)
+    else:
+        parts = []
+        if args.take_profit is not None:
+            parts.append(f"take-profit {exact(args.take_profit)}")
+        if args.stop_loss is not None:
+            parts.append(f"stop-loss {exact(args.stop_loss)}")
+        if args.delay is not None:
+            parts.append(f"stop-loss delay {args.delay} s")
+        ctx.out.write(
+            f"Set {', '.join(parts)} on the {side} {args.symbol} position of leader"
+            f" {args.leader_id}.\n"
+        )
+    return EXIT_OK
+
+
+def measure_offset(base_url: str, timeout: float = C.DEFAULT_TIMEOUT) -> tuple[int, int, int]:
+    """(server ms, local ms at the middle of the round trip, round trip ms) from
+    GET /api/v1/time. Public and unsigned, so no key is needed or sent."""
+    with httpx.Client(base_url=base_url, timeout=timeout) as http:
+        before = time.time()
+        response = http.get("/api/v1/time")
+        after = time.time()
+    response.raise_for_status()
+    server_ms = int(response.json()["serverTime"])
+    return server_ms, round((before + after) * 500), round((after - before) * 1000)
+
+
+def cmd_time(ctx: Context) -> int:
+    timeout = ctx.args.timeout if ctx.args.timeout is not None else C.DEFAULT_TIMEOUT
+    try:
+        server_ms, local_ms, rtt = measure_offset(ctx.base_url, timeout)
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        raise APIConnectionError(
+            f"no server time from {ctx.base_url}: {exc}", method="GET", path="/api/v1/time"
+        ) from exc
+    offset = server_ms - local_ms
+    if ctx.json:
+        dump_json(
+            {"serverTime": server_ms, "localTime": local_ms, "offsetMs": offset,
+             "roundTripMs": rtt, "baseUrl": ctx.base_url},
+            ctx.out,
+        )
+    else:
+        ctx.pairs(
+            None,
+            [
+                ("server time", f"{millis_to_utc(server_ms)} ({server_ms})"),
+                ("local time", f"{millis_to_utc(local_ms)} ({local_ms})"),
+                ("offset", f"{offset:+d} ms (server minus local; positive: your clock is"
+                 " behind)"),
+                ("round trip", f"{rtt} ms"),
+                ("base URL", ctx.base_url),
+            ],
+        )
+    return EXIT_OK
+
+
+COMMANDS: Final[dict[tuple[str, str | None], Callable[[Context], int]]] = {
+    ("leaders", None): cmd_leaders,
+    ("leaders", "list"): cmd_leaders,
+    ("leaders", "cancel"): cmd_leaders_cancel,
+    ("orders", "current"): cmd_orders_current,
+    ("orders", "history"): cmd_orders_history,
+    ("config", "get"): cmd_config_get,
+    ("config", "set"): cmd_config_set,
+    ("positions", "stop"): cmd_positions_stop,
+    ("time", None): cmd_time,
+}
+
+
+# ---- errors -------------------------------------------------------------------------
+@dataclass
+class Failure:
+    exit_code: int
+    title: str
+    code: int | None = None
+    status: int | None = None
+    server_msg: str | None = None
+    hint: str | None = None
+
+
+def _exit_code_for(error: BaseException) -> int:
+    if isinstance(error, OutcomeUnknownError | APIConnectionError):
+        return EXIT_UNKNOWN_OUTCOME
+    if isinstance(error, RateLimitError):
+        return EXIT_RATE_LIMITED
+    if isinstance(error, AuthenticationError | TimestampError):
+        return EXIT_AUTH
+    if isinstance(error, PermissionDeniedError):
+        return EXIT_PERMISSION
+    if isinstance(error, InvalidRequestError):
+        return EXIT_INVALID
+    if isinstance(error, FollowerNotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(error, HasOpenPositionsError):
+        return EXIT_HAS_POSITIONS
+    if isinstance(error, UnknownServerError | UnexpectedResponseError):
+        return EXIT_UNKNOWN_OUTCOME
+    if isinstance(error, APIError) and error.status_code >= 500:
+        return EXIT_UNKNOWN_OUTCOME
+    return EXIT_OTHER
+
+
+def _key_line(ctx: Context) -> str:
+    creds = ctx.credentials
+    if creds is None:
+        return f"base URL {ctx.base_url}"
+    return (
+        f"key {mask_api_key(creds.api_key)} (from {creds.source}) on base URL {ctx.base_url}"
+    )
+
+
+def _clock_hint(ctx: Context) -> str:
+    recv = ctx.args.recv_window or C.DEFAULT_RECV_WINDOW
+    try:
+        server_ms, local_ms, rtt = measure_offset(ctx.base_url)
+    except Exception as exc:
+        return (
+            "clock skew: this machine's clock and the server's differ by more than the"
+            f" recvWindow ({recv} ms); measuring the offset failed too ({type(exc).__name__})."
+            " Sync the clock (NTP) or raise --recv-window (at most 60000)."
+        )
+    offset = server_ms - local_ms
+    direction = "behind" if offset > 0 else "ahead of"
+    return (
+        f"clock skew: measured from {ctx.base_url}/api/v1/time, this machine's clock is"
+        f" {abs(offset)} ms {direction} the server's (offset {offset:+d} ms, round trip"
+        f" {rtt} ms; recvWindow {recv} ms). A request is accepted only if its timestamp is"
+        " less than 1000 ms ahead of server time and at most recvWindow behind it. Sync"
+        " the clock (NTP) or raise --recv-window (at most 60000)."
+    )
+
+
+def _api_hint(ctx: Context, error: APIError) -> str | None:
+    code = error.code
+    leader = getattr(ctx.args, "leader_id", None)
+    if isinstance(error, TimestampError) or code == -1021:
+        return _clock_hint(ctx)
+    if code == -1022:
+        return (
+            f"the signature was refused: the secret does not belong to {_key_line(ctx)}"
+            " (check the secret that goes with this key; it is never printed)"
+        )
+    if code in (-2015, -2014, -2017, -2018, -1002):
+        what = {
+            -2015: "the server does not know this key, or it is not allowed from this IP",
+            -2014: "the key is not 1..128 letters and digits",
+            -2017: "the key has expired; create a new one",
+            -2018: "the key is suspended",
+            -1002: "no key reached the server",
+        }[code]
+        return f"{what}: used {_key_line(ctx)}"
+    if code == -1020:
+        return f"this key is read-only; writes need a read-write key ({_key_line(ctx)})"
+    if code == -1005:
+        return f"the account of this key is not a COPY_TRADING account ({_key_line(ctx)})"
+    if code == -32045:
+        about = f" leader {leader}" if leader is not None else " any leader"
+        if ctx.args.command == "positions":
+            return (
+                f"no open {'long' if ctx.args.is_long else 'short'} {ctx.args.symbol} copy"
+                f" position under leader {leader} (see `{PROG} orders current`)"
+            )
+        return f"this account does not follow{about} (see `{PROG} leaders`)"
+    if code == -120055:
+        return (
+            f"close the copy positions under leader {leader} first (see `{PROG} orders"
+            " current`), then cancel again"
+        )
+    if isinstance(error, RateLimitError):
+        reset = error.rate_limit.reset_timestamp_ms
+        when = f" until {millis_to_utc(reset)}" if reset else ""
+        return f"request weight exceeded (3000 per minute per key): wait{when} before retrying"
+    if code in (-1102, -1130, -1100, -1101, -1103, -1105):
+        return "the server's message names the parameter it refused"
+    if isinstance(error, UnexpectedResponseError):
+        return f"the answer from {ctx.base_url} is not the API's JSON (a gateway page?)"
+    if code == -1000 or error.status_code >= 500:
+        return "the server failed; try again later"
+    return None
+
+
+def describe(ctx: Context, error: BaseException) -> Failure:
+    """The message, hint and exit code for an exception (never shows a secret)."""
+    if isinstance(error, UsageError):
+        return Failure(EXIT_USAGE, str(error))
+    if isinstance(error, ProfileError | CredentialsError):
+        return Failure(EXIT_AUTH, str(error))
+    if isinstance(error, OutcomeUnknownError):
+        return Failure(
+            EXIT_UNKNOWN_OUTCOME,
+            f"outcome unknown: {error.error}",
+            code=error.code,
+            status=error.status_code,
+            hint="the change may or may not have been applied; check the state (for example"
+            f" `{PROG} leaders` or `{PROG} config get ID`) before repeating it",
+        )
+    if isinstance(error, APIError):
+        meaning = MEANINGS.get(error.code) if error.code is not None else None
+        if error.code is not None:
+            title = f"{error.code} {meaning or 'error'}"
+        else:
+            title = f"HTTP {error.status_code}: {error.msg}"
+        return Failure(
+            _exit_code_for(error),
+            title,
+            code=error.code,
+            status=error.status_code,
+            server_msg=error.msg if error.code is not None else getattr(error, "excerpt", None),
+            hint=_api_hint(ctx, error),
+        )
+    if isinstance(error, APIConnectionError):
+        write = ctx.args.command in ("config", "positions") or (
+            ctx.args.command == "leaders" and getattr(ctx.args, "leaders_command", None)
+        )
+        return Failure(
+            EXIT_UNKNOWN_OUTCOME,
+            f"no answer from {ctx.base_url}: {error.message}",
+            hint=(
+                "check --base-url and the network"
+                + ("; a write may have been applied before the connection broke" if write
+                   else "")
+            ),
+        )
+    if isinstance(error, ValidationError | ValueError | TypeError):
+        # The client checks values before sending (size, rates, symbol pattern, ...).
+        detail = (
+            "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+                for e in error.errors()
+            )
+            if isinstance(error, ValidationError)
+            else str(error)
+        )
+        return Failure(EXIT_INVALID, f"invalid request (not sent): {detail}")
+    if isinstance(error, ToobitError):
+        return Failure(EXIT_OTHER, str(error))
+    return Failure(EXIT_OTHER, f"{type(error).__name__}: {error}")
+
+
+def report(ctx: Context, failure: Failure) -> None:
+    if ctx.json:
+        payload: dict[str, Any] = {"exitCode": failure.exit_code, "error": failure.title}
+        if failure.code is not None:
+            payload["code"] = failure.code
+            payload["meaning"] = MEANINGS.get(failure.code)
+        if failure.status is not None:
+            payload["httpStatus"] = failure.status
+        if failure.server_msg:
+            payload["msg"] = failure.server_msg
+        if failure.hint:
+            payload["hint"] = failure.hint
+        ctx.err.write(json.dumps({"error": payload}, ensure_ascii=False) + "\n")
+        return
+    lines = [f"{PROG}: error: {failure.title}"]
+    if failure.status is not None or failure.server_msg:
+        said = f"  server said: {failure.server_msg}" if failure.server_msg else "  server said:"
+        if failure.status is not None:
+            said += f" (HTTP {failure.status})"
+        lines.append(said)
+    if failure.hint:
+        lines.append(f"  hint: {failure.hint}")
+    ctx.err.write("\n".join(lines) + "\n")
+
+
+# ---- entry point --------------------------------------------------------------------
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+    stdin: IO[str] | None = None,
+    environ: dict[str, str] | None = None,
+) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (exit 2)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    ctx = Context(
+        args=args,
+        out=out,
+        err=err,
+        stdin=stdin if stdin is not None else sys.stdin,
+        environ=dict(os.environ) if environ is None else environ,
+    )
+    handler = COMMANDS[(args.command, getattr(args, f"{args.command}_command", None))]
+    try:
+        if args.recv_window is not None and not (
+            C.MIN_RECV_WINDOW <= args.recv_window <= C.MAX_RECV_WINDOW
+        ):
+            raise UsageError(
+                f"--recv-window must be {C.MIN_RECV_WINDOW}..{C.MAX_RECV_WINDOW} ms,"
+                f" got {args.recv_window}"
+            )
+        if args.command != "time":
+            ctx.credentials = resolve_credentials(args.profile, args.profiles_file, ctx.environ)
+        else:
+            try:
+                ctx.credentials = resolve_credentials(
+                    args.profile, args.profiles_file, ctx.environ
+                )
+            except CredentialsError:
+                ctx.credentials = None  # the server time needs no key
+        ctx.base_url = _base_url(args, ctx.credentials, ctx.environ)
+        return handler(ctx)
+    except KeyboardInterrupt:
+        err.write(f"{PROG}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `... | head`
+        return EXIT_OK
+    except Exception as exc:
+        failure = describe(ctx, exc)
+        report(ctx, failure)
+        return failure.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
