@@ -1,0 +1,618 @@
+"""The ASGI application: `create_app(...)` returns a Starlette app serving the API.
+
+/api/* goes through one fast path (`Simulator.handle_api`) that applies, in order:
+
+  1. faults (latency, gateway HTML 502/503, dropped connection), when configured
+  2. rate limit per key (or per client address): 429, then 418 when banned
+  3. routing: 404 unknown path, 405 (+Allow) unknown method
+  4. API key: -1002 missing, -2014 malformed, -2015 unknown, -2017 expired,
+     -2018 suspended; -1005 account not COPY_TRADING
+  5. -1102 timestamp / signature missing; -1130 timestamp / recvWindow not valid
+  6. -1021 timestamp outside the window; -1022 signature not valid
+  7. -1020 read-only key on a write
+  8. parameters and body: -1102 / -1130 (validation.py), then the generated model
+  9. business rules (service.py): -32045, -120055, -1130
+ 10. commit500 fault on a committed write
+
+Every response carries X-Api-Limit-Status, X-Api-Limit and X-Api-Limit-Reset-Timestamp.
+Other paths (/openapi.yaml, /openapi.json, /docs, /_sim/*) are ordinary Starlette routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import toobit_follower_models as models
+from pydantic import BaseModel
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Route
+
+from . import errors
+from .errors import ApiError
+from .faults import DROP, GATEWAY_PAGES, Faults, FaultSpec
+from .ratelimit import BANNED, LIMITED, RateLimiter, Verdict
+from .seed import load_seed
+from .service import FollowerService
+from .signing import Query, parse_query, signature_ok
+from .spec import Operation, SpecData, load_spec
+from .store import KeyRecord, Store
+from .validation import check_body, check_model, parse_int_param, parse_json_object
+
+log = logging.getLogger("toobit_follower_sim")
+
+_KEY_FORMAT = re.compile(rb"[A-Za-z0-9]{1,128}")
+_TIMESTAMP = re.compile(r"-?[0-9]{1,19}")
+_JSON = b"application/json"
+_ADMIN_HEADER = "x-sim-admin-token"
+
+RESPONSE_MODELS: dict[str, type[BaseModel]] = {
+    "getServerTime": models.ServerTime,
+    "listCurrentOrders": models.CurrentOrdersResponse,
+    "listHistoryOrders": models.HistoryOrdersResponse,
+    "getFollowConfig": models.FollowConfigResponse,
+    "listLeaders": models.LeadersResponse,
+    "updateStopProfitLoss": models.EmptyResponse,
+    "updateFollowConfig": models.EmptyResponse,
+    "cancelLeader": models.EmptyResponse,
+}
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class SimOptions:
+    """Switches of one simulator instance (the CLI flags map onto these)."""
+
+    rate_limit: int = 3000  # request weight per window and key
+    rate_window_ms: int = 60_000
+    ban_grace: int = 10  # further requests tolerated after the first 429 of a window
+    ban_ms: int = 120_000  # first ban; doubles per ban, at most 3 days
+    errors_as_200: bool = False  # 400/401/403 errors answered with HTTP 200
+    admin: bool = False  # serve /_sim/*
+    admin_token: str | None = None  # if set, /_sim/* needs X-Sim-Admin-Token (implies admin)
+    faults: FaultSpec | str | None = None
+    validate_responses: bool = False  # check every answer against the generated models
+    spec_path: str | None = None
+    docs_dir: str | None = None  # where index.html of the built docs lives (dist/spec)
+    max_body_bytes: int = 65_536
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the admin token stays out of logs
+        token = "set" if self.admin_token else None
+        return (
+            f"SimOptions(rate_limit={self.rate_limit}, errors_as_200={self.errors_as_200}, "
+            f"admin={self.admin}, admin_token={token}, faults={str(self.faults or '')!r})"
+        )
+
+
+class DropConnection(Exception):
+    """Fault `drop`: close the connection without sending any response."""
+
+
+@dataclass(slots=True)
+class Signed:
+    """A request that passed the signing checks."""
+
+    key: KeyRecord
+    query: Query
+    body: bytes
+
+
+def _encode(payload: Any) -> bytes:
+    try:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate somewhere: escape everything
+        return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _single(query: Query, name: str) -> str | None:
+    """The one value of a query parameter; None when absent; -1130 if repeated or not UTF-8."""
+    values = query.params.get(name)
+    if not values:
+        return None
+    if len(values) > 1 or values[0] is None:
+        raise errors.invalid(name)
+    return values[0]
+
+
+class Simulator:
+    """State, rules and the /api/* fast path of one simulator instance."""
+
+    def __init__(
+        self,
+        seed: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        options: SimOptions | None = None,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        self.options = options or SimOptions()
+        self.spec: SpecData = load_spec(self.options.spec_path)
+        self.seed = load_seed(seed)
+        self.store = Store(os.fspath(db) if db is not None else None)
+        if not self.store.is_seeded():
+            self.store.load_seed(self.seed)
+        self.service = FollowerService(self.store)
+        self.limiter = RateLimiter(
+            limit=self.options.rate_limit,
+            window_ms=self.options.rate_window_ms,
+            grace=self.options.ban_grace,
+            ban_ms=self.options.ban_ms,
+        )
+        faults = self.options.faults
+        self.faults = Faults(faults if isinstance(faults, FaultSpec) else FaultSpec.parse(faults))
+        self.clock = clock or wall_clock_ms
+        self.admin_offset_ms = 0
+        self._routes: dict[str, dict[str, Operation]] = {}
+        self._templates: list[tuple[str, str, dict[str, Operation]]] = []  # prefix, param, methods
+        for op in self.spec.operations.values():
+            if "{" in op.path:
+                prefix, _, rest = op.path.partition("{")
+                param = rest.rstrip("}")
+                for entry in self._templates:
+                    if entry[0] == prefix:
+                        entry[2][op.method] = op
+                        break
+                else:
+                    self._templates.append((prefix, param, {op.method: op}))
+            else:
+                self._routes.setdefault(op.path, {})[op.method] = op
+        self._body_models: dict[str, type[BaseModel]] = {
+            op.operation_id: getattr(models, op.body_schema_name)
+            for op in self.spec.operations.values()
+            if op.body_schema_name
+        }
+        self._handlers: dict[str, Callable[[Operation, Signed, dict[str, str]], Any]] = {
+            "listCurrentOrders": self._current_orders,
+            "listHistoryOrders": self._history_orders,
+            "updateStopProfitLoss": self._update_stop_profit_loss,
+            "getFollowConfig": self._get_follow_config,
+            "updateFollowConfig": self._update_follow_config,
+            "listLeaders": self._leaders,
+            "cancelLeader": self._cancel_leader,
+        }
+
+    # -- time, reset ------------------------------------------------------
+    def now_ms(self) -> int:
+        return int(self.clock()) + self.faults.spec.clock_offset_ms + self.admin_offset_ms
+
+    def reset(self) -> str:
+        """Back to the seed: data, rate-limit windows and bans, admin clock offset."""
+        self.store.load_seed(self.seed)
+        self.limiter.reset()
+        self.admin_offset_ms = 0
+        return self.store.digest()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- routing ----------------------------------------------------------
+    def _route(self, path: str) -> tuple[dict[str, Operation] | None, dict[str, str]]:
+        methods = self._routes.get(path)
+        if methods is not None:
+            return methods, {}
+        for prefix, param, template_methods in self._templates:
+            if path.startswith(prefix):
+                value = path[len(prefix) :]
+                if value and "/" not in value:
+                    return template_methods, {param: value}
+        return None, {}
+
+    # -- the /api/* fast path ---------------------------------------------
+    async def handle_api(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        faults = self.faults
+        if faults.active:
+            delay = faults.latency_s()
+            if delay:
+                await asyncio.sleep(delay)
+            gateway = faults.gateway()
+            if gateway == DROP:
+                raise DropConnection
+            if gateway:
+                status, page = GATEWAY_PAGES[gateway]
+                verdict = self.limiter.peek(self._who(scope), self.now_ms())
+                await self._send(send, status, page, verdict, b"text/html")
+                return
+        now = self.now_ms()
+        api_key: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-bb-apikey":
+                api_key = value
+                break
+        verdict = self.limiter.hit(self._who(scope, api_key), now)
+        extra: list[tuple[bytes, bytes]] = []
+        op: Operation | None = None
+        try:
+            if verdict.kind == LIMITED:
+                extra.append((b"retry-after", str(verdict.retry_after_s).encode()))
+                raise ApiError(
+                    errors.TOO_MANY_REQUESTS,
+                    errors.MSG_TOO_MANY_REQUESTS.format(limit=verdict.limit),
+                    429,
+                )
+            if verdict.kind == BANNED:
+                extra.append((b"retry-after", str(verdict.retry_after_s).encode()))
+                raise ApiError(
+                    errors.TOO_MANY_REQUESTS, errors.MSG_BANNED.format(until=verdict.reset_ms), 418
+                )
+            methods, path_params = self._route(scope["path"])
+            if methods is None:
+                await self._send(send, 404, b'{"code":-1000,"msg":"Not found."}', verdict)
+                return
+            op = methods.get(scope["method"])
+            if op is None:
+                allow = ", ".join(sorted(methods)).encode()
+                body = b'{"code":-1000,"msg":"Method not allowed."}'
+                await self._send(send, 405, body, verdict, extra=[(b"allow", allow)])
+                return
+            if op.operation_id == "getServerTime":
+                payload: Any = {"serverTime": now}
+            else:
+                raw = await self._read_body(receive)
+                signed = self._authenticate(op, api_key, scope["query_string"], raw, now)
+                data = self._handlers[op.operation_id](op, signed, path_params)
+                payload = {"code": 200, "msg": "success", "data": data}
+                if op.is_write and faults.spec.commit500 and faults.commit_500():
+                    raise errors.unknown_error()  # committed, yet the caller sees a 500
+            status = 200
+            if self.options.validate_responses:
+                RESPONSE_MODELS[op.operation_id].model_validate(payload)
+        except ApiError as exc:
+            status = exc.status
+            if self.options.errors_as_200 and status in (400, 401, 403):
+                status = 200
+            payload = {"code": exc.code, "msg": exc.msg}
+            if self.options.validate_responses:
+                models.ErrorResponse.model_validate(payload)
+                if op is not None and op.error_codes and exc.code not in op.error_codes:
+                    raise AssertionError(
+                        f"{op.operation_id}: undocumented code {exc.code}"
+                    ) from None
+        except DropConnection:
+            raise
+        except Exception:
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            status = 500
+            payload = {"code": errors.UNKNOWN, "msg": errors.MSG_UNKNOWN}
+        await self._send(send, status, _encode(payload), verdict, extra=extra)
+
+    @staticmethod
+    def _who(scope: Mapping[str, Any], api_key: bytes | None = None) -> str:
+        if api_key:
+            return "key:" + api_key[:128].decode("latin-1")
+        client = scope.get("client")
+        return "ip:" + (client[0] if client else "-")
+
+    @staticmethod
+    async def _send(
+        send: Any,
+        status: int,
+        body: bytes,
+        verdict: Verdict,
+        content_type: bytes = _JSON,
+        extra: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        headers = [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-api-limit-status", str(verdict.remaining).encode()),
+            (b"x-api-limit", str(verdict.limit).encode()),
+            (b"x-api-limit-reset-timestamp", str(verdict.reset_ms).encode()),
+        ]
+        if extra:
+            headers.extend(extra)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _read_body(self, receive: Any) -> bytes | None:
+        """The whole body, or None when it exceeds max_body_bytes."""
+        limit = self.options.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise DropConnection  # the client is gone; nobody to answer
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _authenticate(
+        self,
+        op: Operation,
+        api_key: bytes | None,
+        raw_query: bytes,
+        raw_body: bytes | None,
+        now: int,
+    ) -> Signed:
+        if not api_key:
+            raise errors.unauthorized()
+        if _KEY_FORMAT.fullmatch(api_key) is None:
+            raise errors.bad_key_format()
+        key = self.store.keys.get(api_key.decode("ascii"))
+        if key is None:
+            raise errors.rejected_key()
+        if key.status == "EXPIRED":
+            raise errors.key_expired()
+        if key.status == "SUSPENDED":
+            raise errors.key_suspended()
+        if key.account_type != "COPY_TRADING":
+            raise errors.no_permission()
+        query = parse_query(raw_query)
+        timestamps = query.params.get("timestamp")
+        if not timestamps or timestamps == [""]:
+            raise errors.missing("timestamp")
+        if query.signature_count == 0 or (query.signature == b"" and query.signature_count == 1):
+            raise errors.missing("signature")
+        timestamp_text = _single(query, "timestamp")
+        if timestamp_text is None or _TIMESTAMP.fullmatch(timestamp_text) is None:
+            raise errors.invalid("timestamp")
+        timestamp = int(timestamp_text)
+        recv_text = _single(query, "recvWindow")
+        recv_window = parse_int_param(self.spec.recv_window, recv_text)
+        if not (timestamp < now + 1000 and now - timestamp <= recv_window):
+            raise errors.bad_timestamp()
+        if raw_body is None:
+            # Larger than any valid body; not worth hashing.
+            raise errors.missing("body")
+        if not signature_ok(key.mac, query, raw_body):
+            raise errors.bad_signature()
+        if op.is_write and key.read_only:
+            raise errors.read_only()
+        return Signed(key, query, raw_body)
+
+    # -- endpoint handlers ------------------------------------------------
+    def _current_orders(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
+        return self.service.current_orders(req.key.account_id)
+
+    def _history_orders(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
+        values = {
+            rule.name: parse_int_param(rule, _single(req.query, rule.name)) for rule in op.query
+        }
+        return self.service.history(req.key.account_id, values["page"], values["size"])
+
+    def _get_follow_config(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
+        (rule,) = op.query
+        leader = parse_int_param(rule, _single(req.query, rule.name))
+        return self.service.get_config(req.key.account_id, leader)
+
+    def _leaders(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
+        return self.service.leaders(req.key.account_id)
+
+    def _cancel_leader(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
+        (rule,) = op.path_params
+        leader = parse_int_param(rule, path.get(rule.name))
+        self.service.cancel_leader(req.key.account_id, leader)
+        return None
+
+    def _body(self, op: Operation, req: Signed) -> dict[str, Any]:
+        assert op.body is not None
+        obj = parse_json_object(req.body)
+        check_body(op.body, obj)
+        check_model(self._body_models[op.operation_id], obj)
+        return obj
+
+    def _update_stop_profit_loss(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
+        self.service.update_stop_profit_loss(req.key.account_id, self._body(op, req))
+        return None
+
+    def _update_follow_config(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
+        self.service.update_config(req.key.account_id, self._body(op, req))
+        return None
+
+    # -- headers for the non-API routes -----------------------------------
+    def limit_headers(self, scope: Mapping[str, Any]) -> list[tuple[bytes, bytes]]:
+        api_key = None
+        for name, value in scope.get("headers", []):
+            if name == b"x-bb-apikey":
+                api_key = value
+                break
+        verdict = self.limiter.peek(self._who(scope, api_key), self.now_ms())
+        return [
+            (b"x-api-limit-status", str(verdict.remaining).encode()),
+            (b"x-api-limit", str(verdict.limit).encode()),
+            (b"x-api-limit-reset-timestamp", str(verdict.reset_ms).encode()),
+        ]
+
+
+class SimApp(Starlette):
+    """Starlette, with /api/* on the simulator's fast path and the `drop` fault."""
+
+    sim: Simulator
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            if scope["path"].startswith("/api/"):
+                await self.sim.handle_api(scope, receive, send)
+                return
+            extra = self.sim.limit_headers(scope)
+
+            async def send_with_headers(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+                await send(message)
+
+            await super().__call__(scope, receive, send_with_headers)
+        except DropConnection:
+            await _drop_connection(send)
+
+
+async def _drop_connection(send: Any) -> None:
+    """Close the socket without a response under uvicorn; elsewhere, let the caller see it."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise DropConnection("connection dropped (fault injection)")
+    transport.abort()
+    # Let connection_lost run so the server does not write its own 500 afterwards.
+    for _ in range(10):
+        if getattr(cycle, "disconnected", True):
+            break
+        await asyncio.sleep(0)
+
+
+# -- non-API routes ---------------------------------------------------------
+_FALLBACK_DOCS = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Toobit follower API simulator</title></head>
+<body><h1>Toobit copy-trading follower API (simulator)</h1>
+<p>The contract: <a href="/openapi.yaml">openapi.yaml</a> (<a href="/openapi.json">JSON</a>).
+Build the rendered reference with <code>make docs</code>; it is then served here.</p>
+</body></html>
+"""
+
+
+def _admin_allowed(sim: Simulator, request: Request) -> bool:
+    token = sim.options.admin_token
+    if token is None:
+        return True
+    sent = request.headers.get(_ADMIN_HEADER)
+    if sent is None:
+        auth = request.headers.get("authorization", "")
+        sent = auth[7:] if auth.lower().startswith("bearer ") else None
+    return sent is not None and hmac.compare_digest(sent.encode(), token.encode())
+
+
+def _not_found() -> Response:
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+def _routes(sim: Simulator) -> list[Route]:
+    spec = sim.spec
+    docs_dir = (
+        Path(sim.options.docs_dir) if sim.options.docs_dir else spec.path.parent / "dist" / "spec"
+    )
+
+    async def openapi_yaml(request: Request) -> Response:
+        return Response(spec.yaml_bytes, media_type="application/yaml")
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(spec.json_bytes, media_type="application/json")
+
+    async def docs(request: Request) -> Response:
+        index = docs_dir / "index.html"
+        if index.is_file():
+            return FileResponse(index, media_type="text/html")
+        return HTMLResponse(_FALLBACK_DOCS)
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/docs")
+
+    routes = [
+        Route("/", root, methods=["GET"]),
+        Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+    ]
+    if not (sim.options.admin or sim.options.admin_token):
+        return routes
+
+    async def reset(request: Request) -> Response:
+        if not _admin_allowed(sim, request):
+            return _not_found()
+        digest = sim.reset()
+        return JSONResponse({"code": 200, "msg": "success", "data": {"digest": digest}})
+
+    async def state(request: Request) -> Response:
+        if not _admin_allowed(sim, request):
+            return _not_found()
+        limit_text = request.query_params.get("historyRows", "10000")
+        limit = int(limit_text) if limit_text.isdigit() else 10_000
+        return JSONResponse(sim.store.dump(history_rows_limit=limit))
+
+    async def clock(request: Request) -> Response:
+        if not _admin_allowed(sim, request):
+            return _not_found()
+        if request.method == "POST":
+            try:
+                body = await request.json()
+                offset = body["offsetMs"]
+                if type(offset) is not int:
+                    raise TypeError
+            except (ValueError, KeyError, TypeError):
+                return JSONResponse({"code": -1102, "msg": 'Send {"offsetMs": <int>}.'}, 400)
+            sim.admin_offset_ms = offset
+        return JSONResponse(
+            {
+                "serverTime": sim.now_ms(),
+                "offsetMs": sim.admin_offset_ms,
+                "faultOffsetMs": sim.faults.spec.clock_offset_ms,
+            }
+        )
+
+    async def faults(request: Request) -> Response:
+        if not _admin_allowed(sim, request):
+            return _not_found()
+        if request.method == "POST":
+            try:
+                body = await request.json()
+                spec = FaultSpec.parse(body.get("faults") or "")
+            except (ValueError, AttributeError) as exc:
+                return JSONResponse({"code": -1130, "msg": str(exc)}, 400)
+            sim.faults = Faults(spec)
+        return JSONResponse({"faults": str(sim.faults.spec)})
+
+    async def ratelimit_reset(request: Request) -> Response:
+        if not _admin_allowed(sim, request):
+            return _not_found()
+        sim.limiter.reset()
+        return JSONResponse({"code": 200, "msg": "success", "data": None})
+
+    return [
+        *routes,
+        Route("/_sim/reset", reset, methods=["POST"]),
+        Route("/_sim/state", state, methods=["GET"]),
+        Route("/_sim/clock", clock, methods=["GET", "POST"]),
+        Route("/_sim/faults", faults, methods=["GET", "POST"]),
+        Route("/_sim/ratelimit/reset", ratelimit_reset, methods=["POST"]),
+    ]
+
+
+def create_app(
+    seed: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    db: str | os.PathLike[str] | None = None,
+    *,
+    options: SimOptions | None = None,
+    clock: Callable[[], int] | None = None,
+) -> SimApp:
+    """A simulator app. `seed`: None (default seed), a YAML/JSON path or a mapping;
+    `db`: None (in memory) or a SQLite file (seeded only when new); `clock`: epoch ms."""
+    sim = Simulator(seed, db, options=options, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        sim.close()
+
+    app = SimApp(routes=_routes(sim), lifespan=lifespan)
+    app.sim = sim
+    app.state.sim = sim
+    return app

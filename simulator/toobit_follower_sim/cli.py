@@ -1,0 +1,149 @@
+"""`toobit-follower-sim`: serve the simulator with uvicorn, or check a seed file."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+
+from .faults import FaultSpec, FaultSpecError
+from .seed import SeedError, load_seed
+
+ADMIN_TOKEN_ENV = "TOOBIT_SIM_ADMIN_TOKEN"  # noqa: S105 - a variable name
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="toobit-follower-sim",
+        description="A stateful simulator of the Toobit copy-trading follower API.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API over HTTP (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument(
+        "--db",
+        metavar="PATH",
+        help="SQLite file (WAL, synchronous=FULL); seeded only when new. Default: in memory",
+    )
+    serve.add_argument("--seed", metavar="FILE", help="seed file, YAML or JSON (default: built-in)")
+    serve.add_argument(
+        "--rate-limit",
+        type=int,
+        default=3000,
+        metavar="N",
+        help="request weight per minute and key",
+    )
+    serve.add_argument(
+        "--ban-grace",
+        type=int,
+        default=10,
+        metavar="N",
+        help="requests tolerated after the first 429 of a window before the 418 ban (default 10)",
+    )
+    serve.add_argument(
+        "--errors-as-200",
+        action="store_true",
+        help="answer validation/business/auth errors with HTTP 200 and the negative code",
+    )
+    admin = serve.add_mutually_exclusive_group()
+    admin.add_argument(
+        "--admin-token",
+        metavar="T",
+        help=f"serve /_sim/* to callers sending X-Sim-Admin-Token: T (or ${ADMIN_TOKEN_ENV})",
+    )
+    admin.add_argument("--enable-admin", action="store_true", help="serve /_sim/* without a token")
+    serve.add_argument(
+        "--faults",
+        metavar="SPEC",
+        help="e.g. latency=0.05:200ms,html502=0.02,html503=0.02,drop=0.01,commit500=0.05,"
+        "clock=+1500ms,seed=7 (see README)",
+    )
+    serve.add_argument("--spec", metavar="PATH", help="openapi.yaml to serve (default: the repo's)")
+    serve.add_argument(
+        "--docs-dir", metavar="DIR", help="built docs served at /docs (default dist/spec)"
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug", "trace"],
+        help="uvicorn log level; the access log is on at info and below",
+    )
+
+    check = commands.add_parser("check-seed", help="validate a seed file and print a summary")
+    check.add_argument("file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check-seed":
+        try:
+            seed = load_seed(args.file)
+        except (SeedError, OSError) as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(
+            f"ok: {len(seed['accounts'])} accounts, {len(seed['apiKeys'])} keys, "
+            f"{len(seed['leaders'])} leaders, {len(seed['follows'])} follows, "
+            f"{len(seed['positions'])} positions, {len(seed['history'])} history rows"
+        )
+        return 0
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import SimOptions, create_app
+
+    try:
+        faults = FaultSpec.parse(args.faults)
+    except FaultSpecError as exc:
+        print(f"--faults: {exc}", file=sys.stderr)
+        return 2
+    token = args.admin_token or (None if args.enable_admin else os.environ.get(ADMIN_TOKEN_ENV))
+    options = SimOptions(
+        rate_limit=args.rate_limit,
+        ban_grace=args.ban_grace,
+        errors_as_200=args.errors_as_200,
+        admin=bool(args.enable_admin or token),
+        admin_token=token,
+        faults=faults,
+        spec_path=args.spec,
+        docs_dir=args.docs_dir,
+    )
+    try:
+        app = create_app(seed=args.seed, db=args.db, options=options)
+    except (SeedError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    logging.basicConfig(level=args.log_level.upper() if args.log_level != "trace" else "DEBUG")
+    log = logging.getLogger("toobit_follower_sim")
+    log.info(
+        "simulator on http://%s:%d (db=%s, admin=%s, faults=%s, rate limit=%d)",
+        args.host,
+        args.port,
+        args.db or "memory",
+        "token" if token else ("open" if args.enable_admin else "off"),
+        faults if faults != FaultSpec() else "off",
+        args.rate_limit,
+    )
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.log_level in ("info", "debug", "trace"),
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        lifespan="on",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""What the simulator reads from openapi.yaml at startup (never per request).
+
+The generated pydantic models are laxer than the spec (they take JSON numbers,
+exponents and booleans where the spec wants decimal strings or integers), so the
+request rules here (JSON type, enum, range, pattern, maxLength) come straight
+from the spec's schemas and are enforced on the raw JSON before the models run.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC_ENV = "TOOBIT_FOLLOWER_SPEC"
+
+# The operations the simulator serves and whether they write.
+WRITE_OPERATIONS = frozenset({"updateStopProfitLoss", "updateFollowConfig", "cancelLeader"})
+
+
+class SpecError(RuntimeError):
+    """openapi.yaml is missing or lacks something the simulator relies on."""
+
+
+def find_spec_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """openapi.yaml: explicit path, $TOOBIT_FOLLOWER_SPEC, the repo checkout, or the wheel copy."""
+    candidates: list[Path] = []
+    if explicit:
+        candidates.append(Path(explicit))
+    if os.environ.get(SPEC_ENV):
+        candidates.append(Path(os.environ[SPEC_ENV]))
+    # simulator/toobit_follower_sim/spec.py -> repository root
+    candidates.append(Path(__file__).resolve().parents[2] / "openapi.yaml")
+    # The wheel force-includes the spec as toobit_follower/openapi.yaml. find_spec
+    # locates that folder without importing the client package.
+    try:
+        found = importlib.util.find_spec("toobit_follower")
+    except (ImportError, ValueError):
+        found = None
+    if found is not None and found.submodule_search_locations:
+        for location in found.submodule_search_locations:
+            candidates.append(Path(location) / "openapi.yaml")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise SpecError("openapi.yaml not found; pass --spec or set " + SPEC_ENV)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """How one request field (body property, query or path parameter) is checked."""
+
+    name: str
+    required: bool
+    kind: str  # "integer" | "string" | "boolean"
+    schema_name: str | None
+    enum: frozenset[Any] | None
+    minimum: Decimal | None
+    maximum: Decimal | None
+    pattern: re.Pattern[str] | None
+    max_length: int | None
+    is_decimal: bool
+    default: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+    is_write: bool
+    error_codes: frozenset[int]
+    query: tuple[FieldRule, ...]
+    path_params: tuple[FieldRule, ...]
+    body: tuple[FieldRule, ...] | None
+    body_schema_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpecData:
+    path: Path
+    yaml_bytes: bytes
+    json_bytes: bytes
+    document: dict[str, Any]
+    operations: dict[str, Operation]
+    recv_window: FieldRule
+    patterns: dict[str, re.Pattern[str]]
+
+
+def _yaml_load(text: bytes) -> Any:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+
+
+class _Resolver:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+
+    def ref(self, ref: str) -> dict[str, Any]:
+        if not ref.startswith("#/"):
+            raise SpecError(f"external $ref not supported: {ref}")
+        node: Any = self.document
+        for part in ref[2:].split("/"):
+            node = node[part]
+        return node
+
+    def resolve(self, schema: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """Follow $ref chains; siblings of $ref (3.1) override the target. -> (schema, name)."""
+        name: str | None = None
+        merged: dict[str, Any] = {}
+        seen = 0
+        while "$ref" in schema:
+            ref = schema["$ref"]
+            if name is None and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+            siblings = {k: v for k, v in schema.items() if k != "$ref"}
+            merged = {**siblings, **merged}
+            schema = self.ref(ref)
+            seen += 1
+            if seen > 20:
+                raise SpecError(f"$ref loop at {ref}")
+        return {**schema, **merged}, name
+
+
+def _field_rule(
+    resolver: _Resolver, name: str, schema: dict[str, Any], required: bool
+) -> FieldRule:
+    resolved, schema_name = resolver.resolve(schema)
+    kind = resolved.get("type")
+    if kind not in ("integer", "string", "boolean"):
+        raise SpecError(f"field {name}: unsupported type {kind!r}")
+    pattern = resolved.get("pattern")
+    enum = resolved.get("enum")
+    minimum = resolved.get("minimum")
+    maximum = resolved.get("maximum")
+    return FieldRule(
+        name=name,
+        required=required,
+        kind=kind,
+        schema_name=schema_name,
+        enum=frozenset(enum) if enum is not None else None,
+        minimum=Decimal(str(minimum)) if minimum is not None else None,
+        maximum=Decimal(str(maximum)) if maximum is not None else None,
+        pattern=re.compile(pattern) if pattern is not None else None,
+        max_length=resolved.get("maxLength"),
+        is_decimal=resolved.get("format") == "decimal",
+        default=resolved.get("default"),
+    )
+
+
+def _parameters(resolver: _Resolver, op: dict[str, Any], where: str) -> tuple[FieldRule, ...]:
+    rules = []
+    for param in op.get("parameters", []):
+        param, _ = resolver.resolve(param)
+        if param.get("in") != where:
+            continue
+        rules.append(
+            _field_rule(resolver, param["name"], param["schema"], bool(param.get("required")))
+        )
+    return tuple(rules)
+
+
+@functools.lru_cache(maxsize=8)
+def load_spec(path: str | None = None) -> SpecData:
+    """Parse openapi.yaml once per process (cached by path)."""
+    spec_path = find_spec_path(path)
+    raw = spec_path.read_bytes()
+    document = _yaml_load(raw)
+    if not isinstance(document, dict) or "paths" not in document:
+        raise SpecError(f"{spec_path} is not an OpenAPI document")
+    resolver = _Resolver(document)
+    operations: dict[str, Operation] = {}
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            if method not in ("get", "put", "post", "delete", "patch"):
+                continue
+            op_id = op["operationId"]
+            body_rules: tuple[FieldRule, ...] | None = None
+            body_schema_name: str | None = None
+            if "requestBody" in op:
+                media = op["requestBody"]["content"]["application/json"]
+                schema, body_schema_name = resolver.resolve(media["schema"])
+                required = set(schema.get("required", []))
+                body_rules = tuple(
+                    _field_rule(resolver, prop, sub, prop in required)
+                    for prop, sub in schema.get("properties", {}).items()
+                )
+                if schema.get("additionalProperties", True) is not False:
+                    raise SpecError(f"{op_id}: the body must forbid additional properties")
+            operations[op_id] = Operation(
+                operation_id=op_id,
+                method=method.upper(),
+                path=path,
+                is_write=op_id in WRITE_OPERATIONS,
+                error_codes=frozenset(op.get("x-error-codes", [])),
+                query=tuple(
+                    r for r in _parameters(resolver, op, "query") if r.name != "recvWindow"
+                ),
+                path_params=_parameters(resolver, op, "path"),
+                body=body_rules,
+                body_schema_name=body_schema_name,
+            )
+    needed = {
+        "getServerTime",
+        "listCurrentOrders",
+        "listHistoryOrders",
+        "updateStopProfitLoss",
+        "getFollowConfig",
+        "updateFollowConfig",
+        "listLeaders",
+        "cancelLeader",
+    }
+    if needed - operations.keys():
+        raise SpecError(f"operations missing from the spec: {sorted(needed - operations.keys())}")
+    recv = resolver.ref("#/components/parameters/RecvWindow")
+    recv_window = _field_rule(resolver, "recvWindow", recv["schema"], False)
+    patterns = {
+        name: re.compile(schema["pattern"])
+        for name, schema in document["components"]["schemas"].items()
+        if isinstance(schema, dict) and "pattern" in schema
+    }
+    json_bytes = json.dumps(document, ensure_ascii=False, indent=2).encode()
+    return SpecData(
+        path=spec_path,
+        yaml_bytes=raw,
+        json_bytes=json_bytes,
+        document=document,
+        operations=operations,
+        recv_window=recv_window,
+        patterns=patterns,
+    )

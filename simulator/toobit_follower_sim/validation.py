@@ -1,0 +1,170 @@
+"""Request checks against the spec's rules: -1102 (missing / null / wrong JSON type /
+malformed) and -1130 (present but out of range, precision, pattern, enum, unknown field).
+
+Order inside one request: the body must be a JSON object; then every field's presence
+and JSON type in the spec's property order (-1102); then unknown fields (-1130); then
+every field's value in property order (-1130); then the generated pydantic model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ApiError, invalid, missing
+from .spec import FieldRule
+
+BODY = "body"
+_INT_TEXT = re.compile(r"-?[0-9]{1,25}")
+_MAX_NAME = 100  # unknown field names are echoed in the message; keep it bounded
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateKey(key)
+        obj[key] = value
+    return obj
+
+
+def _no_constants(name: str) -> Any:
+    # NaN / Infinity are not JSON.
+    raise ValueError(name)
+
+
+def _shown(name: str) -> str:
+    # Echoed in the message: bounded, and lone surrogates ("\ud800") made encodable.
+    name = name.encode("utf-8", "replace").decode("utf-8")
+    return name if len(name) <= _MAX_NAME else name[:_MAX_NAME] + "..."
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or -1102 'body' (-1130 for a duplicated key)."""
+    # Basic Information: a body that is empty or does not start with { or [ is rejected.
+    if not raw or raw[0] not in b"{[":
+        raise missing(BODY)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise missing(BODY) from None
+    try:
+        obj = json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constants)
+    except _DuplicateKey as dup:
+        raise invalid(_shown(dup.name)) from None
+    except (ValueError, RecursionError):
+        raise missing(BODY) from None
+    if not isinstance(obj, dict):
+        raise missing(BODY)
+    return obj
+
+
+def _type_ok(rule: FieldRule, value: Any) -> bool:
+    if rule.kind == "integer":
+        return type(value) is int
+    if rule.kind == "string":
+        return type(value) is str
+    return type(value) is bool
+
+
+def _check_value(rule: FieldRule, value: Any) -> None:
+    if rule.kind == "integer":
+        if rule.enum is not None and value not in rule.enum:
+            raise invalid(rule.name)
+        if rule.minimum is not None and value < rule.minimum:
+            raise invalid(rule.name)
+        if rule.maximum is not None and value > rule.maximum:
+            raise invalid(rule.name)
+        return
+    if rule.kind != "string":
+        return
+    if rule.max_length is not None and len(value) > rule.max_length:
+        raise invalid(rule.name)
+    if rule.enum is not None and value not in rule.enum:
+        raise invalid(rule.name)
+    if rule.pattern is not None and rule.pattern.fullmatch(value) is None:
+        raise invalid(rule.name)
+    if rule.is_decimal and (rule.minimum is not None or rule.maximum is not None):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise invalid(rule.name) from None
+        if rule.minimum is not None and number < rule.minimum:
+            raise invalid(rule.name)
+        if rule.maximum is not None and number > rule.maximum:
+            raise invalid(rule.name)
+    if rule.schema_name == "FollowSymbolIds":
+        # The pattern lets `all` through as a symbol name: `all` must stand alone.
+        items = value.split(",")
+        if len(items) > 1 and any(item.lower() == "all" for item in items):
+            raise invalid(rule.name)
+
+
+def check_body(rules: tuple[FieldRule, ...], obj: dict[str, Any]) -> None:
+    """Raise the first -1102 / -1130 the body deserves, or return."""
+    for rule in rules:
+        if rule.name not in obj:
+            if rule.required:
+                raise missing(rule.name)
+            continue
+        value = obj[rule.name]
+        if value is None or not _type_ok(rule, value):
+            raise missing(rule.name)
+        if rule.kind == "string" and not value.strip():
+            raise missing(rule.name)  # blank (e.g. followSymbolIds, rule 5)
+    names = {rule.name for rule in rules}
+    for key in obj:
+        if key not in names:
+            raise invalid(_shown(key))
+    for rule in rules:
+        if rule.name in obj:
+            _check_value(rule, obj[rule.name])
+
+
+def check_model(model: type[BaseModel], obj: dict[str, Any]) -> BaseModel:
+    """The generated model as a second gate; anything it refuses is -1130 on that field."""
+    try:
+        return model.model_validate(obj)
+    except ValidationError as exc:
+        errors = exc.errors()
+        loc = errors[0]["loc"] if errors else ()
+        name = str(loc[0]) if loc else BODY
+        raise invalid(_shown(name)) from None
+
+
+def parse_int_param(rule: FieldRule, value: str | None) -> int:
+    """A query or path integer: absent -> default or -1102, empty -> -1102, bad -> -1130."""
+    if value is None:
+        if rule.required or rule.default is None:
+            raise missing(rule.name)
+        return int(rule.default)
+    if value == "":
+        raise missing(rule.name)
+    if _INT_TEXT.fullmatch(value) is None:
+        raise invalid(rule.name)
+    number = int(value)
+    if rule.minimum is not None and number < rule.minimum:
+        raise invalid(rule.name)
+    if rule.maximum is not None and number > rule.maximum:
+        raise invalid(rule.name)
+    return number
+
+
+__all__ = [
+    "BODY",
+    "ApiError",
+    "check_body",
+    "check_model",
+    "parse_int_param",
+    "parse_json_object",
+]
