@@ -1,1 +1,118 @@
-"""toobit-follower: the signed, typed client of the Toobit copy-trading follower API."""
+"""toobit-follower: the signed, typed client of the Toobit copy-trading follower API.
+
+>>> from toobit_follower import FollowerClient
+>>> with FollowerClient() as client:          # TOOBIT_API_KEY / TOOBIT_API_SECRET
+...     leaders = client.list_leaders()
+
+Everything public is importable from here; the generated low-level packages
+(``toobit_follower_api``, ``toobit_follower_models``) stay reachable through
+``client.generated`` and the re-exported models.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from toobit_follower_models import (
+    CurrentOrder,
+    FollowConfig,
+    FollowConfigUpdate,
+    HistoryOrder,
+    HistoryOrdersPage,
+    Leader,
+    StopProfitLossUpdate,
+)
+
+from . import _constants as constants
+from ._auth import ToobitAuth
+from ._client import (
+    AsyncFollowerClient,
+    AsyncFollowerClientWithRawResponse,
+    FollowerClient,
+    FollowerClientWithRawResponse,
+)
+from ._exceptions import (
+    ERROR_CLASSES,
+    ERROR_TABLE,
+    STATUS_ERROR_CLASSES,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    ErrorCodeInfo,
+    FollowerNotFoundError,
+    HasOpenPositionsError,
+    InvalidRequestError,
+    IPBannedError,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    RateLimitError,
+    TimestampError,
+    ToobitError,
+    UnexpectedResponseError,
+    UnknownServerError,
+    error_class,
+)
+from ._operations import FollowConfigFields, Money
+from ._secret import Secret
+from ._types import RateLimit, RawResponse
+from .signing import BodySigning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ERROR_CLASSES",
+    "ERROR_TABLE",
+    "STATUS_ERROR_CLASSES",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncFollowerClient",
+    "AsyncFollowerClientWithRawResponse",
+    "AuthenticationError",
+    "BodySigning",
+    "CurrentOrder",
+    "ErrorCodeInfo",
+    "FollowConfig",
+    "FollowConfigFields",
+    "FollowConfigUpdate",
+    "FollowerClient",
+    "FollowerClientWithRawResponse",
+    "FollowerNotFoundError",
+    "HasOpenPositionsError",
+    "HistoryOrder",
+    "HistoryOrdersPage",
+    "IPBannedError",
+    "InvalidRequestError",
+    "Leader",
+    "Money",
+    "OutcomeUnknownError",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitError",
+    "RawResponse",
+    "Secret",
+    "StopProfitLossUpdate",
+    "TimestampError",
+    "ToobitAuth",
+    "ToobitError",
+    "UnexpectedResponseError",
+    "UnknownServerError",
+    "constants",
+    "error_class",
+]
+
+# spec.py (the packaged openapi.yaml) is written separately; re-export its names when
+# present without making this package depend on it being there.
+_SPEC_NAMES = ("spec_path", "spec_text")
+if importlib.util.find_spec(f"{__name__}.spec") is not None:
+    __all__ += list(_SPEC_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SPEC_NAMES:
+        from . import spec
+
+        return getattr(spec, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

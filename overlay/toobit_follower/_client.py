@@ -1,0 +1,493 @@
+"""``FollowerClient`` and ``AsyncFollowerClient``: one method per follower operation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from types import TracebackType
+from typing import Self, TypeVar, Unpack
+
+import httpx
+from pydantic import ValidationError
+from toobit_follower_models import (
+    CurrentOrder,
+    FollowConfig,
+    FollowConfigUpdate,
+    HistoryOrder,
+    HistoryOrdersPage,
+    Leader,
+)
+
+from . import _constants as C
+from . import _operations as ops
+from ._base_client import NOT_SENT, RESYNC, BaseClient
+from ._exceptions import APIConnectionError, APIError
+from ._operations import FollowConfigFields, Money, Prepared
+from ._secret import Secret
+from ._types import RawResponse
+from .signing import BodySigning
+
+__all__ = [
+    "AsyncFollowerClient",
+    "AsyncFollowerClientWithRawResponse",
+    "FollowerClient",
+    "FollowerClientWithRawResponse",
+]
+
+T = TypeVar("T")
+
+
+class FollowerClient(BaseClient):
+    """Signed, typed client of the Toobit copy-trading follower API.
+
+    Credentials come from the arguments or ``TOOBIT_API_KEY`` / ``TOOBIT_API_SECRET``;
+    ``base_url`` from the argument, ``TOOBIT_BASE_URL`` or the production host.
+    ``transport`` (any httpx transport) points the client at a fake or an in-process
+    ASGI app; ``sleep`` and ``clock`` exist so tests need not wait.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | Secret | None = None,
+        *,
+        base_url: str | None = None,
+        recv_window: int = C.DEFAULT_RECV_WINDOW,
+        body_signing: BodySigning | str = BodySigning.QUERY_AND_BODY,
+        timeout: float | httpx.Timeout = C.DEFAULT_TIMEOUT,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        max_rate_limit_wait: float = C.MAX_RATE_LIMIT_WAIT,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            api_secret=api_secret,
+            base_url=base_url,
+            recv_window=recv_window,
+            body_signing=body_signing,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_rate_limit_wait=max_rate_limit_wait,
+            clock=clock,
+            httpx_args={} if transport is None else {"transport": transport},
+        )
+        self._sleep = sleep
+        self._http = self.generated.get_httpx_client()
+        self.with_raw_response = FollowerClientWithRawResponse(self)
+        """The same methods, returning ``RawResponse(parsed, http_response)``."""
+
+    # ---- lifecycle -------------------------------------------------------------------
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ---- the call loop -----------------------------------------------------------------
+    def _request(self, prepared: Prepared[T]) -> tuple[T, httpx.Response]:
+        http = self._http
+        request = http.build_request(
+            prepared.method,
+            self.base_url + prepared.target,
+            json=prepared.json,
+            headers=prepared.headers,
+        )
+        self._last_response = None
+        retries = resyncs = 0
+        while True:
+            sent = True
+            error: APIError | APIConnectionError
+            try:
+                if prepared.signed:
+                    response = http.send(request)
+                else:
+                    response = http.send(request, auth=None)
+            except httpx.TransportError as exc:
+                error = self._connection_error(prepared, exc)
+                sent = not isinstance(exc, NOT_SENT)
+            else:
+                self._last_response = response
+                cause: ValidationError | None = None
+                if response.status_code == 200:
+                    try:
+                        envelope = prepared.parse(response.content)
+                    except ValidationError as exc:
+                        cause = exc
+                    else:
+                        if envelope.code == C.SUCCESS_CODE:
+                            return envelope.data, response
+                error = self._api_error(prepared, response, cause)
+            step = self._next_step(prepared, error, retries, resyncs, sent=sent)
+            if step == RESYNC:
+                resyncs += 1
+                self.sync_time()
+                continue
+            retries += 1
+            self._log_retry(prepared, error, step)
+            self._sleep(step)
+
+    def _call(self, prepared: Prepared[T]) -> T:
+        return self._request(prepared)[0]
+
+    # ---- operations ----------------------------------------------------------------
+    def server_time(self) -> int:
+        """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""
+        return self._call(ops.get_server_time())
+
+    def sync_time(self) -> int:
+        """Measure the server clock through GET /api/v1/time and sign later requests with
+        it. Returns the offset (server minus local) in ms."""
+        started = self._clock()
+        server_ms = self.server_time()
+        return self._offset_from(server_ms, started, self._clock())
+
+    def list_current_orders(self) -> list[CurrentOrder]:
+        """GET /api/v2/copy-trading/follower/orders/current: the open copy positions."""
+        return self._call(ops.list_current_orders())
+
+    def list_history_orders(self, page: int = 1, size: int = 10) -> HistoryOrdersPage:
+        """GET /api/v2/copy-trading/follower/orders/history: one page (size <= 100)."""
+        return self._call(ops.list_history_orders(page, size))
+
+    def iter_history_orders(self, size: int = 100) -> Iterator[HistoryOrder]:
+        """Every closed copy position, page after page (one request per page)."""
+        page = 1
+        while True:
+            result = self._call(ops.list_history_orders(page, size))
+            yield from result.list_
+            if not result.list_ or page >= int(result.pages):
+                return
+            page += 1
+
+    def get_follow_config(self, leader_user_id: int) -> FollowConfig:
+        """GET /api/v2/copy-trading/follower/config: the follow settings for a leader."""
+        return self._call(ops.get_follow_config(leader_user_id))
+
+    def update_follow_config(
+        self, config: FollowConfigUpdate | None = None, /, **fields: Unpack[FollowConfigFields]
+    ) -> None:
+        """PUT /api/v2/copy-trading/follower/config: replace the follow settings.
+
+        Pass a FollowConfigUpdate, keyword fields, or both (fields override the model).
+        Raises pydantic.ValidationError (a ValueError) before sending when a field is
+        missing or invalid, TypeError for a float amount.
+        """
+        self._call(ops.update_follow_config(ops.follow_config_update(config, fields)))
+
+    def update_stop_profit_loss(
+        self,
+        leader_user_id: int,
+        symbol_id: str,
+        is_long: bool | int,
+        stop_profit_rate: Money | None = None,
+        stop_loss_rate: Money | None = None,
+        stop_loss_delay: int | None = None,
+    ) -> None:
+        """PUT /api/v2/copy-trading/follower/positions/stop-profit-loss. ``None`` leaves a
+        field out (it keeps its stored value)."""
+        self._call(
+            ops.update_stop_profit_loss(
+                leader_user_id,
+                symbol_id,
+                is_long,
+                stop_profit_rate,
+                stop_loss_rate,
+                stop_loss_delay,
+            )
+        )
+
+    def list_leaders(self) -> list[Leader]:
+        """GET /api/v2/copy-trading/follower/leaders: the leaders followed."""
+        return self._call(ops.list_leaders())
+
+    def cancel_leader(self, leader_user_id: int) -> None:
+        """DELETE /api/v2/copy-trading/follower/leaders/{leaderUserId}: stop following.
+
+        Never retried after a 5XX or timeout: raises OutcomeUnknownError (the relation
+        may be gone already; check ``list_leaders()``)."""
+        self._call(ops.cancel_leader(leader_user_id))
+
+
+class AsyncFollowerClient(BaseClient):
+    """The asyncio twin of :class:`FollowerClient` (same arguments; ``sleep`` is async)."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | Secret | None = None,
+        *,
+        base_url: str | None = None,
+        recv_window: int = C.DEFAULT_RECV_WINDOW,
+        body_signing: BodySigning | str = BodySigning.QUERY_AND_BODY,
+        timeout: float | httpx.Timeout = C.DEFAULT_TIMEOUT,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        max_rate_limit_wait: float = C.MAX_RATE_LIMIT_WAIT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            api_secret=api_secret,
+            base_url=base_url,
+            recv_window=recv_window,
+            body_signing=body_signing,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_rate_limit_wait=max_rate_limit_wait,
+            clock=clock,
+            httpx_args={} if transport is None else {"transport": transport},
+        )
+        self._sleep = sleep
+        self._http = self.generated.get_async_httpx_client()
+        self.with_raw_response = AsyncFollowerClientWithRawResponse(self)
+        """The same methods, returning ``RawResponse(parsed, http_response)``."""
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _request(self, prepared: Prepared[T]) -> tuple[T, httpx.Response]:
+        http = self._http
+        request = http.build_request(
+            prepared.method,
+            self.base_url + prepared.target,
+            json=prepared.json,
+            headers=prepared.headers,
+        )
+        self._last_response = None
+        retries = resyncs = 0
+        while True:
+            sent = True
+            error: APIError | APIConnectionError
+            try:
+                if prepared.signed:
+                    response = await http.send(request)
+                else:
+                    response = await http.send(request, auth=None)
+            except httpx.TransportError as exc:
+                error = self._connection_error(prepared, exc)
+                sent = not isinstance(exc, NOT_SENT)
+            else:
+                self._last_response = response
+                cause: ValidationError | None = None
+                if response.status_code == 200:
+                    try:
+                        envelope = prepared.parse(response.content)
+                    except ValidationError as exc:
+                        cause = exc
+                    else:
+                        if envelope.code == C.SUCCESS_CODE:
+                            return envelope.data, response
+                error = self._api_error(prepared, response, cause)
+            step = self._next_step(prepared, error, retries, resyncs, sent=sent)
+            if step == RESYNC:
+                resyncs += 1
+                await self.sync_time()
+                continue
+            retries += 1
+            self._log_retry(prepared, error, step)
+            await self._sleep(step)
+
+    async def _call(self, prepared: Prepared[T]) -> T:
+        return (await self._request(prepared))[0]
+
+    async def server_time(self) -> int:
+        """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""
+        return await self._call(ops.get_server_time())
+
+    async def sync_time(self) -> int:
+        """Measure the server clock and sign later requests with it; returns the offset."""
+        started = self._clock()
+        server_ms = await self.server_time()
+        return self._offset_from(server_ms, started, self._clock())
+
+    async def list_current_orders(self) -> list[CurrentOrder]:
+        """GET /api/v2/copy-trading/follower/orders/current: the open copy positions."""
+        return await self._call(ops.list_current_orders())
+
+    async def list_history_orders(self, page: int = 1, size: int = 10) -> HistoryOrdersPage:
+        """GET /api/v2/copy-trading/follower/orders/history: one page (size <= 100)."""
+        return await self._call(ops.list_history_orders(page, size))
+
+    async def iter_history_orders(self, size: int = 100) -> AsyncIterator[HistoryOrder]:
+        """Every closed copy position, page after page (one request per page)."""
+        page = 1
+        while True:
+            result = await self._call(ops.list_history_orders(page, size))
+            for order in result.list_:
+                yield order
+            if not result.list_ or page >= int(result.pages):
+                return
+            page += 1
+
+    async def get_follow_config(self, leader_user_id: int) -> FollowConfig:
+        """GET /api/v2/copy-trading/follower/config: the follow settings for a leader."""
+        return await self._call(ops.get_follow_config(leader_user_id))
+
+    async def update_follow_config(
+        self, config: FollowConfigUpdate | None = None, /, **fields: Unpack[FollowConfigFields]
+    ) -> None:
+        """PUT /api/v2/copy-trading/follower/config: replace the follow settings."""
+        await self._call(ops.update_follow_config(ops.follow_config_update(config, fields)))
+
+    async def update_stop_profit_loss(
+        self,
+        leader_user_id: int,
+        symbol_id: str,
+        is_long: bool | int,
+        stop_profit_rate: Money | None = None,
+        stop_loss_rate: Money | None = None,
+        stop_loss_delay: int | None = None,
+    ) -> None:
+        """PUT /api/v2/copy-trading/follower/positions/stop-profit-loss."""
+        await self._call(
+            ops.update_stop_profit_loss(
+                leader_user_id,
+                symbol_id,
+                is_long,
+                stop_profit_rate,
+                stop_loss_rate,
+                stop_loss_delay,
+            )
+        )
+
+    async def list_leaders(self) -> list[Leader]:
+        """GET /api/v2/copy-trading/follower/leaders: the leaders followed."""
+        return await self._call(ops.list_leaders())
+
+    async def cancel_leader(self, leader_user_id: int) -> None:
+        """DELETE /api/v2/copy-trading/follower/leaders/{leaderUserId}: stop following.
+        Never retried after a 5XX or timeout (OutcomeUnknownError)."""
+        await self._call(ops.cancel_leader(leader_user_id))
+
+
+class FollowerClientWithRawResponse:
+    """``client.with_raw_response``: each method returns ``RawResponse(parsed, http_response)``."""
+
+    def __init__(self, client: FollowerClient) -> None:
+        self._client = client
+
+    def _raw(self, prepared: Prepared[T]) -> RawResponse[T]:
+        return RawResponse(*self._client._request(prepared))
+
+    def server_time(self) -> RawResponse[int]:
+        return self._raw(ops.get_server_time())
+
+    def list_current_orders(self) -> RawResponse[list[CurrentOrder]]:
+        return self._raw(ops.list_current_orders())
+
+    def list_history_orders(self, page: int = 1, size: int = 10) -> RawResponse[HistoryOrdersPage]:
+        return self._raw(ops.list_history_orders(page, size))
+
+    def get_follow_config(self, leader_user_id: int) -> RawResponse[FollowConfig]:
+        return self._raw(ops.get_follow_config(leader_user_id))
+
+    def update_follow_config(
+        self, config: FollowConfigUpdate | None = None, /, **fields: Unpack[FollowConfigFields]
+    ) -> RawResponse[None]:
+        return self._raw(ops.update_follow_config(ops.follow_config_update(config, fields)))
+
+    def update_stop_profit_loss(
+        self,
+        leader_user_id: int,
+        symbol_id: str,
+        is_long: bool | int,
+        stop_profit_rate: Money | None = None,
+        stop_loss_rate: Money | None = None,
+        stop_loss_delay: int | None = None,
+    ) -> RawResponse[None]:
+        return self._raw(
+            ops.update_stop_profit_loss(
+                leader_user_id,
+                symbol_id,
+                is_long,
+                stop_profit_rate,
+                stop_loss_rate,
+                stop_loss_delay,
+            )
+        )
+
+    def list_leaders(self) -> RawResponse[list[Leader]]:
+        return self._raw(ops.list_leaders())
+
+    def cancel_leader(self, leader_user_id: int) -> RawResponse[None]:
+        return self._raw(ops.cancel_leader(leader_user_id))
+
+
+class AsyncFollowerClientWithRawResponse:
+    """``client.with_raw_response`` of the async client."""
+
+    def __init__(self, client: AsyncFollowerClient) -> None:
+        self._client = client
+
+    async def _raw(self, prepared: Prepared[T]) -> RawResponse[T]:
+        return RawResponse(*(await self._client._request(prepared)))
+
+    async def server_time(self) -> RawResponse[int]:
+        return await self._raw(ops.get_server_time())
+
+    async def list_current_orders(self) -> RawResponse[list[CurrentOrder]]:
+        return await self._raw(ops.list_current_orders())
+
+    async def list_history_orders(
+        self, page: int = 1, size: int = 10
+    ) -> RawResponse[HistoryOrdersPage]:
+        return await self._raw(ops.list_history_orders(page, size))
+
+    async def get_follow_config(self, leader_user_id: int) -> RawResponse[FollowConfig]:
+        return await self._raw(ops.get_follow_config(leader_user_id))
+
+    async def update_follow_config(
+        self, config: FollowConfigUpdate | None = None, /, **fields: Unpack[FollowConfigFields]
+    ) -> RawResponse[None]:
+        return await self._raw(ops.update_follow_config(ops.follow_config_update(config, fields)))
+
+    async def update_stop_profit_loss(
+        self,
+        leader_user_id: int,
+        symbol_id: str,
+        is_long: bool | int,
+        stop_profit_rate: Money | None = None,
+        stop_loss_rate: Money | None = None,
+        stop_loss_delay: int | None = None,
+    ) -> RawResponse[None]:
+        return await self._raw(
+            ops.update_stop_profit_loss(
+                leader_user_id,
+                symbol_id,
+                is_long,
+                stop_profit_rate,
+                stop_loss_rate,
+                stop_loss_delay,
+            )
+        )
+
+    async def list_leaders(self) -> RawResponse[list[Leader]]:
+        return await self._raw(ops.list_leaders())
+
+    async def cancel_leader(self, leader_user_id: int) -> RawResponse[None]:
+        return await self._raw(ops.cancel_leader(leader_user_id))

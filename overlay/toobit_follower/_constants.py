@@ -1,0 +1,48 @@
+"""Every number of the client's retry, timing and signing policy, named in one place."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DEFAULT_BASE_URL: Final = "https://api.toobit.com"
+"""Production host; overridden by the ``base_url`` argument or ``TOOBIT_BASE_URL``."""
+
+API_KEY_ENV: Final = "TOOBIT_API_KEY"
+API_SECRET_ENV: Final = "TOOBIT_API_SECRET"  # noqa: S105 - the variable's name, not a secret
+BASE_URL_ENV: Final = "TOOBIT_BASE_URL"
+
+DEFAULT_TIMEOUT: Final = 10.0
+"""Seconds for connect, read, write and pool, each (httpx.Timeout)."""
+
+DEFAULT_RECV_WINDOW: Final = 5000
+"""Milliseconds a signed request stays valid after its timestamp (exchange default)."""
+MIN_RECV_WINDOW: Final = 1
+MAX_RECV_WINDOW: Final = 60000
+"""Largest ``recvWindow`` the exchange accepts."""
+
+DEFAULT_MAX_RETRIES: Final = 2
+"""Retries after the first attempt (so at most 3 requests) for retryable failures."""
+INITIAL_RETRY_DELAY: Final = 0.5
+"""Seconds before the first retry; doubled for each further retry."""
+MAX_RETRY_DELAY: Final = 8.0
+"""Upper bound of one backoff delay, in seconds."""
+JITTER: Final = 0.25
+"""Each backoff delay is shortened by a random fraction in [0, JITTER)."""
+
+MAX_RATE_LIMIT_WAIT: Final = 60.0
+"""Longest wait, in seconds, for X-Api-Limit-Reset-Timestamp after a 429/418.
+A longer wait (an IP ban lasts 2 minutes to 3 days) raises instead of sleeping."""
+
+TIMESTAMP_RESYNCS: Final = 1
+"""After -1021 the client re-syncs its clock and retries this many times."""
+
+SUCCESS_CODE: Final = 200
+"""The envelope's ``code`` on success."""
+
+ERROR_EXCERPT_CHARS: Final = 200
+"""How much of an unexpected (HTML, empty, truncated) body an exception quotes."""
+
+RATE_LIMIT_STATUS_HEADER: Final = "X-Api-Limit-Status"
+RATE_LIMIT_HEADER: Final = "X-Api-Limit"
+RATE_LIMIT_RESET_HEADER: Final = "X-Api-Limit-Reset-Timestamp"
+API_KEY_HEADER: Final = "X-BB-APIKEY"
