@@ -8,7 +8,9 @@ carries it as a string, never as a number.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
+import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -103,9 +105,16 @@ def render_table(
     for row in rows:
         table.add_row(*(column.text(row) for column in columns))
     # On a pipe rich would assume 80 columns and fold wide tables; there is no screen
-    # to fit, so give it room instead.
-    console = Console(file=stream, width=None if terminal else 240, soft_wrap=False)
+    # to fit, so give it room instead, and drop the padding that room leaves.
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=shutil.get_terminal_size().columns if terminal else 240,
+        force_terminal=terminal,
+        soft_wrap=False,
+    )
     console.print(table)
+    stream.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
 
 
 def render_pairs(

@@ -72,17 +72,28 @@ EXIT_CODES: Final[tuple[tuple[int, str], ...]] = (
     (EXIT_OK, "success"),
     (EXIT_OTHER, "any other error (also: cancel not confirmed)"),
     (EXIT_USAGE, "usage: bad arguments or file, or cancel without --yes when not interactive"),
-    (EXIT_AUTH, "credentials: missing, profile refused, or rejected by the server"
-     " (-1002, -1021, -1022, -2014, -2015, -2017, -2018)"),
-    (EXIT_PERMISSION, "permission: read-only key on a write (-1020), not a COPY_TRADING"
-     " account (-1005)"),
-    (EXIT_INVALID, "invalid request: a parameter refused by the server (-1100..-1130) or"
-     " by the client before sending"),
+    (
+        EXIT_AUTH,
+        "credentials: missing, profile refused, or rejected by the server"
+        " (-1002, -1021, -1022, -2014, -2015, -2017, -2018)",
+    ),
+    (
+        EXIT_PERMISSION,
+        "permission: read-only key on a write (-1020), not a COPY_TRADING account (-1005)",
+    ),
+    (
+        EXIT_INVALID,
+        "invalid request: a parameter refused by the server (-1100..-1130) or"
+        " by the client before sending",
+    ),
     (EXIT_NOT_FOUND, "no follow relation or no such position (-32045)"),
     (EXIT_HAS_POSITIONS, "cancel refused: copy positions still open (-120055)"),
     (EXIT_RATE_LIMITED, "rate limited or IP banned (-1003, HTTP 429/418)"),
-    (EXIT_UNKNOWN_OUTCOME, "no usable answer: connection failed, timeout, server error"
-     " (-1000, 5XX, not JSON); for a write the outcome is unknown"),
+    (
+        EXIT_UNKNOWN_OUTCOME,
+        "no usable answer: connection failed, timeout, server error"
+        " (-1000, 5XX, not JSON); for a write the outcome is unknown",
+    ),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
 )
 
@@ -149,27 +160,72 @@ def _choice(table: dict[str, int], what: str) -> Callable[[str], int]:
 # (flag, field name of update_follow_config, wire name, argparse type, help)
 _CONFIG_FIELDS: Final[tuple[tuple[str, str, str, Callable[[str], Any], str], ...]] = (
     ("--invest-amount", "invest_amount", "investAmount", _decimal, "total follow investment"),
-    ("--single-place-amount", "single_place_amount", "singlePlaceAmount", _decimal,
-     "fixed amount per order"),
-    ("--daily-max-invest-amount", "daily_max_invest_amount", "dailyMaxInvestAmount", _decimal,
-     "maximum daily investment, 0 = no limit"),
+    (
+        "--single-place-amount",
+        "single_place_amount",
+        "singlePlaceAmount",
+        _decimal,
+        "fixed amount per order",
+    ),
+    (
+        "--daily-max-invest-amount",
+        "daily_max_invest_amount",
+        "dailyMaxInvestAmount",
+        _decimal,
+        "maximum daily investment, 0 = no limit",
+    ),
     ("--leverage", "leverage", "leverage", _decimal, "follow leverage"),
-    ("--max-invest-rate", "max_invest_rate", "maxInvestRate", _decimal,
-     "maximum investment rate in [0, 1]"),
-    ("--stop-profit-rate", "stop_profit_rate", "stopProfitRate", _decimal,
-     "take-profit rate, 0 = off"),
+    (
+        "--max-invest-rate",
+        "max_invest_rate",
+        "maxInvestRate",
+        _decimal,
+        "maximum investment rate in [0, 1]",
+    ),
+    (
+        "--stop-profit-rate",
+        "stop_profit_rate",
+        "stopProfitRate",
+        _decimal,
+        "take-profit rate, 0 = off",
+    ),
     ("--stop-loss-rate", "stop_loss_rate", "stopLossRate", _decimal, "stop-loss rate, 0 = off"),
-    ("--real-invest-amount", "real_invest_amount", "realInvestAmount", _decimal,
-     "actual invested amount (not returned by `config get`: always give it)"),
-    ("--follow-amount-mode", "follow_amount_mode", "followAmountMode",
-     _choice(_AMOUNT_MODES, "follow amount mode"), "fixed-amount (0) or fixed-rate (1)"),
+    (
+        "--real-invest-amount",
+        "real_invest_amount",
+        "realInvestAmount",
+        _decimal,
+        "actual invested amount (not returned by `config get`: always give it)",
+    ),
+    (
+        "--follow-amount-mode",
+        "follow_amount_mode",
+        "followAmountMode",
+        _choice(_AMOUNT_MODES, "follow amount mode"),
+        "fixed-amount (0) or fixed-rate (1)",
+    ),
     ("--stop-loss-delay", "stop_loss_delay", "stopLossDelay", _int, "stop-loss delay, seconds"),
-    ("--isolated-reserved-amount", "isolated_reserved_amount", "isolatedReservedAmount",
-     _decimal, "isolated margin reserved amount"),
-    ("--follow-margin-type", "follow_margin_type", "followMarginType",
-     _choice(_MARGIN_TYPES, "follow margin type"), "all (0), cross (1) or isolated (2)"),
-    ("--follow-symbols", "follow_symbol_ids", "followSymbolIds", str,
-     "`all` or comma-separated symbol IDs, e.g. BTC-SWAP-USDT,ETH-SWAP-USDT"),
+    (
+        "--isolated-reserved-amount",
+        "isolated_reserved_amount",
+        "isolatedReservedAmount",
+        _decimal,
+        "isolated margin reserved amount",
+    ),
+    (
+        "--follow-margin-type",
+        "follow_margin_type",
+        "followMarginType",
+        _choice(_MARGIN_TYPES, "follow margin type"),
+        "all (0), cross (1) or isolated (2)",
+    ),
+    (
+        "--follow-symbols",
+        "follow_symbol_ids",
+        "followSymbolIds",
+        str,
+        "`all` or comma-separated symbol IDs, e.g. BTC-SWAP-USDT,ETH-SWAP-USDT",
+    ),
 )
 _WIRE_TO_FIELD: Final = {wire: field for _, field, wire, _, _ in _CONFIG_FIELDS} | {
     "zeroSlippageSwitch": "zero_slippage_switch",
@@ -218,22 +274,52 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
     default: Any = argparse.SUPPRESS if suppress else None
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("global options")
-    group.add_argument("--profile", metavar="NAME", default=default,
-                       help="use profile NAME of the profile file")
-    group.add_argument("--profiles-file", metavar="PATH", default=default,
-                       help=f"profile file (default: ${PROFILES_ENV} or "
-                       "~/.config/toobit-follower/profiles.toml)")
-    group.add_argument("--base-url", metavar="URL", default=default,
-                       help=f"API host (default: profile, ${C.BASE_URL_ENV}, or "
-                       f"{C.DEFAULT_BASE_URL}); the simulator's URL works")
-    group.add_argument("--recv-window", metavar="MS", type=_int, default=default,
-                       help=f"validity of a signed request in ms, {C.MIN_RECV_WINDOW}.."
-                       f"{C.MAX_RECV_WINDOW} (default {C.DEFAULT_RECV_WINDOW})")
-    group.add_argument("--timeout", metavar="SECONDS", type=float, default=default,
-                       help=f"per-request timeout (default {C.DEFAULT_TIMEOUT:g})")
-    group.add_argument("-j", "--json", action="store_true",
-                       default=argparse.SUPPRESS if suppress else False,
-                       help="print JSON for scripts instead of tables")
+    group.add_argument(
+        "--profile", metavar="NAME", default=default, help="use profile NAME of the profile file"
+    )
+    group.add_argument(
+        "--profiles-file",
+        metavar="PATH",
+        default=default,
+        help=f"profile file (default: ${PROFILES_ENV} or ~/.config/toobit-follower/profiles.toml)",
+    )
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=default,
+        help=f"API host (default: profile, ${C.BASE_URL_ENV}, or "
+        f"{C.DEFAULT_BASE_URL}); the simulator's URL works",
+    )
+    group.add_argument(
+        "--recv-window",
+        metavar="MS",
+        type=_int,
+        default=default,
+        help=f"validity of a signed request in ms, {C.MIN_RECV_WINDOW}.."
+        f"{C.MAX_RECV_WINDOW} (default {C.DEFAULT_RECV_WINDOW})",
+    )
+    group.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=default,
+        help=f"per-request timeout (default {C.DEFAULT_TIMEOUT:g})",
+    )
+    group.add_argument(
+        "--max-wait",
+        metavar="SECONDS",
+        type=float,
+        default=default,
+        help="longest wait for a rate-limit window to reset before giving up"
+        f" with exit {EXIT_RATE_LIMITED} (default {C.MAX_RATE_LIMIT_WAIT:g})",
+    )
+    group.add_argument(
+        "-j",
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="print JSON for scripts instead of tables",
+    )
     return common
 
 
@@ -256,9 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {own_version}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def sub(
-        group: Any, name: str, help_text: str, **kwargs: Any
-    ) -> argparse.ArgumentParser:
+    def sub(group: Any, name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = group.add_parser(
             name, help=help_text, description=help_text, parents=[leaf], **kwargs
         )
@@ -270,28 +354,36 @@ def build_parser() -> argparse.ArgumentParser:
     sub(leaders_cmds, "list", "list the leaders you follow (the default)")
     cancel = sub(leaders_cmds, "cancel", "stop following a leader (asks first)")
     cancel.add_argument("leader_id", metavar="LEADER_ID", type=_leader_id)
-    cancel.add_argument("-y", "--yes", action="store_true",
-                        help="do not ask; required when not on a terminal")
+    cancel.add_argument(
+        "-y", "--yes", action="store_true", help="do not ask; required when not on a terminal"
+    )
 
     # orders
     orders = sub(commands, "orders", "copy orders: open positions and history")
-    orders_cmds = orders.add_subparsers(dest="orders_command", metavar="SUBCOMMAND",
-                                        required=True)
+    orders_cmds = orders.add_subparsers(dest="orders_command", metavar="SUBCOMMAND", required=True)
     sub(orders_cmds, "current", "open copy positions")
     history = sub(orders_cmds, "history", "closed copy positions, one page or all")
     history.add_argument("--page", type=_int, default=None, help="page number (default 1)")
-    history.add_argument("--size", type=_int, default=None,
-                         help="rows per page, at most 100 (default 10; 100 with --all)")
+    history.add_argument(
+        "--size",
+        type=_int,
+        default=None,
+        help="rows per page, at most 100 (default 10; 100 with --all)",
+    )
     history.add_argument("--all", action="store_true", help="walk every page")
     progress = history.add_mutually_exclusive_group()
-    progress.add_argument("--progress", dest="progress", action="store_true", default=None,
-                          help="show progress on stderr with --all (default: on a terminal)")
+    progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="show progress on stderr with --all (default: on a terminal)",
+    )
     progress.add_argument("--no-progress", dest="progress", action="store_false")
 
     # config
     config = sub(commands, "config", "follow config of one leader")
-    config_cmds = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND",
-                                        required=True)
+    config_cmds = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
     get = sub(config_cmds, "get", "show the follow config of a leader")
     get.add_argument("leader_id", metavar="LEADER_ID", type=_leader_id)
     set_ = sub(
@@ -305,32 +397,49 @@ def build_parser() -> argparse.ArgumentParser:
         " --real-invest-amount.",
     )
     set_.add_argument("leader_id", metavar="LEADER_ID", type=_leader_id)
-    set_.add_argument("-f", "--file", metavar="FILE",
-                      help="JSON object with the fields ('-' reads stdin)")
+    set_.add_argument(
+        "-f", "--file", metavar="FILE", help="JSON object with the fields ('-' reads stdin)"
+    )
     for flag, field, _, type_, help_text in _CONFIG_FIELDS:
         set_.add_argument(flag, dest=field, type=type_, default=None, help=help_text)
     slip = set_.add_mutually_exclusive_group()
-    slip.add_argument("--zero-slippage", dest="zero_slippage_switch", action="store_true",
-                      default=None, help="zero-slippage switch on")
-    slip.add_argument("--no-zero-slippage", dest="zero_slippage_switch", action="store_false",
-                      help="zero-slippage switch off")
-    set_.add_argument("--dry-run", action="store_true",
-                      help="print the body that would be sent and stop")
+    slip.add_argument(
+        "--zero-slippage",
+        dest="zero_slippage_switch",
+        action="store_true",
+        default=None,
+        help="zero-slippage switch on",
+    )
+    slip.add_argument(
+        "--no-zero-slippage",
+        dest="zero_slippage_switch",
+        action="store_false",
+        help="zero-slippage switch off",
+    )
+    set_.add_argument(
+        "--dry-run", action="store_true", help="print the body that would be sent and stop"
+    )
 
     # positions
     positions = sub(commands, "positions", "open copy positions")
-    positions_cmds = positions.add_subparsers(dest="positions_command", metavar="SUBCOMMAND",
-                                              required=True)
+    positions_cmds = positions.add_subparsers(
+        dest="positions_command", metavar="SUBCOMMAND", required=True
+    )
     stop = sub(positions_cmds, "stop", "set take-profit / stop-loss of an open copy position")
     stop.add_argument("leader_id", metavar="LEADER_ID", type=_leader_id)
     stop.add_argument("symbol", metavar="SYMBOL", help="symbol ID, e.g. BTC-SWAP-USDT")
     side = stop.add_mutually_exclusive_group(required=True)
     side.add_argument("--long", dest="is_long", action="store_true", default=None)
     side.add_argument("--short", dest="is_long", action="store_false")
-    stop.add_argument("--take-profit", metavar="RATE", type=_decimal,
-                      help="take-profit rate (0.1 = 10 %%; 0 = off)")
-    stop.add_argument("--stop-loss", metavar="RATE", type=_decimal,
-                      help="stop-loss rate (0.2 = 20 %%; 0 = off)")
+    stop.add_argument(
+        "--take-profit",
+        metavar="RATE",
+        type=_decimal,
+        help="take-profit rate (0.1 = 10 %%; 0 = off)",
+    )
+    stop.add_argument(
+        "--stop-loss", metavar="RATE", type=_decimal, help="stop-loss rate (0.2 = 20 %%; 0 = off)"
+    )
     stop.add_argument("--delay", metavar="SECONDS", type=_int, help="stop-loss delay")
 
     # time
@@ -350,6 +459,12 @@ class Context:
     environ: dict[str, str]
     credentials: Credentials | None = None
     base_url: str = C.DEFAULT_BASE_URL
+
+    @property
+    def creds(self) -> Credentials:
+        if self.credentials is None:  # main() resolves them for every command but `time`
+            raise CredentialsError("no credentials")
+        return self.credentials
 
     @property
     def json(self) -> bool:
@@ -390,8 +505,7 @@ def _base_url(args: argparse.Namespace, creds: Credentials | None, env: dict[str
 def _client(ctx: Context) -> Iterator[Any]:
     from . import FollowerClient
 
-    creds = ctx.credentials
-    assert creds is not None
+    creds = ctx.creds
     recv_window = ctx.args.recv_window
     if recv_window is None:
         recv_window = creds.recv_window if creds.recv_window is not None else C.DEFAULT_RECV_WINDOW
@@ -403,6 +517,8 @@ def _client(ctx: Context) -> Iterator[Any]:
     }
     if ctx.args.timeout is not None:
         kwargs["timeout"] = ctx.args.timeout
+    if ctx.args.max_wait is not None:
+        kwargs["max_rate_limit_wait"] = ctx.args.max_wait
     with FollowerClient(**kwargs) as client:
         yield client
 
@@ -470,8 +586,7 @@ def cmd_leaders(ctx: Context) -> int:
 
 def cmd_leaders_cancel(ctx: Context) -> int:
     leader_id: int = ctx.args.leader_id
-    creds = ctx.credentials
-    assert creds is not None
+    creds = ctx.creds
     if not ctx.args.yes:
         if not _isatty(ctx.stdin):
             raise UsageError(
@@ -531,8 +646,12 @@ def _walk_history(ctx: Context, client: Any, size: int) -> tuple[str, list[Any],
 
     console = Console(file=ctx.err)
     with Progress(
-        TextColumn("history pages"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rows]} rows"), console=console, transient=console.is_terminal,
+        TextColumn("history pages"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rows]} rows"),
+        console=console,
+        transient=console.is_terminal,
     ) as bar:
         task = bar.add_task("pages", total=pages, completed=1, rows=len(rows))
         page = 2
@@ -557,7 +676,7 @@ def cmd_orders_history(ctx: Context) -> int:
             if ctx.json:
                 dump_json({"total": total, "pages": str(walked), "list": rows}, ctx.out)
             else:
-                ctx.table(f"{len(rows)} of {total} closed copy positions", HISTORY_COLUMNS, rows)
+                ctx.table(f"{len(rows)} of {total} closed copy position(s)", HISTORY_COLUMNS, rows)
             return EXIT_OK
         page_no = args.page if args.page is not None else 1
         size = args.size if args.size is not None else 10
@@ -566,7 +685,7 @@ def cmd_orders_history(ctx: Context) -> int:
         dump_json(page, ctx.out)
     else:
         ctx.table(
-            f"page {page_no} of {page.pages} ({page.total} closed copy positions)",
+            f"page {page_no} of {page.pages} ({page.total} closed copy position(s))",
             HISTORY_COLUMNS,
             page.list_,
         )
@@ -627,9 +746,7 @@ def _read_config_file(ctx: Context, name: str) -> dict[str, Any]:
     if "leader_user_id" in fields:
         in_file = fields.pop("leader_user_id")
         if str(in_file) != str(ctx.args.leader_id):
-            raise UsageError(
-                f"{name} is for leader {in_file}, not {ctx.args.leader_id}"
-            )
+            raise UsageError(f"{name} is for leader {in_file}, not {ctx.args.leader_id}")
     return fields
 
 
@@ -731,8 +848,13 @@ def cmd_time(ctx: Context) -> int:
     offset = server_ms - local_ms
     if ctx.json:
         dump_json(
-            {"serverTime": server_ms, "localTime": local_ms, "offsetMs": offset,
-             "roundTripMs": rtt, "baseUrl": ctx.base_url},
+            {
+                "serverTime": server_ms,
+                "localTime": local_ms,
+                "offsetMs": offset,
+                "roundTripMs": rtt,
+                "baseUrl": ctx.base_url,
+            },
             ctx.out,
         )
     else:
@@ -741,8 +863,7 @@ def cmd_time(ctx: Context) -> int:
             [
                 ("server time", f"{millis_to_utc(server_ms)} ({server_ms})"),
                 ("local time", f"{millis_to_utc(local_ms)} ({local_ms})"),
-                ("offset", f"{offset:+d} ms (server minus local; positive: your clock is"
-                 " behind)"),
+                ("offset", f"{offset:+d} ms (server minus local; positive: your clock is behind)"),
                 ("round trip", f"{rtt} ms"),
                 ("base URL", ctx.base_url),
             ],
@@ -800,9 +921,7 @@ def _key_line(ctx: Context) -> str:
     creds = ctx.credentials
     if creds is None:
         return f"base URL {ctx.base_url}"
-    return (
-        f"key {mask_api_key(creds.api_key)} (from {creds.source}) on base URL {ctx.base_url}"
-    )
+    return f"key {mask_api_key(creds.api_key)} (from {creds.source}) on base URL {ctx.base_url}"
 
 
 def _clock_hint(ctx: Context) -> str:
@@ -817,12 +936,17 @@ def _clock_hint(ctx: Context) -> str:
         )
     offset = server_ms - local_ms
     direction = "behind" if offset > 0 else "ahead of"
+    slow = (
+        f" The round trip alone ({rtt} ms) is about as long as recvWindow: raise it."
+        if rtt * 2 >= recv
+        else ""
+    )
     return (
         f"clock skew: measured from {ctx.base_url}/api/v1/time, this machine's clock is"
         f" {abs(offset)} ms {direction} the server's (offset {offset:+d} ms, round trip"
         f" {rtt} ms; recvWindow {recv} ms). A request is accepted only if its timestamp is"
-        " less than 1000 ms ahead of server time and at most recvWindow behind it. Sync"
-        " the clock (NTP) or raise --recv-window (at most 60000)."
+        " less than 1000 ms ahead of server time and at most recvWindow behind it."
+        f"{slow} Sync the clock (NTP) or raise --recv-window (at most 60000)."
     )
 
 
@@ -913,8 +1037,7 @@ def describe(ctx: Context, error: BaseException) -> Failure:
             f"no answer from {ctx.base_url}: {error.message}",
             hint=(
                 "check --base-url and the network"
-                + ("; a write may have been applied before the connection broke" if write
-                   else "")
+                + ("; a write may have been applied before the connection broke" if write else "")
             ),
         )
     if isinstance(error, ValidationError | ValueError | TypeError):
@@ -995,9 +1118,7 @@ def main(
             ctx.credentials = resolve_credentials(args.profile, args.profiles_file, ctx.environ)
         else:
             try:
-                ctx.credentials = resolve_credentials(
-                    args.profile, args.profiles_file, ctx.environ
-                )
+                ctx.credentials = resolve_credentials(args.profile, args.profiles_file, ctx.environ)
             except CredentialsError:
                 ctx.credentials = None  # the server time needs no key
         ctx.base_url = _base_url(args, ctx.credentials, ctx.environ)

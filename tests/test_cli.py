@@ -1,0 +1,656 @@
+"""End to end tests of the `toobit-follower` command line against the simulator.
+
+The simulator runs as a real TCP server (`python -m toobit_follower_sim serve` on
+127.0.0.1 and a free port). The CLI runs both as a subprocess (the installed console
+script and `python -m toobit_follower.cli`) and in-process through `main(argv, ...)`,
+which is faster and lets a test stand in for a terminal on stdin.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from toobit_follower.cli import EXIT_CODES, main
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SEED = ROOT / "simulator" / "toobit_follower_sim" / "default_seed.yaml"
+
+DEMO_KEY = "SRQGN9M8Sr87nbfKsaSxm33Y6CmGVtUu9Erz73g9vHFNn36VROOKSaWBQ8OSOtSq"
+DEMO_SECRET = "30lfjDT51iOG1kYZnDoLNynOyMdIcmQyO1XYfxzYOmQfx9tjiI98Pzio4uhZ0Uk2"
+READ_ONLY_KEY = "SimReadOnlyKeyXJj5vsKIS6nThTGx5XutQ4NMRKKJ92zGror5R5WN2MGUcsuRuv"
+SECOND_KEY = "SimSecondFollowerKeyhylDIADB2LgvfCAtGpfwFG0DPMDljzTryy7y1mEu4O32"
+NO_RELATION_KEY = "SimNoRelationKey4bfAFu5gDHtTGibr75ELaIBVIQQSMIHjxwmy12uWfcnyFVBA"
+SPOT_KEY = "SimSpotAccountKey8nV5MbzwDDSWoiTStN4OrfSYrE0sju0oH6FZKHUBTz09qwj"
+LEADER = 123456789
+SECOND_LEADER = 987654321
+EXTRA_HISTORY_ROWS = 249  # plus the seed's own row: 250 rows, 3 pages of 100
+
+
+# ---- the simulator ------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Sim:
+    url: str
+    proc: subprocess.Popen[bytes]
+
+    def reset(self) -> None:
+        """Back to the seed (state, rate-limit windows); faults off."""
+        httpx.post(f"{self.url}/_sim/faults", json={"faults": ""}).raise_for_status()
+        httpx.post(f"{self.url}/_sim/reset").raise_for_status()
+
+    def faults(self, spec: str) -> None:
+        httpx.post(f"{self.url}/_sim/faults", json={"faults": spec}).raise_for_status()
+
+
+def _start_sim(tmp: Path, *extra: str) -> Sim:
+    seed = yaml.safe_load(DEFAULT_SEED.read_text(encoding="utf-8"))
+    template = next(row for row in seed["history"] if row["followerId"] == 10001)
+    for i in range(EXTRA_HISTORY_ROWS):
+        row = dict(template)
+        row["openTimeMs"] = template["openTimeMs"] - (i + 1) * 3_600_000
+        row["lastCloseTimeMs"] = row["openTimeMs"] + 1_800_000
+        # Money that a float would spoil, and one a Decimal's str() prints as 1E-8.
+        row["realizedProfit"] = "0.00000001" if i == 0 else f"{i}.10"
+        row["closeAvgPrice"] = "12345678901234.12345678" if i == 1 else "7100"
+        seed["history"].append(row)
+    seed_path = tmp / "seed.json"
+    seed_path.write_text(json.dumps(seed), encoding="utf-8")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toobit_follower_sim",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--seed",
+            str(seed_path),
+            "--enable-admin",
+            "--log-level",
+            "warning",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"simulator exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
+        try:
+            httpx.get(f"{url}/api/v1/time", timeout=1).raise_for_status()
+            return Sim(url, proc)
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.1)
+
+
+def _stop(sim: Sim) -> None:
+    sim.proc.terminate()
+    try:
+        sim.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        sim.proc.kill()
+        sim.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def sim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
+    sim = _start_sim(tmp_path_factory.mktemp("sim"))
+    yield sim
+    _stop(sim)
+
+
+@pytest.fixture
+def sim(sim_server: Sim) -> Iterator[Sim]:
+    sim_server.reset()
+    yield sim_server
+    sim_server.reset()
+
+
+# ---- running the CLI ----------------------------------------------------------------
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        def no_float(text: str) -> Any:
+            raise AssertionError(f"a JSON number with a fraction in the output: {text}")
+
+        return json.loads(self.out, parse_float=no_float)
+
+
+class TerminalInput(io.StringIO):
+    """stdin that says it is a terminal, with the user's answer queued."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty HOME / XDG_CONFIG_HOME, so no real profile file is ever read."""
+    (tmp_path / "home").mkdir()
+    return tmp_path / "home"
+
+
+def _env(
+    home: Path, key: str | None = DEMO_KEY, secret: str | None = DEMO_SECRET
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOOBIT_")}
+    env["HOME"] = str(home)
+    env["XDG_CONFIG_HOME"] = str(home / ".config")
+    if key is not None:
+        env["TOOBIT_API_KEY"] = key
+    if secret is not None:
+        env["TOOBIT_API_SECRET"] = secret
+    return env
+
+
+def run(
+    sim: Sim | None,
+    home: Path,
+    *argv: str,
+    key: str | None = DEMO_KEY,
+    secret: str | None = DEMO_SECRET,
+    stdin: io.StringIO | None = None,
+) -> Result:
+    """In-process: main(argv) with its own streams and environment."""
+    out, err = io.StringIO(), io.StringIO()
+    args = (["--base-url", sim.url] if sim is not None else []) + list(argv)
+    code = main(
+        args,
+        stdout=out,
+        stderr=err,
+        stdin=stdin or io.StringIO(""),
+        environ=_env(home, key, secret),
+    )
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def run_process(
+    sim: Sim, home: Path, *argv: str, key: str = DEMO_KEY, script: bool = False
+) -> Result:
+    """As a subprocess: the console script, or `python -m toobit_follower.cli`."""
+    env = _env(home, key)
+    env["TOOBIT_BASE_URL"] = sim.url
+    exe = Path(sys.executable).parent / "toobit-follower"
+    cmd = [str(exe)] if script else [sys.executable, "-m", "toobit_follower.cli"]
+    proc = subprocess.run(
+        [*cmd, *argv], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_no_secret(result: Result) -> None:
+    assert DEMO_SECRET not in result.out + result.err
+
+
+# ---- help and usage -----------------------------------------------------------------
+def test_help_documents_every_exit_code(sim_server: Sim, home: Path) -> None:
+    result = run_process(sim_server, home, "--help", script=True)
+    assert result.code == 0
+    assert "exit codes:" in result.out
+    for code, _ in EXIT_CODES:
+        assert f"\n  {code:>3}  " in result.out
+    for name in ("leaders", "orders", "config", "positions", "time"):
+        assert name in result.out
+
+
+def test_usage_errors_exit_2(home: Path) -> None:
+    assert run(None, home, "no-such-command").code == 2
+    assert run(None, home, "config", "get", "not-a-number").code == 2
+    assert run(None, home, "positions", "stop", str(LEADER), "BTC-SWAP-USDT").code == 2
+    result = run(None, home, "--recv-window", "0", "leaders")
+    assert result.code == 2 and "--recv-window" in result.err
+
+
+# ---- the seven operations, happy paths -------------------------------------------------
+def test_leaders_table_on_the_console_script(sim: Sim, home: Path) -> None:
+    result = run_process(sim, home, "leaders", script=True)
+    assert result.code == 0, result.err
+    assert "S5" in result.out and "123456789" in result.out
+    assert "521.64" in result.out and "-0.58" in result.out
+    header = next(line for line in result.out.splitlines() if "leader ID" in line)
+    row = next(line for line in result.out.splitlines() if "123456789" in line)
+    # aligned: the numeric cell ends where its column's header cell ends
+    assert row.index("521.64") + len("521.64") == header.index("margin balance") + len(
+        "margin balance"
+    )
+
+
+def test_leaders_json_keeps_money_as_strings(sim: Sim, home: Path) -> None:
+    result = run_process(sim, home, "leaders", "--json")
+    assert result.code == 0, result.err
+    (leader,) = result.json()
+    assert leader["leaderUserId"] == "123456789"
+    assert leader["marginBalance"] == "521.64"
+    assert leader["netProfit"] == "-0.58"
+    assert leader["realisedProfit"] == "0"
+
+
+def test_orders_current(sim: Sim, home: Path) -> None:
+    table = run(sim, home, "orders", "current")
+    assert table.code == 0, table.err
+    assert "BTC-SWAP-USDT" in table.out and "long" in table.out and "7121.97" in table.out
+    result = run(sim, home, "--json", "orders", "current")
+    (order,) = result.json()
+    assert order["markPrice"] == "7121.97"
+    assert order["margin"] == "3.3854"
+    assert order["liquidationPrice"] == ""
+    assert order["isLong"] == 1
+
+
+def test_orders_history_one_page(sim: Sim, home: Path) -> None:
+    result = run(sim, home, "orders", "history", "--page", "2", "--size", "5", "--json")
+    assert result.code == 0, result.err
+    page = result.json()
+    assert page["total"] == str(EXTRA_HISTORY_ROWS + 1)
+    assert page["pages"] == str((EXTRA_HISTORY_ROWS + 1 + 4) // 5)
+    assert len(page["list"]) == 5
+    table = run(sim, home, "orders", "history", "--size", "3")
+    assert table.code == 0
+    assert "page 1 of 84" in table.out and "UTC" in table.out
+
+
+def test_orders_history_all_walks_every_page_with_exact_money(sim: Sim, home: Path) -> None:
+    result = run(sim, home, "orders", "history", "--all", "--json")
+    assert result.code == 0, result.err
+    data = result.json()
+    assert data["total"] == "250" and len(data["list"]) == 250
+    profits = {row["realizedProfit"] for row in data["list"]}
+    assert "0.00000001" in profits  # not 1E-8
+    assert {row["closeAvgPrice"] for row in data["list"]} >= {"12345678901234.12345678"}
+    assert result.err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_orders_history_all_shows_progress_on_stderr(sim: Sim, home: Path) -> None:
+    result = run(sim, home, "orders", "history", "--all", "--progress", "--size", "100")
+    assert result.code == 0, result.err
+    assert "history pages" in result.err and "3/3" in result.err
+    assert "250 of 250" in result.out
+
+
+def test_config_get(sim: Sim, home: Path) -> None:
+    table = run(sim, home, "config", "get", str(LEADER))
+    assert table.code == 0, table.err
+    assert "fixed rate (1)" in table.out and "BTC-SWAP-USDT,ETH-SWAP-USDT" in table.out
+    config = run(sim, home, "config", "get", str(LEADER), "--json").json()
+    assert config["investAmount"] == "100"
+    assert config["maxInvestRate"] == "0.5"
+    assert config["zeroSlippageSwitch"] is True
+
+
+def test_config_set_with_flags_keeps_other_fields(sim: Sim, home: Path) -> None:
+    result = run(
+        sim,
+        home,
+        "config",
+        "set",
+        str(LEADER),
+        "--stop-loss-rate",
+        "0.15",
+        "--real-invest-amount",
+        "100",
+    )
+    assert result.code == 0, result.err
+    config = run(sim, home, "config", "get", str(LEADER), "--json").json()
+    assert config["stopLossRate"] == "0.15"
+    assert config["investAmount"] == "100" and config["leverage"] == "20"
+
+
+def test_config_set_from_file_written_by_config_get(sim: Sim, home: Path, tmp_path: Path) -> None:
+    config = run(sim, home, "config", "get", str(LEADER), "--json").json()
+    config["stopProfitRate"] = "0.12"
+    config["realInvestAmount"] = "100"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    result = run(sim, home, "config", "set", str(LEADER), "--file", str(path), "--json")
+    assert result.code == 0, result.err
+    assert result.json()["config"]["stopProfitRate"] == "0.12"
+    assert run(sim, home, "config", "get", str(LEADER), "--json").json()["stopProfitRate"] == "0.12"
+
+
+def test_config_set_dry_run_sends_nothing(sim: Sim, home: Path) -> None:
+    result = run(
+        sim,
+        home,
+        "config",
+        "set",
+        str(LEADER),
+        "--leverage",
+        "5.50",
+        "--real-invest-amount",
+        "100",
+        "--dry-run",
+    )
+    assert result.code == 0, result.err
+    body = result.json()
+    assert body["leverage"] == "5.50" and body["leaderUserId"] == LEADER
+    assert run(sim, home, "config", "get", str(LEADER), "--json").json()["leverage"] == "20"
+
+
+def test_config_set_needs_real_invest_amount(sim: Sim, home: Path) -> None:
+    result = run(sim, home, "config", "set", str(LEADER), "--leverage", "10")
+    assert result.code == 2
+    assert "realInvestAmount" in result.err
+
+
+def test_config_set_refused_by_server_is_invalid_request(sim: Sim, home: Path) -> None:
+    # Leverage cannot change while copy positions under this leader are open (rule 10).
+    result = run(
+        sim, home, "config", "set", str(LEADER), "--leverage", "10", "--real-invest-amount", "100"
+    )
+    assert result.code == 5, result.err
+    assert "-1130" in result.err and "leverage" in result.err
+
+
+def test_config_set_invalid_value_is_not_sent(sim: Sim, home: Path) -> None:
+    result = run(
+        sim,
+        home,
+        "config",
+        "set",
+        str(LEADER),
+        "--follow-symbols",
+        "btc swap",
+        "--real-invest-amount",
+        "100",
+    )
+    assert result.code == 5, result.err
+    assert "not sent" in result.err
+
+
+def test_positions_stop(sim: Sim, home: Path) -> None:
+    result = run(
+        sim,
+        home,
+        "positions",
+        "stop",
+        str(LEADER),
+        "BTC-SWAP-USDT",
+        "--long",
+        "--take-profit",
+        "0.1",
+        "--stop-loss",
+        "0.2",
+        "--delay",
+        "30",
+    )
+    assert result.code == 0, result.err
+    assert "take-profit 0.1" in result.out
+    (order,) = run(sim, home, "orders", "current", "--json").json()
+    assert order["stopProfitRate"] == "0.1" and order["stopLossRate"] == "0.2"
+
+
+def test_positions_stop_wrong_side_is_not_found(sim: Sim, home: Path) -> None:
+    result = run(
+        sim,
+        home,
+        "positions",
+        "stop",
+        str(LEADER),
+        "BTC-SWAP-USDT",
+        "--short",
+        "--take-profit",
+        "0.1",
+    )
+    assert result.code == 6, result.err
+    assert "-32045" in result.err and "short BTC-SWAP-USDT" in result.err
+
+
+def test_leaders_cancel_with_yes(sim: Sim, home: Path) -> None:
+    result = run(sim, home, "leaders", "cancel", str(SECOND_LEADER), "--yes", key=SECOND_KEY)
+    assert result.code == 0, result.err
+    after = run(sim, home, "leaders", "--json", key=SECOND_KEY)
+    assert str(SECOND_LEADER) not in after.out
+
+
+def test_leaders_cancel_asks_on_a_terminal(sim: Sim, home: Path) -> None:
+    no = run(
+        sim,
+        home,
+        "leaders",
+        "cancel",
+        str(SECOND_LEADER),
+        key=SECOND_KEY,
+        stdin=TerminalInput("n\n"),
+    )
+    assert no.code == 1 and "[y/N]" in no.err and "Not cancelled" in no.err
+    assert str(SECOND_LEADER) in run(sim, home, "leaders", "--json", key=SECOND_KEY).out
+    yes = run(
+        sim,
+        home,
+        "leaders",
+        "cancel",
+        str(SECOND_LEADER),
+        key=SECOND_KEY,
+        stdin=TerminalInput("y\n"),
+    )
+    assert yes.code == 0, yes.err
+    assert str(SECOND_LEADER) not in run(sim, home, "leaders", "--json", key=SECOND_KEY).out
+
+
+def test_leaders_cancel_refuses_without_yes_when_not_interactive(sim: Sim, home: Path) -> None:
+    result = run_process(sim, home, "leaders", "cancel", str(SECOND_LEADER), key=SECOND_KEY)
+    assert result.code == 2
+    assert "--yes" in result.err
+    assert str(SECOND_LEADER) in run(sim, home, "leaders", "--json", key=SECOND_KEY).out
+
+
+def test_time_needs_no_key(sim: Sim, home: Path) -> None:
+    result = run(sim, home, "time", "--json", key=None, secret=None)
+    assert result.code == 0, result.err
+    data = result.json()
+    assert isinstance(data["serverTime"], int)
+    assert abs(data["offsetMs"]) < 5000
+    assert "offset" in run(sim, home, "time", key=None, secret=None).out
+
+
+# ---- error paths -------------------------------------------------------------------
+def test_bad_secret_names_the_masked_key_and_url(sim: Sim, home: Path) -> None:
+    result = run(sim, home, "leaders", secret="not-the-secret-but-long-enough")
+    assert result.code == 3
+    assert "-1022" in result.err
+    assert "SRQG...OtSq" in result.err and sim.url in result.err
+    assert DEMO_KEY not in result.err and "not-the-secret" not in result.err
+
+
+def test_unknown_key(sim: Sim, home: Path) -> None:
+    result = run_process(sim, home, "leaders", key="UnknownKey0123456789")
+    assert result.code == 3
+    assert "-2015" in result.err and "Unkn...6789" in result.err and sim.url in result.err
+    assert_no_secret(result)
+
+
+def test_read_only_key_on_a_write(sim: Sim, home: Path) -> None:
+    result = run(
+        sim,
+        home,
+        "positions",
+        "stop",
+        str(LEADER),
+        "BTC-SWAP-USDT",
+        "--long",
+        "--take-profit",
+        "0.1",
+        key=READ_ONLY_KEY,
+    )
+    assert result.code == 4
+    assert "-1020" in result.err and "read-only" in result.err
+    assert_no_secret(result)
+
+
+def test_not_a_copy_trading_account(sim: Sim, home: Path) -> None:
+    result = run(sim, home, "leaders", key=SPOT_KEY)
+    assert result.code == 4 and "-1005" in result.err
+
+
+def test_follower_not_found(sim: Sim, home: Path) -> None:
+    result = run(sim, home, "config", "get", str(LEADER), key=NO_RELATION_KEY)
+    assert result.code == 6
+    assert "-32045" in result.err and f"does not follow leader {LEADER}" in result.err
+
+
+def test_cancel_with_open_positions(sim: Sim, home: Path) -> None:
+    result = run(sim, home, "leaders", "cancel", str(LEADER), "--yes")
+    assert result.code == 7
+    assert "-120055" in result.err and "orders current" in result.err
+    assert str(LEADER) in run(sim, home, "leaders", "--json").out
+
+
+@pytest.mark.parametrize("size", ["101", "0"])
+def test_invalid_size(sim: Sim, home: Path, size: str) -> None:
+    result = run(sim, home, "orders", "history", "--size", size, "--json")
+    assert result.code == 5
+    error = json.loads(result.err)["error"]
+    assert error["exitCode"] == 5
+    assert error.get("code") in (-1130, None)  # the server's -1130, or refused before sending
+    assert "size" in result.err
+
+
+def test_missing_credentials(sim: Sim, home: Path) -> None:
+    result = run(sim, home, "leaders", key=None, secret=None)
+    assert result.code == 3
+    assert "TOOBIT_API_KEY" in result.err and "TOOBIT_API_SECRET" in result.err
+    half = run(sim, home, "leaders", key=DEMO_KEY, secret=None)
+    assert half.code == 3 and "TOOBIT_API_SECRET is not set" in half.err
+
+
+def _profile_file(path: Path, sim: Sim, mode: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'[sim]\napi_key = "{DEMO_KEY}"\napi_secret = "{DEMO_SECRET}"\nbase_url = "{sim.url}"\n'
+        f'\n[readonly]\napi_key = "{READ_ONLY_KEY}"\napi_secret = "{DEMO_SECRET}"\n',
+        encoding="utf-8",
+    )
+    path.chmod(mode)
+    return path
+
+
+def test_profile_with_wide_permissions_is_refused(sim: Sim, home: Path, tmp_path: Path) -> None:
+    path = _profile_file(tmp_path / "profiles.toml", sim, 0o644)
+    result = run(
+        None,
+        home,
+        "--profiles-file",
+        str(path),
+        "--profile",
+        "sim",
+        "leaders",
+        key=None,
+        secret=None,
+    )
+    assert result.code == 3
+    assert "0644" in result.err and f"chmod 600 {path}" in result.err
+    assert_no_secret(result)
+
+
+def test_profile_0600_is_used(sim: Sim, home: Path) -> None:
+    path = _profile_file(home / ".config" / "toobit-follower" / "profiles.toml", sim, 0o600)
+    # --profile NAME from the default place; the profile's base_url applies
+    named = run(None, home, "--profile", "sim", "leaders", "--json", key=None, secret=None)
+    assert named.code == 0, named.err
+    assert named.json()[0]["leaderUserId"] == "123456789"
+    # the environment wins over the file's [default]... and a missing profile is named
+    missing = run(None, home, "--profile", "nope", "leaders", key=None, secret=None)
+    assert missing.code == 3 and "no profile [nope]" in missing.err and "sim" in missing.err
+    # a profile's key shows up (masked) in errors
+    ro = run(
+        sim,
+        home,
+        "--profile",
+        "readonly",
+        "positions",
+        "stop",
+        str(LEADER),
+        "BTC-SWAP-USDT",
+        "--long",
+        "--stop-loss",
+        "0.3",
+        key=None,
+        secret=None,
+    )
+    assert ro.code == 4 and f"profile 'readonly' in {path}" in ro.err
+
+
+def test_clock_skew_reports_measured_offset(sim: Sim, home: Path) -> None:
+    # Every answer is delayed 100 ms, so with recvWindow=1 no timestamp can be fresh
+    # enough, even after the client's automatic re-sync.
+    sim.faults("latency=1:100ms")
+    result = run(sim, home, "--recv-window", "1", "leaders")
+    assert result.code == 3
+    assert "-1021" in result.err and "clock skew" in result.err
+    assert "/api/v1/time" in result.err and "offset" in result.err and "round trip" in result.err
+
+
+def test_connection_refused_is_exit_9(home: Path) -> None:
+    port = _free_port()  # nothing listens there
+    result = run(
+        None,
+        home,
+        "--base-url",
+        f"http://127.0.0.1:{port}",
+        "--max-wait",
+        "0",
+        "config",
+        "get",
+        str(LEADER),
+    )
+    assert result.code == 9
+    assert "no answer" in result.err
+
+
+def test_write_with_unknown_outcome_is_exit_9(sim: Sim, home: Path) -> None:
+    sim.faults("commit500=1")
+    result = run(sim, home, "leaders", "cancel", str(SECOND_LEADER), "--yes", key=SECOND_KEY)
+    assert result.code == 9
+    assert "outcome unknown" in result.err and "may or may not have been applied" in result.err
+    sim.faults("")
+    # it was applied: the simulator committed before answering 500
+    assert str(SECOND_LEADER) not in run(sim, home, "leaders", "--json", key=SECOND_KEY).out
+
+
+@pytest.fixture(scope="module")
+def limited_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
+    sim = _start_sim(tmp_path_factory.mktemp("limited"), "--rate-limit", "2")
+    yield sim
+    _stop(sim)
+
+
+def test_rate_limited_is_exit_8(limited_sim: Sim, home: Path) -> None:
+    # 2 requests per minute: by the third call of a minute the key is limited (5 calls
+    # cover a window that rolls over in between).
+    results = [run(limited_sim, home, "--max-wait", "0", "leaders") for _ in range(5)]
+    limited = [r for r in results if r.code != 0]
+    assert limited, "no call was rate limited"
+    assert all(r.code == 8 for r in limited), [r.err for r in limited]
+    assert "-1003" in limited[0].err and "wait" in limited[0].err
