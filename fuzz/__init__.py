@@ -1,0 +1,16 @@
+"""Contract fuzzing of the Toobit follower API: schemathesis over openapi.yaml.
+
+`python -m fuzz.run` fuzzes the embedded simulator (default) or a live host
+(`--url`, read-only unless `--allow-writes`). The pieces:
+
+* `fuzz.spec`     - what the checks need from openapi.yaml (operations, codes, writes)
+* `fuzz.keys`     - the key pairs (simulator seed keys, or the environment's live key)
+* `fuzz.auth`     - a `requests` auth that signs the exact bytes on the wire
+* `fuzz.admin`    - the simulator's admin endpoints (`/_sim/reset`, `/_sim/state`)
+* `fuzz.settings` - which target/key the running checks are for
+* `fuzz.checks`   - business-aware schemathesis checks
+* `fuzz.hooks`    - the module schemathesis loads (SCHEMATHESIS_HOOKS=fuzz.hooks)
+* `fuzz.faults`   - ASGI middlewares that break the simulator on purpose (tests)
+* `fuzz.summary`  - the Markdown summary and the secret scan of reports/
+* `fuzz.run`      - the runner
+"""
