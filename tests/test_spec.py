@@ -12,6 +12,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import subprocess
+import sys
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -625,3 +628,58 @@ def test_example_validation_can_fail() -> None:
     ]:
         assert not _validator_at(ptr).is_valid({**value, key: bad}), (key, bad)
     assert not _validator_at(ptr).is_valid({**value, "extra": 1})
+
+
+# --------------------------------------------------------------------------- spec as package data
+def test_spec_module_reads_the_checkout_spec_in_a_dev_install() -> None:
+    from toobit_follower import spec
+
+    assert spec.spec_path() == SPEC_PATH
+    assert spec.spec_text() == SPEC_PATH.read_text(encoding="utf-8")
+    assert spec.spec_dict() == SPEC
+    assert spec.spec_version() == SPEC["info"]["version"]
+    copy_ = spec.spec_dict()
+    copy_["info"]["version"] = "mutated"
+    assert spec.spec_dict()["info"]["version"] == SPEC["info"]["version"]
+
+
+def test_wheel_ships_the_spec(tmp_path: Path) -> None:
+    """`pip wheel .` puts openapi.yaml in the package, and spec_path() finds it there."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("toobit_follower-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read("toobit_follower/openapi.yaml") == SPEC_PATH.read_bytes()
+        assert "toobit_follower/spec.py" in archive.namelist()
+        archive.extractall(tmp_path / "site")
+    # the installed layout: the packaged copy wins, nothing is read from the checkout
+    probe = (
+        "from toobit_follower.spec import spec_path, spec_text, spec_version;"
+        "print(spec_path()); print(spec_version()); print(len(spec_text()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path, version, length = result.stdout.split()
+    assert Path(path) == tmp_path / "site" / "toobit_follower" / "openapi.yaml"
+    assert version == SPEC["info"]["version"]
+    assert int(length) == len(SPEC_PATH.read_text(encoding="utf-8"))
