@@ -150,7 +150,7 @@ class Simulator:
     ) -> None:
         self.options = options or SimOptions()
         self.spec: SpecData = load_spec(self.options.spec_path)
-        self.seed = load_seed(seed)
+        self.seed = load_seed(seed, self.spec.patterns.get("SymbolId"))
         self.store = Store(os.fspath(db) if db is not None else None)
         if not self.store.is_seeded():
             self.store.load_seed(self.seed)

@@ -29,7 +29,7 @@ KEY_STATUSES = ("ACTIVE", "EXPIRED", "SUSPENDED")
 _DECIMAL = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?")  # the spec's DecimalString
 _REQUEST_AMOUNT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,8})?")
 _KEY = re.compile(r"[A-Za-z0-9]{1,128}")
-_SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_SYMBOL = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,63}")  # the spec's SymbolId unless told otherwise
 _INT64_MAX = 2**63 - 1
 
 SYSTEM_FIELDS = ("minSinglePlaceAmount", "fixedRateMinInvestAmount", "maxFollowLeverage")
@@ -158,18 +158,27 @@ def read_seed_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return _mapping(data, str(file))
 
 
-def load_seed(source: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The normalised seed from a path, a mapping, or the default seed when None."""
+def load_seed(
+    source: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    symbol_pattern: re.Pattern[str] | None = None,
+) -> dict[str, Any]:
+    """The normalised seed from a path, a mapping, or the default seed when None.
+
+    `symbol_pattern`: the spec's SymbolId pattern, so that every seeded symbol can be
+    addressed through the API."""
     if source is None:
         raw = read_seed_file(DEFAULT_SEED_PATH)
     elif isinstance(source, Mapping):
         raw = copy.deepcopy(dict(source))
     else:
         raw = read_seed_file(source)
-    return normalise_seed(raw)
+    return normalise_seed(raw, symbol_pattern)
 
 
-def normalise_seed(raw: dict[str, Any]) -> dict[str, Any]:
+def normalise_seed(
+    raw: dict[str, Any], symbol_pattern: re.Pattern[str] | None = None
+) -> dict[str, Any]:
+    symbol_re = symbol_pattern or _SYMBOL
     _only(
         raw,
         {"version", "system", "accounts", "apiKeys", "leaders", "follows", "positions", "history"},
@@ -274,7 +283,7 @@ def normalise_seed(raw: dict[str, Any]) -> dict[str, Any]:
             {
                 "followerId": follower_id,
                 "leaderUserId": leader_id,
-                "config": _config(item.get("config"), f"{where}.config"),
+                "config": _config(item.get("config"), f"{where}.config", symbol_re),
                 "figures": _figures(item.get("figures", {}), f"{where}.figures"),
             }
         )
@@ -302,7 +311,7 @@ def normalise_seed(raw: dict[str, Any]) -> dict[str, Any]:
         leader_id = _leader(item, where, leader_ids)
         if (follower_id, leader_id) not in relations:
             raise _fail(where, "a position needs a follow relation with that leader")
-        symbol = _symbol(item.get("symbolId"), f"{where}.symbolId")
+        symbol = _symbol(item.get("symbolId"), f"{where}.symbolId", symbol_re)
         is_long = _int(item.get("isLong"), f"{where}.isLong", 0, 1)
         if (follower_id, leader_id, symbol, is_long) in position_keys:
             raise _fail(where, "duplicate position (leader, symbol, direction)")
@@ -350,7 +359,7 @@ def normalise_seed(raw: dict[str, Any]) -> dict[str, Any]:
             {
                 "followerId": _follower(item, where, account_types),
                 "leaderUserId": _leader(item, where, leader_ids),
-                "symbolId": _symbol(item.get("symbolId"), f"{where}.symbolId"),
+                "symbolId": _symbol(item.get("symbolId"), f"{where}.symbolId", symbol_re),
                 "positionType": _int(
                     item.get("positionType", 1), f"{where}.positionType", 0, 2**31 - 1
                 ),
@@ -390,13 +399,13 @@ def _leader(item: dict[str, Any], where: str, leader_ids: set[int]) -> int:
     return leader_id
 
 
-def _symbol(value: Any, where: str) -> str:
-    if not isinstance(value, str) or _SYMBOL.fullmatch(value) is None:
+def _symbol(value: Any, where: str, pattern: re.Pattern[str]) -> str:
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
         raise _fail(where, "must be a symbol ID such as BTC-SWAP-USDT")
     return value
 
 
-def _config(value: Any, where: str) -> dict[str, Any]:
+def _config(value: Any, where: str, symbol: re.Pattern[str]) -> dict[str, Any]:
     item = _mapping(value, where)
     _only(item, set(CONFIG_FIELDS), where)
     if "realInvestAmount" not in item and "investAmount" in item:
@@ -412,8 +421,7 @@ def _config(value: Any, where: str) -> dict[str, Any]:
     config["followMarginType"] = _int(item["followMarginType"], f"{where}.followMarginType", 0, 2)
     symbols = item["followSymbolIds"]
     if not isinstance(symbols, str) or not (
-        symbols == "all"
-        or all(_SYMBOL.fullmatch(s) and s.lower() != "all" for s in symbols.split(","))
+        symbols == "all" or all(symbol.fullmatch(s) and s != "all" for s in symbols.split(","))
     ):
         raise _fail(f"{where}.followSymbolIds", "must be `all` or comma-separated symbol IDs")
     config["followSymbolIds"] = symbols

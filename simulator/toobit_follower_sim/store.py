@@ -62,7 +62,7 @@ HISTORY_FIELDS = (
 )
 HISTORY_COLUMNS = tuple(_snake(n) for n in HISTORY_FIELDS)
 
-_INT_CONFIG = {"followAmountMode", "stopLossDelay", "followMarginType"}
+_INT_CONFIG = {"followAmountMode", "stopLossDelay", "followMarginType", "zeroSlippageSwitch"}
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);

@@ -104,9 +104,10 @@ def _check_value(rule: FieldRule, value: Any) -> None:
         if rule.maximum is not None and number > rule.maximum:
             raise invalid(rule.name)
     if rule.schema_name == "FollowSymbolIds":
-        # The pattern lets `all` through as a symbol name: `all` must stand alone.
+        # Rule 5: `all` stands alone. Spec 1.0.1's upper-case SymbolId already says so;
+        # kept for a pattern that would let `all` pass as a symbol name.
         items = value.split(",")
-        if len(items) > 1 and any(item.lower() == "all" for item in items):
+        if len(items) > 1 and "all" in items:
             raise invalid(rule.name)
 
 
