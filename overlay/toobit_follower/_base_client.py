@@ -103,7 +103,7 @@ class BaseClient:
             httpx_args={"auth": self._auth, **httpx_args},
         )
         self._last_response: httpx.Response | None = None
-        self._rate_limit: RateLimit = NO_RATE_LIMIT
+        self._limited_response: httpx.Response | None = None
 
     # ---- public state ------------------------------------------------------------
     @property
@@ -133,12 +133,14 @@ class BaseClient:
     def rate_limit(self) -> RateLimit:
         """``X-Api-Limit-Status`` / ``X-Api-Limit`` / ``X-Api-Limit-Reset-Timestamp`` of the
         most recent response that carried them."""
-        response = self._last_response
-        if response is not None:
-            seen = RateLimit.from_headers(response.headers)
-            if seen != NO_RATE_LIMIT:
-                self._rate_limit = seen
-        return self._rate_limit
+        response = self._limited_response
+        return NO_RATE_LIMIT if response is None else RateLimit.from_headers(response.headers)
+
+    def _seen(self, response: httpx.Response) -> None:
+        """Remember ``response`` as the last one (and the last with limit headers)."""
+        self._last_response = response
+        if C.RATE_LIMIT_RESET_HEADER in response.headers:
+            self._limited_response = response
 
     def __repr__(self) -> str:
         return (

@@ -119,7 +119,7 @@ class FollowerClient(BaseClient):
                 error = self._connection_error(prepared, exc)
                 sent = not isinstance(exc, NOT_SENT)
             else:
-                self._last_response = response
+                self._seen(response)
                 cause: ValidationError | None = None
                 if response.status_code == 200:
                     try:
@@ -292,7 +292,7 @@ class AsyncFollowerClient(BaseClient):
                 error = self._connection_error(prepared, exc)
                 sent = not isinstance(exc, NOT_SENT)
             else:
-                self._last_response = response
+                self._seen(response)
                 cause: ValidationError | None = None
                 if response.status_code == 200:
                     try:

@@ -52,11 +52,11 @@ def _as_bytes(value: bytes | str) -> bytes:
 def signed_message(
     query: bytes | str,
     body: bytes | str = b"",
-    body_signing: BodySigning = BodySigning.QUERY_AND_BODY,
+    body_signing: BodySigning | str = BodySigning.QUERY_AND_BODY,
 ) -> bytes:
     """totalParams: ``query`` (as sent, without ``signature``) + ``body`` (raw bytes, no ``&``)."""
     query_bytes = _as_bytes(query)
-    if body_signing is BodySigning.QUERY_ONLY or not body:
+    if body_signing == BodySigning.QUERY_ONLY or not body:
         return query_bytes
     return query_bytes + _as_bytes(body)
 

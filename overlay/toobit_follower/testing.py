@@ -134,7 +134,7 @@ class MockExchange:
         api_secret: str = DEMO_API_SECRET,
         clock: Callable[[], float] = time.time,
         server_offset_ms: int = 0,
-        body_signing: BodySigning = BodySigning.QUERY_AND_BODY,
+        body_signing: BodySigning | str = BodySigning.QUERY_AND_BODY,
         history_rows: int = 1,
         errors_as_200: bool = False,
         read_only: bool = False,
@@ -144,7 +144,7 @@ class MockExchange:
         self.clock = clock
         self.server_offset_ms = server_offset_ms
         """Server clock minus the fake's ``clock`` (simulates a skewed client)."""
-        self.body_signing = body_signing
+        self.body_signing = BodySigning(body_signing)
         self.errors_as_200 = errors_as_200
         self.read_only = read_only
         self.requests: list[httpx.Request] = []
