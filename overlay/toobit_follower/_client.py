@@ -99,15 +99,15 @@ class FollowerClient(BaseClient):
     # ---- the call loop -----------------------------------------------------------------
     def _request(self, prepared: Prepared[T]) -> tuple[T, httpx.Response]:
         http = self._http
-        request = http.build_request(
-            prepared.method,
-            self.base_url + prepared.target,
-            json=prepared.json,
-            headers=prepared.headers,
-        )
+        url = self.base_url + prepared.target
         self._last_response = None
         retries = resyncs = 0
         while True:
+            # A new request per attempt: the auth signs it afresh, and the request of an
+            # earlier attempt (reachable from its response or exception) stays as sent.
+            request = http.build_request(
+                prepared.method, url, json=prepared.json, headers=prepared.headers
+            )
             sent = True
             error: APIError | APIConnectionError
             try:
@@ -272,15 +272,15 @@ class AsyncFollowerClient(BaseClient):
 
     async def _request(self, prepared: Prepared[T]) -> tuple[T, httpx.Response]:
         http = self._http
-        request = http.build_request(
-            prepared.method,
-            self.base_url + prepared.target,
-            json=prepared.json,
-            headers=prepared.headers,
-        )
+        url = self.base_url + prepared.target
         self._last_response = None
         retries = resyncs = 0
         while True:
+            # A new request per attempt: the auth signs it afresh, and the request of an
+            # earlier attempt (reachable from its response or exception) stays as sent.
+            request = http.build_request(
+                prepared.method, url, json=prepared.json, headers=prepared.headers
+            )
             sent = True
             error: APIError | APIConnectionError
             try:
