@@ -11,9 +11,6 @@ Everything public is importable from here; the generated low-level packages
 
 from __future__ import annotations
 
-import importlib.util
-from typing import Any
-
 from toobit_follower_models import (
     CurrentOrder,
     FollowConfig,
@@ -58,6 +55,7 @@ from ._operations import FollowConfigFields, Money
 from ._secret import Secret
 from ._types import RateLimit, RawResponse
 from .signing import BodySigning
+from .spec import spec_path, spec_text  # the contract itself (the packaged openapi.yaml)
 
 __version__ = "0.1.0"
 
@@ -101,18 +99,6 @@ __all__ = [
     "UnknownServerError",
     "constants",
     "error_class",
+    "spec_path",
+    "spec_text",
 ]
-
-# spec.py (the packaged openapi.yaml) is written separately; re-export its names when
-# present without making this package depend on it being there.
-_SPEC_NAMES = ("spec_path", "spec_text")
-if importlib.util.find_spec(f"{__name__}.spec") is not None:
-    __all__ += list(_SPEC_NAMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SPEC_NAMES:
-        from . import spec
-
-        return getattr(spec, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
