@@ -89,4 +89,9 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
     )
 
 
-harness.configure(settings_from_env())
+# The runner's subprocess starts unconfigured; an in-process user (fuzz.inprocess, the
+# tests) has configured the harness before schemathesis imports this module.
+if settings.current().signer is None:
+    harness.configure(settings_from_env())
+else:
+    harness.install()

@@ -63,6 +63,8 @@ class PassStats:
     failures: list[Failure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seed: int | None = None
+    # stateful: link name -> answers (code) of the requests the link shaped
+    links: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
 
 def _decode(content: Any) -> str:
@@ -157,7 +159,11 @@ def _scenario(
         request = interaction.get("request") or {}
         body = _decode(response.get("content"))
         if response:
-            op_stats.codes[_envelope_code(body, response.get("status_code", 0))] += 1
+            answer = _envelope_code(body, response.get("status_code", 0))
+            op_stats.codes[answer] += 1
+            transition = cases.get(case_id, {}).get("transition")
+            if transition and cases[case_id].get("is_transition_applied"):
+                stats.links[_link_name(transition.get("id", "?"))][answer] += 1
         failed = False
         for result in results:
             stats.checks[result["name"]][result["status"]] += 1
@@ -182,6 +188,14 @@ def _scenario(
                 stats.failures.append(failure)
         if failed:
             op_stats.failed_cases += 1
+
+
+def _link_name(transition_id: str) -> str:
+    """`GET /a -> [200] Name -> PUT /b` -> `Name (GET /a -> PUT /b)`."""
+    source, _, rest = transition_id.partition(" -> [")
+    _, _, rest = rest.partition("] ")
+    name, _, target = rest.partition(" -> ")
+    return f"{name} ({source} -> {target})" if target else transition_id
 
 
 # --- Markdown ---------------------------------------------------------------------------
@@ -291,6 +305,21 @@ def render(results: list[PassResult], facts: dict[str, str], elapsed: float) -> 
         for name, c in sorted(checks.items())
     ]
     lines += _table(["check", "passed", "failed", "skipped"], rows)
+
+    links: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in results:
+        if r.stats and r.spec.key_profile == "read-write":
+            for name, counter in r.stats.links.items():
+                links[name].update(counter)
+    if links:
+        lines += ["", "## Stateful links (read-write key)", ""]
+        rows = [
+            [name, sum(c.values()), ", ".join(f"{code}: {n}" for code, n in c.most_common())]
+            for name, c in sorted(links.items())
+        ]
+        lines += _table(
+            ["link (source -> target)", "requests shaped by it", "answers (code: count)"], rows
+        )
 
     failures = [(r.spec.name, f) for r in results if r.stats for f in r.stats.failures]
     lines += ["", f"## Failures ({len(failures)} unique)", ""]

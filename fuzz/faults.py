@@ -1,0 +1,264 @@
+"""Deliberately broken simulators: ASGI middlewares around the real app (test_fuzz_bites.py).
+
+Each fault rewrites one kind of answer of the real simulator, so a test can prove
+that the fuzzer reports it, and with which check. The admin routes (/_sim/*) and
+the spec (/openapi.yaml) always pass through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from fuzz import keys
+from fuzz.signing import sign
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+API_PREFIX = "/api/"
+
+
+@dataclass
+class Exchange:
+    """One request and the real simulator's answer, as a fault sees them."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: bytes
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    content: bytes
+    app: ASGIApp = field(repr=False)
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            return None
+
+    @property
+    def code(self) -> Any:
+        data = self.json()
+        return data.get("code") if isinstance(data, dict) else None
+
+    def reply(self, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.content = json.dumps(payload, separators=(",", ":")).encode()
+        kept = [
+            (k, v) for k, v in self.headers if k.lower() not in (b"content-length", b"content-type")
+        ]
+        kept.append((b"content-type", b"application/json"))
+        for name, value in (extra_headers or {}).items():
+            kept.append((name.lower().encode(), value.encode()))
+        self.headers = kept
+
+
+Fault = Callable[[Exchange], Awaitable[None]]
+
+
+class Broken:
+    """The real app, with `fault` applied to every /api/* exchange."""
+
+    def __init__(self, app: ASGIApp, fault: Fault, name: str) -> None:
+        self.app = app
+        self.fault = fault
+        self.name = name
+        # The admin client reaches the simulator through this wrapper; keep its handle.
+        self.sim = getattr(app, "sim", None)
+
+    def __repr__(self) -> str:
+        return f"Broken({self.name})"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        status, headers, content = await call(self.app, scope, body)
+        exchange = Exchange(
+            method=scope["method"],
+            path=scope["path"],
+            query=parse_qs(
+                scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+            ),
+            body=body,
+            status=status,
+            headers=headers,
+            content=content,
+            app=self.app,
+        )
+        await self.fault(exchange)
+        headers = [(k, v) for k, v in exchange.headers if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(exchange.content)).encode()))
+        await send({"type": "http.response.start", "status": exchange.status, "headers": headers})
+        await send({"type": "http.response.body", "body": exchange.content})
+
+
+async def call(
+    app: ASGIApp, scope: Scope, body: bytes
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Run one request through `app`, collecting its answer."""
+    sent = False
+    status = 500
+    headers: list[tuple[bytes, bytes]] = []
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, headers, b"".join(chunks)
+
+
+async def signed_call(
+    app: ASGIApp, method: str, path: str, payload: Any = None, key: keys.KeyPair | None = None
+) -> tuple[int, bytes]:
+    """A correctly signed request from inside a fault (a side effect the client never asked for)."""
+    pair = key or keys.demo()
+    body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+    query = f"recvWindow=60000&timestamp={int(time.time() * 1000)}"
+    query += "&signature=" + sign(pair.secret, query.encode() + body)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"x-bb-apikey", pair.api_key.encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    status, _, content = await call(app, scope, body)
+    return status, content
+
+
+# --- the faults ---------------------------------------------------------------------------
+HISTORY = "/api/v2/copy-trading/follower/orders/history"
+CONFIG = "/api/v2/copy-trading/follower/config"
+LEADERS = "/api/v2/copy-trading/follower/leaders"
+STOP_PROFIT_LOSS = "/api/v2/copy-trading/follower/positions/stop-profit-loss"
+UNKNOWN_ERROR = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
+SUCCESS = {"code": 200, "msg": "success", "data": None}
+
+
+async def server_error_on_full_page(ex: Exchange) -> None:
+    """HTTP 500 for one input: the history page of the largest size (size=100)."""
+    if ex.path == HISTORY and ex.query.get("size") == ["100"]:
+        ex.reply(500, UNKNOWN_ERROR)
+
+
+async def undocumented_code(ex: Exchange) -> None:
+    """ "No follow relation" answered with a code the spec does not list (-32046)."""
+    if ex.path == CONFIG and ex.method == "GET" and ex.code == -32045:
+        ex.reply(400, {"code": -32046, "msg": "Copy trading follower not found."})
+
+
+async def status_mismatch(ex: Exchange) -> None:
+    """ "No follow relation" (-32045, HTTP 400 by the spec's table) sent with HTTP 401."""
+    if ex.path == CONFIG and ex.method == "GET" and ex.code == -32045:
+        ex.status = 401
+
+
+async def missing_field(ex: Exchange) -> None:
+    """`netProfit` dropped from every leader of the leaders list."""
+    data = ex.json()
+    if (
+        ex.path == LEADERS
+        and ex.method == "GET"
+        and isinstance(data, dict)
+        and data.get("code") == 200
+    ):
+        for leader in data.get("data") or []:
+            leader.pop("netProfit", None)
+        ex.reply(ex.status, data)
+
+
+async def accepts_invalid(ex: Exchange) -> None:
+    """A take-profit/stop-loss update rejected as malformed is answered as a success."""
+    if ex.path == STOP_PROFIT_LOSS and ex.code in (-1102, -1130):
+        ex.reply(200, SUCCESS)
+
+
+async def rejects_valid(ex: Exchange) -> None:
+    """The leaders list refused with -1130 although nothing in the request is wrong."""
+    if ex.path == LEADERS and ex.method == "GET" and ex.code == 200:
+        ex.reply(400, {"code": -1130, "msg": "Data sent for paramter 'recvWindow' is not valid."})
+
+
+async def write_then_error(ex: Exchange) -> None:
+    """A rejected follow-config update that changed the stored config anyway."""
+    if ex.path == CONFIG and ex.method == "PUT" and ex.code not in (None, 200):
+        await signed_call(
+            ex.app,
+            "PUT",
+            STOP_PROFIT_LOSS,
+            {
+                "leaderUserId": 123456789,
+                "symbolId": "BTC-SWAP-USDT",
+                "isLong": 1,
+                "stopProfitRate": "0.37",
+            },
+        )
+
+
+async def read_only_write_accepted(ex: Exchange) -> None:
+    """A write with the read-only key answered as a success."""
+    if ex.code == -1020:
+        ex.reply(200, SUCCESS)
+
+
+async def leaks_secret(ex: Exchange) -> None:
+    """The demo secret echoed in a response header of the leaders list."""
+    if ex.path == LEADERS:
+        ex.headers.append((b"x-debug-secret", keys.DEMO_SECRET.encode()))
+
+
+FAULTS: dict[str, Fault] = {
+    "server_error_on_full_page": server_error_on_full_page,
+    "undocumented_code": undocumented_code,
+    "status_mismatch": status_mismatch,
+    "missing_field": missing_field,
+    "accepts_invalid": accepts_invalid,
+    "rejects_valid": rejects_valid,
+    "write_then_error": write_then_error,
+    "read_only_write_accepted": read_only_write_accepted,
+    "leaks_secret": leaks_secret,
+}
+
+
+def broken(app: ASGIApp, fault: str) -> Broken:
+    return Broken(app, FAULTS[fault], fault)

@@ -1,0 +1,166 @@
+"""The fuzzer in-process: schemathesis against the simulator's ASGI app, no socket.
+
+The tests use it with the same configuration file, signer and checks as the
+runner: `contract_schema(app)` for `@schema.parametrize()` / `as_state_machine()`,
+`run_engine(app, ...)` for a whole schemathesis run whose failures are collected
+by check name (what the CLI prints), e.g. against a deliberately broken app.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import schemathesis
+
+from fuzz import config, harness, keys, settings
+from fuzz.admin import AdminClient
+from fuzz.auth import ToobitSigner, measure_offset_ms
+
+# Same clock, exact offset: see fuzz.run.EMBEDDED_TIMESTAMP_LEAD_MS.
+TIMESTAMP_LEAD_MS = 900
+RATE_LIMIT = 10_000_000
+
+
+class KeepAlive:
+    """The app without its lifespan: one simulator for a whole test module.
+
+    schemathesis' pytest plugin ends every ASGI lifespan after each test, and the
+    simulator closes its store on lifespan shutdown; a module-level app would be dead
+    from the second test on. The store needs no startup, so lifespan events are
+    simply acknowledged here.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.sim = getattr(app, "sim", None)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def simulator_app(**options: Any) -> Any:
+    """The real simulator from the default seed, admin on, a rate limit no test reaches."""
+    from toobit_follower_sim.app import SimOptions, create_app
+
+    return KeepAlive(create_app(options=SimOptions(admin=True, rate_limit=RATE_LIMIT, **options)))
+
+
+def server_time(app: Any) -> int:
+    from schemathesis.python import asgi
+
+    with asgi.get_client(app) as client:
+        response = client.get("http://testserver/api/v1/time")
+    response.raise_for_status()
+    return int(response.json()["serverTime"])
+
+
+def configure(app: Any, key_profile: settings.KeyProfile = "read-write") -> settings.Settings:
+    """Point the registered signer, hooks and checks at `app` with one of the seed's keys."""
+    pair = keys.read_only() if key_profile == "read-only" else keys.demo()
+    signer = ToobitSigner(
+        pair, offset_ms=measure_offset_ms(lambda: server_time(app)), lead_ms=TIMESTAMP_LEAD_MS
+    )
+    return harness.configure(
+        settings.Settings(
+            target="embedded",
+            key_profile=key_profile,
+            admin=AdminClient(app=app),
+            secrets=(pair.secret,),
+            signer=signer,
+        )
+    )
+
+
+def schemathesis_config(
+    *,
+    phases: Sequence[str] | None = None,
+    max_examples: int | None = None,
+    seed: int | None = None,
+    no_shrink: bool = False,
+) -> Any:
+    """fuzz/schemathesis.toml plus what the runner passes on the command line."""
+    cfg = config.schemathesis_config()
+    if seed is not None:
+        cfg.update(seed=seed, max_failures=None)
+    override = cfg.projects.override
+    override.checks.update(included_check_names=["all"])
+    if phases is not None:
+        override.phases.update(phases=list(phases))
+    override.generation.update(
+        max_examples=max_examples, no_shrink=no_shrink or None, with_security_parameters=False
+    )
+    return cfg
+
+
+def contract_schema(app: Any, **kwargs: Any) -> Any:
+    """The spec as the simulator serves it (GET /openapi.yaml), bound to `app`."""
+    cfg = schemathesis_config(**kwargs)
+    return schemathesis.openapi.from_asgi("/openapi.yaml", app, config=cfg)
+
+
+@dataclass
+class EngineResult:
+    failures: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[str] = field(default_factory=list)
+    cases: int = 0
+    checks_run: set[str] = field(default_factory=set)
+
+    @property
+    def failed_checks(self) -> set[str]:
+        return set(self.failures)
+
+    def describe(self) -> str:
+        lines = [f"{self.cases} cases; failed checks: {sorted(self.failed_checks) or 'none'}"]
+        for name, items in sorted(self.failures.items()):
+            lines += [f"  {name}: {str(item).splitlines()[0][:200]}" for item in items[:3]]
+        lines += [f"  error: {e[:300]}" for e in self.errors]
+        return "\n".join(lines)
+
+
+def run_engine(
+    app: Any,
+    *,
+    phases: Sequence[str] = ("examples", "coverage", "fuzzing"),
+    max_examples: int = 20,
+    operation_ids: Sequence[str] | None = None,
+    key_profile: settings.KeyProfile = "read-write",
+    seed: int = 1,
+) -> EngineResult:
+    """One schemathesis run (the engine the CLI drives) against `app`; failures by check name."""
+    from schemathesis.engine import Status, events
+    from schemathesis.engine import from_schema as engine_for
+
+    schema = contract_schema(
+        app, phases=phases, max_examples=max_examples, seed=seed, no_shrink=True
+    )
+    if operation_ids:
+        schema = schema.include(operation_id=list(operation_ids))
+    admin = AdminClient(app=app)
+    admin.reset()
+    configure(app, key_profile)
+    result = EngineResult()
+    for event in engine_for(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            for case_checks in event.recorder.checks.values():
+                result.cases += 1
+                for check in case_checks:
+                    result.checks_run.add(check.name)
+                    if check.status == Status.FAILURE and check.failure_info is not None:
+                        result.failures[check.name].append(check.failure_info.failure)
+        elif isinstance(event, events.NonFatalError):
+            result.errors.append(str(event.info))
+        elif isinstance(event, events.FatalError):
+            result.errors.append(f"fatal: {event.exception!r}")
+    return result

@@ -1,0 +1,238 @@
+"""The fuzzer's pieces that need no simulator run: signing, the signer on a prepared
+request, settings from the environment, the seed keys, the summary and the secret scan."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pytest  # noqa: E402
+import requests  # noqa: E402
+import yaml  # noqa: E402
+from toobit_follower_sim.signing import new_mac, parse_query, signature_ok  # noqa: E402
+
+from fuzz import hooks, keys, seed, signing, summary  # noqa: E402
+from fuzz.auth import ToobitSigner, measure_offset_ms  # noqa: E402
+
+SECRET = keys.DEMO_SECRET
+STOP_BODY = (
+    '{"leaderUserId":123456789,"symbolId":"BTC-SWAP-USDT","isLong":1,'
+    '"stopProfitRate":"0.1","stopLossRate":"0.2","stopLossDelay":30}'
+)
+VECTORS = [
+    (
+        "symbol=BTCUSDT&side=SELL&type=LIMIT&timeInForce=GTC&quantity=1&price=400"
+        "&recvWindow=100000&timestamp=1668481902307",
+        "8420e499e71cce4a00946db16543198b6bcae01791bdb75a06b5a7098b156468",
+    ),
+    (
+        "recvWindow=5000&timestamp=1717200000000",
+        "e02e1a0c8de99db2ead6c144d587c54eb40feac513bdd0e5836a2e0a9fc2dec7",
+    ),
+    (
+        "recvWindow=5000&timestamp=1717200000000" + STOP_BODY,
+        "13b95ea365da7ccdd64321878b741e02803cbc43073371f8fac0d8ef207e4d95",
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "expected"), VECTORS)
+def test_signing_matches_the_known_answers(message: str, expected: str) -> None:
+    assert signing.sign(SECRET, message) == expected
+    assert signing._local_sign(SECRET, message.encode()) == expected
+
+
+def test_the_overlay_signing_module_is_used() -> None:
+    assert signing.SOURCE == "toobit_follower.signing"
+
+
+def prepare(method: str, url: str, **kwargs) -> requests.PreparedRequest:  # type: ignore[no-untyped-def]
+    return requests.Request(method, url, **kwargs).prepare()
+
+
+def signer(**kwargs) -> ToobitSigner:  # type: ignore[no-untyped-def]
+    return ToobitSigner(keys.demo(), clock=lambda: 1_717_200_000.0, **kwargs)
+
+
+def test_signer_reproduces_the_worked_example_over_the_bytes_sent() -> None:
+    request = prepare(
+        "PUT",
+        "http://sim/api/v2/copy-trading/follower/positions/stop-profit-loss",
+        data=STOP_BODY.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    signed = signer()(request)
+    assert signed.url.endswith(
+        "?recvWindow=5000&timestamp=1717200000000"
+        "&signature=13b95ea365da7ccdd64321878b741e02803cbc43073371f8fac0d8ef207e4d95"
+    )
+    assert signed.headers["X-BB-APIKEY"] == keys.DEMO_API_KEY
+
+
+def test_signer_signs_requests_json_with_spaces_as_sent() -> None:
+    request = prepare("PUT", "http://sim/x", json={"leaderUserId": 1, "symbolId": "A"})
+    assert request.body == b'{"leaderUserId": 1, "symbolId": "A"}'
+    signed = signer()(request)
+    raw_query = signed.url.split("?", 1)[1].encode()
+    query = parse_query(raw_query)
+    assert signature_ok(new_mac(SECRET), query, signed.body)  # the simulator's own verifier
+    assert (
+        query.signed_message + signed.body
+        != query.signed_message + b'{"leaderUserId":1,"symbolId":"A"}'
+    )
+
+
+def test_signer_keeps_the_generated_query_and_appends_signature_last() -> None:
+    request = prepare(
+        "GET", "http://sim/h", params=[("size", "abc"), ("recvWindow", "-3"), ("x y", "é")]
+    )
+    signed = signer()(request)
+    query = signed.url.split("?", 1)[1]
+    assert query.startswith("size=abc&recvWindow=-3&x+y=%C3%A9&timestamp=1717200000000&signature=")
+    assert query.count("recvWindow") == 1  # a generated recvWindow (even invalid) is left alone
+    assert signature_ok(new_mac(SECRET), parse_query(query.encode()), b"")
+
+
+def test_signer_adds_recv_window_when_absent_and_dates_ahead_by_the_lead() -> None:
+    signed = signer(offset_ms=-250, lead_ms=900)(prepare("GET", "http://sim/l"))
+    assert "?recvWindow=5000&timestamp=1717200000650&signature=" in signed.url
+
+
+def test_signer_pins_a_text_body_to_utf8_bytes() -> None:
+    request = prepare("PUT", "http://sim/x", data='{"a": "é"}')
+    signed = signer()(request)
+    assert signed.body == '{"a": "é"}'.encode()
+    assert signed.headers["Content-Length"] == str(len(signed.body))
+    query = parse_query(signed.url.split("?", 1)[1].encode())
+    assert signature_ok(new_mac(SECRET), query, signed.body)
+
+
+def test_signer_repr_hides_the_secret() -> None:
+    assert SECRET not in repr(signer())
+
+
+def test_offset_is_server_minus_local_midpoint() -> None:
+    ticks = iter([100.0, 100.2])
+    assert measure_offset_ms(lambda: 100_600, clock=lambda: next(ticks)) == 500
+
+
+def test_seed_keys_come_from_the_simulator_seed_file() -> None:
+    data = yaml.safe_load(seed.REPO_SEED.read_text(encoding="utf-8"))
+    entries = {entry["key"]: entry for entry in data["apiKeys"]}
+    read_only = keys.read_only()
+    assert entries[read_only.api_key]["permission"] == "READ_ONLY"
+    assert entries[read_only.api_key]["accountId"] == entries[keys.DEMO_API_KEY]["accountId"]
+    assert entries[keys.DEMO_API_KEY]["permission"] == "READ_WRITE"
+    assert seed.key_of("read_write") == keys.DEMO_API_KEY
+    assert 123456789 in seed.leader_ids()
+
+
+def test_settings_from_the_runner_environment() -> None:
+    s = hooks.settings_from_env(
+        {
+            "FUZZ_TARGET": "embedded",
+            "FUZZ_KEY_PROFILE": "read-only",
+            "FUZZ_ADMIN_URL": "http://127.0.0.1:1",
+            "FUZZ_ADMIN_TOKEN": "t0k",
+            "FUZZ_CLOCK_OFFSET_MS": "-12",
+            "FUZZ_TIMESTAMP_LEAD_MS": "900",
+        }
+    )
+    assert s.read_only and s.embedded
+    assert s.signer is not None and s.signer.keys.api_key == keys.read_only().api_key
+    assert (s.signer.offset_ms, s.signer.lead_ms) == (-12, 900)
+    assert s.admin is not None and s.admin.token == "t0k"
+    assert SECRET in s.secrets and SECRET not in repr(s)
+    live = hooks.settings_from_env(
+        {
+            "FUZZ_TARGET": "live",
+            "TOOBIT_API_KEY": "K1",
+            "TOOBIT_API_SECRET": "S1",
+            "FUZZ_ADMIN_URL": "http://x",
+        }
+    )
+    assert live.admin is None and live.secrets == ("S1",)
+    with pytest.raises(keys.MissingKeys):
+        hooks.settings_from_env({"FUZZ_TARGET": "live"})
+    with pytest.raises(ValueError, match="FUZZ_TARGET"):
+        hooks.settings_from_env({"FUZZ_TARGET": "production"})
+
+
+def _event(kind: str, **data) -> str:  # type: ignore[no-untyped-def]
+    return json.dumps({kind: data})
+
+
+def _b64(text: str) -> dict[str, str]:
+    return {"$base64": base64.b64encode(text.encode()).decode()}
+
+
+def test_summary_counts_cases_checks_codes_links_and_failures(tmp_path: Path) -> None:
+    cases = {
+        "a1": {
+            "value": {"method": "GET", "path": "/l", "meta": {"generation": {"mode": "positive"}}}
+        },
+        "b2": {
+            "value": {"method": "PUT", "path": "/c", "meta": {"generation": {"mode": "negative"}}},
+            "transition": {"id": "GET /l -> [200] Link -> PUT /c"},
+            "is_transition_applied": True,
+        },
+    }
+    checks = {
+        "a1": [{"name": "not_a_server_error", "status": "success"}],
+        "b2": [
+            {"name": "not_a_server_error", "status": "success"},
+            {
+                "name": "toobit_negative_rejected",
+                "status": "failure",
+                "failure_info": {"failure": {"title": "T", "message": "accepted\nmore"}},
+            },
+        ],
+    }
+    interactions = {
+        "a1": {
+            "request": {"method": "GET", "uri": "http://s/l"},
+            "response": {"status_code": 200, "content": _b64('{"code":200}')},
+        },
+        "b2": {
+            "request": {"method": "PUT", "uri": "http://s/c"},
+            "response": {"status_code": 200, "content": _b64('{"code":200}')},
+        },
+    }
+    lines = [
+        _event("Initialize", seed=5),
+        _event("PhaseStarted", phase={"name": "stateful", "is_enabled": True}, timestamp=10.0),
+        _event(
+            "ScenarioFinished",
+            phase="stateful",
+            recorder={"label": "x", "cases": cases, "checks": checks, "interactions": interactions},
+        ),
+        _event("PhaseFinished", phase={"name": "stateful", "is_enabled": True}, timestamp=12.5),
+        _event("EngineFinished", running_time=3.0),
+    ]
+    path = tmp_path / "fuzz-x.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    stats = summary.read_ndjson(path)
+    assert (stats.cases, stats.requests, stats.seed) == (2, 2, 5)
+    assert stats.phases["stateful"] == {"cases": 2, "seconds": 2.5}
+    assert stats.operations["PUT /c"].modes["negative"] == 1
+    assert stats.checks["toobit_negative_rejected"]["failure"] == 1
+    assert stats.links["Link (GET /l -> PUT /c)"]["200"] == 1
+    assert [f.check for f in stats.failures] == ["toobit_negative_rejected"]
+
+
+def test_secret_scan_finds_raw_and_base64_copies(tmp_path: Path) -> None:
+    (tmp_path / "fuzz-clean.log").write_text("nothing to see")
+    (tmp_path / "fuzz-raw.xml").write_text(f"<x>{SECRET}</x>")
+    (tmp_path / "fuzz-b64.ndjson").write_text(
+        json.dumps({"e": {"content": _b64(f"body {SECRET}")}}) + "\n"
+    )
+    (tmp_path / "other.txt").write_text(SECRET)  # not written by the fuzzer: not scanned
+    hits = summary.scan_for_secrets(tmp_path, [SECRET])
+    assert sorted(p.name for p in hits) == ["fuzz-b64.ndjson", "fuzz-raw.xml"]
+    assert summary.scan_for_secrets(tmp_path, []) == []
