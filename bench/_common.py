@@ -26,7 +26,7 @@ RESULTS = ROOT / "bench" / "results"
 DEMO_API_KEY = "SRQGN9M8Sr87nbfKsaSxm33Y6CmGVtUu9Erz73g9vHFNn36VROOKSaWBQ8OSOtSq"
 # The exchange's published demo secret (docs/reference/basic-information.md): the only
 # key material the repository carries.
-DEMO_SECRET = "30lfjDT51iOG1kYZnDoLNynOyMdIcmQyO1XYfxzYOmQfx9tjiI98Pzio4uhZ0Uk2"  # noqa: S105
+DEMO_SECRET = "30lfjDT51iOG1kYZnDoLNynOyMdIcmQyO1XYfxzYOmQfx9tjiI98Pzio4uhZ0Uk2"
 LEADER_ID = 123456789
 
 
@@ -59,21 +59,39 @@ def machine_line(*packages: str) -> str:
     )
 
 
-def cpu_per_call(fn: Callable[[], object], iterations: int) -> float:
-    """CPU seconds per call of ``fn`` (process time: every thread of this process)."""
-    start = time.process_time()
+def cpu_per_call(
+    fn: Callable[[], object],
+    iterations: int,
+    batch: int = 1,
+    timer: Callable[[], float] = time.process_time,
+) -> float:
+    """Seconds per call: ``fn`` makes ``batch`` calls, run ``iterations`` times. The
+    default timer is CPU time of this process (every thread); pass time.perf_counter
+    for wall-clock time."""
+    start = timer()
     for _ in range(iterations):
         fn()
-    return (time.process_time() - start) / iterations
+    return (timer() - start) / (iterations * batch)
 
 
-def calibrate(fn: Callable[[], object], target_seconds: float = 0.2) -> int:
-    """How many iterations of ``fn`` take about ``target_seconds`` of CPU."""
-    n = 10
+@dataclass
+class Candidate:
+    """Something to time: ``fn()`` makes ``batch`` calls (an async loop makes many)."""
+
+    name: str
+    fn: Callable[[], object]
+    batch: int = 1
+
+
+def calibrate(
+    c: Candidate, target_seconds: float, timer: Callable[[], float] = time.process_time
+) -> int:
+    """How many runs of ``c.fn`` take about ``target_seconds`` (by ``timer``)."""
+    n = 1
     while True:
-        took = cpu_per_call(fn, n) * n
-        if took >= target_seconds / 4 or n >= 1_000_000:
-            return max(10, int(n * target_seconds / max(took, 1e-9)))
+        took = cpu_per_call(c.fn, n, c.batch, timer) * n * c.batch
+        if took >= target_seconds / 5 or n >= 1_000_000:
+            return max(1, round(n * target_seconds / max(took, 1e-9)))
         n *= 4
 
 
@@ -90,21 +108,22 @@ class Series:
 
 
 def interleaved(
-    candidates: Sequence[tuple[str, Callable[[], object]]],
+    candidates: Sequence[Candidate],
     rounds: int,
-    target_seconds: float = 0.2,
+    target_seconds: float = 0.25,
+    timer: Callable[[], float] = time.process_time,
 ) -> dict[str, Series]:
-    """Time each candidate ``rounds`` times, alternating them within every round so that
-    drift (frequency scaling, a noisy neighbour) hits all of them alike."""
-    for _, fn in candidates:  # warm up: imports, connection pools, caches
-        for _ in range(20):
-            fn()
-    iterations = {name: calibrate(fn, target_seconds) for name, fn in candidates}
-    series = {name: Series(name) for name, _ in candidates}
+    """Time each candidate ``rounds`` times, alternating them within every round (and
+    reversing the order every other round) so that drift hits all of them alike."""
+    for c in candidates:  # warm up: imports, connection pools, caches
+        for _ in range(max(1, 20 // c.batch)):
+            c.fn()
+    iterations = {c.name: calibrate(c, target_seconds, timer) for c in candidates}
+    series = {c.name: Series(c.name) for c in candidates}
     for r in range(rounds):
-        order = candidates if r % 2 == 0 else list(reversed(candidates))
-        for name, fn in order:
-            series[name].rounds.append(cpu_per_call(fn, iterations[name]))
+        order = list(candidates) if r % 2 == 0 else list(reversed(candidates))
+        for c in order:
+            series[c.name].rounds.append(cpu_per_call(c.fn, iterations[c.name], c.batch, timer))
     return series
 
 
@@ -170,7 +189,7 @@ def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | N
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=2):
                 return
         except urllib.error.HTTPError:
             return
@@ -188,3 +207,52 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def write_seed(path: Path, history_rows: int) -> Path:
+    """The simulator's default seed plus ``history_rows`` closed positions of the demo
+    follower (10001), as JSON at ``path``."""
+    import yaml
+
+    default = ROOT / "simulator" / "toobit_follower_sim" / "default_seed.yaml"
+    seed = yaml.safe_load(default.read_text(encoding="utf-8"))
+    template = next(row for row in seed["history"] if row["followerId"] == 10001)
+    for i in range(history_rows):
+        row = dict(template)
+        row["openTimeMs"] = template["openTimeMs"] - (i + 1) * 3_600_000
+        row["lastCloseTimeMs"] = row["openTimeMs"] + 1_800_000
+        row["openAvgPrice"] = f"{6805 + i}.{i % 100:02d}"
+        row["realizedProfit"] = f"{'-' if i % 3 == 0 else ''}{i}.{i % 97:02d}"
+        seed["history"].append(row)
+    path.write_text(json.dumps(seed), encoding="utf-8")
+    return path
+
+
+def start_simulator(
+    seed: Path | None, *extra: str, port: int | None = None, output_to_devnull: bool = False
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`toobit-follower-sim serve` from the project's .venv on 127.0.0.1 (rate limit off
+    and access log off unless ``extra`` says otherwise). Its output goes to a temporary
+    log file, or to /dev/null. Returns (process, base URL)."""
+    port = port or free_port()
+    exe = ROOT / ".venv" / "bin" / "toobit-follower-sim"
+    cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    if "--rate-limit" not in extra:
+        cmd += ["--rate-limit", "1000000000"]
+    if "--log-level" not in extra:
+        cmd += ["--log-level", "warning"]
+    import tempfile
+
+    log = Path(os.devnull if output_to_devnull else tempfile.mkstemp(prefix="bench-sim-")[1])
+    with log.open("wb") as sink:  # the child keeps its own handle
+        proc = subprocess.Popen([*cmd, *extra], stdout=sink, stderr=sink)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/api/v1/time", proc=proc)
+    except BaseException:
+        stop(proc)
+        print(log.read_text(encoding="utf-8", errors="replace")[-2000:])
+        raise
+    return proc, url

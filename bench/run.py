@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT, machine_line  # noqa: E402
+from _common import RESULTS, ROOT, machine_line
 
 BENCH = ROOT / "bench"
 BENCH_VENV_PYTHON = ROOT / ".venv" / "bench" / "bin" / "python"
@@ -65,7 +65,8 @@ def headline_rows(name: str) -> list[str]:
         # bench_generate.py (not written for this runner) has a fixed table layout.
         match = re.search(r"\| `make generate`[^|]*\| ([^|]+) \|", page.read_text(encoding="utf-8"))
         if match:
-            return [f"| [generation](generate.md) | `make generate` (wall) | {match.group(1).strip()} | | |"]
+            took = match.group(1).strip()
+            return [f"| [generation](generate.md) | `make generate` (wall) | {took} | | |"]
     if page.exists():
         return [f"| [{name}]({name}.md) | see its page | | | |"]
     return [f"| {name} | no results | | | |"]
@@ -85,36 +86,33 @@ def combined_table(names: list[str], failures: dict[str, str]) -> list[str]:
 
 
 def update_readme(table: list[str], footer: list[str]) -> None:
-    """Replace the body of README.md's "## Benchmarks" section (append it if missing);
-    the rest of the README belongs to others and is left byte for byte."""
-    text = README.read_text(encoding="utf-8") if README.exists() else ""
-    body = [
+    """Replace the body of README.md's "## Benchmarks" section (append the section when
+    missing); the rest of the README belongs to others and is left as it is."""
+    lines = README.read_text(encoding="utf-8").splitlines() if README.exists() else []
+    section = [
         HEADING,
         "",
-        "Reproduce with `make bench` (about 10 minutes on 2 cores); full tables and method in"
-        " [bench/results/](bench/results/README.md). Each figure is a ratio measured side by"
-        " side in the same run, median of several rounds.",
+        "Reproduce with `make bench` (it installs ccxt, Prism and wrk for the comparisons;"
+        " about 10 minutes on 2 cores). Method, versions and full tables:"
+        " [bench/results/](bench/results/README.md). Each figure is measured side by side"
+        " in the same run, median of several rounds.",
         "",
         *table,
         "",
         *footer,
-        "",
     ]
-    section = "\n".join(body)
-    start = text.find("\n" + HEADING + "\n")
-    if text.startswith(HEADING + "\n"):
-        start = -1
-        head = ""
-        rest = text[len(HEADING) + 1 :]
-    elif start == -1:
-        README.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
-        return
+    if HEADING in lines:
+        start = lines.index(HEADING)
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        rest = lines[end:]
+        lines = lines[:start] + section + (["", *rest] if rest else [])
     else:
-        head = text[: start + 1]
-        rest = text[start + 1 + len(HEADING) + 1 :]
-    nxt = re.search(r"^## ", rest, flags=re.MULTILINE)
-    tail = rest[nxt.start() :] if nxt else ""
-    README.write_text(head + section + ("\n" + tail if tail else ""), encoding="utf-8")
+        while lines and not lines[-1].strip():
+            lines.pop()
+        lines += ["", *section] if lines else section
+    README.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def main() -> int:
@@ -133,7 +131,7 @@ def main() -> int:
         name = stem(script)
         print(f"=== {script.name}", flush=True)
         start = time.monotonic()
-        proc = subprocess.run([interpreter(script), str(script)], cwd=ROOT, env=env)  # noqa: S603
+        proc = subprocess.run([interpreter(script), str(script)], cwd=ROOT, env=env)
         took = time.monotonic() - start
         print(f"=== {script.name}: exit {proc.returncode} after {took:.0f} s", flush=True)
         if proc.returncode != 0:
@@ -157,8 +155,10 @@ def main() -> int:
     (RESULTS / "README.md").write_text("\n".join(page) + "\n", encoding="utf-8")
     if not args.skip_readme and not args.only:
         update_readme(
-            [line.replace("](", "](bench/results/", 1) if line.startswith("| [") else line
-             for line in table],
+            [
+                line.replace("](", "](bench/results/", 1) if line.startswith("| [") else line
+                for line in table
+            ],
             footer,
         )
     print("\n".join(page))
