@@ -47,6 +47,8 @@ from toobit_follower_models import ErrorResponse
 ROOT = Path(__file__).resolve().parent.parent
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
 SPEC_CODES: list[int] = SPEC["components"]["schemas"]["ErrorCode"]["enum"]
+# the spec's codes and the table's: a code missing from either side fails a test
+ALL_CODES = sorted(set(SPEC_CODES) | set(ERROR_CLASSES), reverse=True)
 LEADERS = "/api/v2/copy-trading/follower/leaders"
 
 # HTTP status the simulator (docs/ARCHITECTURE.md) sends with each code.
@@ -130,10 +132,11 @@ def test_generated_error_model_knows_the_same_codes() -> None:
     assert set(literal.__args__) == set(ERROR_CLASSES)  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("code", SPEC_CODES)
+@pytest.mark.parametrize("code", ALL_CODES)
 def test_every_spec_code_has_a_specific_class(code: int) -> None:
     # a new code in the spec's ErrorCode enum without a mapping fails here
     assert code in ERROR_CLASSES, f"{code} is in openapi.yaml but not in ERROR_TABLE"
+    assert code in SPEC_CODES, f"{code} is in ERROR_TABLE but not in openapi.yaml's ErrorCode"
     assert ERROR_CLASSES[code] is not APIError
     assert issubclass(ERROR_CLASSES[code], APIError)
 
@@ -181,7 +184,7 @@ def test_status_decides_for_429_and_418() -> None:
 
 # ---- each code through a client --------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("code", SPEC_CODES)
+@pytest.mark.parametrize("code", ALL_CODES)
 async def test_each_code_raises_its_class(mode: str, code: int) -> None:
     status = STATUS_OF.get(code, 400)
     client = make_client(
@@ -198,7 +201,7 @@ async def test_each_code_raises_its_class(mode: str, code: int) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("code", SPEC_CODES)
+@pytest.mark.parametrize("code", ALL_CODES)
 async def test_http_200_with_negative_code_is_an_error(mode: str, code: int) -> None:
     client = make_client(mode, answering(error_response(200, code)), max_retries=0)
     with pytest.raises(APIError) as caught:
@@ -355,3 +358,26 @@ async def test_secret_never_in_logs_or_errors(caplog: pytest.LogCaptureFixture) 
     for record in caplog.records:
         assert DEMO_API_SECRET not in record.getMessage()
         assert DEMO_API_SECRET not in str(record.args)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_success_envelope_with_an_error_status(mode: str) -> None:
+    body = {"code": 200, "msg": "success", "data": []}
+    client = make_client(mode, answering(json_response(404, body)), max_retries=0)
+    with pytest.raises(UnexpectedResponseError, match="error status"):
+        await call(client, "list_leaders")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_failed_resync_reports_the_timestamp_error(mode: str) -> None:
+    refused = error_response(401, -1021, "Timestamp for this request is outside of the recvWindow.")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/time":
+            raise httpx.ConnectError("unreachable", request=request)
+        return refused
+
+    client = make_client(mode, httpx.MockTransport(handler), max_retries=0)
+    with pytest.raises(TimestampError) as caught:
+        await call(client, "list_leaders")
+    assert isinstance(caught.value.__cause__, APIConnectionError)

@@ -178,8 +178,10 @@ class BaseClient:
                 )
             if not content:
                 what = "empty body"
-            elif envelope is not None:
+            elif envelope is not None and status == C.SUCCESS_CODE:
                 what = "success envelope whose data does not match the spec"
+            elif envelope is not None:
+                what = "success envelope with an error status"
             else:
                 content_type = response.headers.get("content-type", "no content-type")
                 what = f"body is not the JSON envelope ({content_type})"

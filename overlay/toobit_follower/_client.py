@@ -22,7 +22,7 @@ from toobit_follower_models import (
 from . import _constants as C
 from . import _operations as ops
 from ._base_client import NOT_SENT, RESYNC, BaseClient
-from ._exceptions import APIConnectionError, APIError
+from ._exceptions import APIConnectionError, APIError, ToobitError
 from ._operations import FollowConfigFields, Money, Prepared
 from ._secret import Secret
 from ._types import RawResponse
@@ -133,7 +133,11 @@ class FollowerClient(BaseClient):
             step = self._next_step(prepared, error, retries, resyncs, sent=sent)
             if step == RESYNC:
                 resyncs += 1
-                self.sync_time()
+                try:
+                    self.sync_time()
+                except ToobitError as sync_error:
+                    # the -1021 is the error to report; the failed re-sync is its cause
+                    raise error from sync_error
                 continue
             retries += 1
             self._log_retry(prepared, error, step)
@@ -306,7 +310,11 @@ class AsyncFollowerClient(BaseClient):
             step = self._next_step(prepared, error, retries, resyncs, sent=sent)
             if step == RESYNC:
                 resyncs += 1
-                await self.sync_time()
+                try:
+                    await self.sync_time()
+                except ToobitError as sync_error:
+                    # the -1021 is the error to report; the failed re-sync is its cause
+                    raise error from sync_error
                 continue
             retries += 1
             self._log_retry(prepared, error, step)
