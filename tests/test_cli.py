@@ -225,6 +225,17 @@ def test_help_documents_every_exit_code(sim_server: Sim, home: Path) -> None:
         assert name in result.out
 
 
+def test_readme_documents_the_same_exit_codes() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        line.strip("|").split("|", 1)
+        for line in section.splitlines()
+        if line.startswith("| ") and line[2].isdigit()
+    ]
+    assert [(int(code), text.strip(" |")) for code, text in rows] == list(EXIT_CODES)
+
+
 def test_usage_errors_exit_2(home: Path) -> None:
     assert run(None, home, "no-such-command").code == 2
     assert run(None, home, "config", "get", "not-a-number").code == 2

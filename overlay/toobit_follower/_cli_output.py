@@ -91,8 +91,13 @@ def render_table(
     terminal: bool,
 ) -> None:
     """An aligned rich table; numbers right-aligned and never cut short."""
-    from rich.console import Console
-    from rich.table import Table
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        raise RuntimeError(
+            "tables need rich: pip install 'toobit-follower[cli]' (or use --json)"
+        ) from None
 
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
