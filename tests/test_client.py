@@ -506,3 +506,37 @@ def test_repr_shows_no_secret() -> None:
     for text in (repr(env.client), repr(env.client.auth), repr(env.client.generated)):
         assert DEMO_API_SECRET not in text
     assert "SRQG...OtSq" in repr(env.client)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_leader_ids_from_responses_can_be_passed_back(mode: str) -> None:
+    env = Env(mode)
+    leader = (await env.call("list_leaders"))[0]
+    assert isinstance(leader.leader_user_id, str)
+    config = await env.call("get_follow_config", leader.leader_user_id)
+    assert config.leader_user_id == leader.leader_user_id
+    assert env.last.url.params["leaderUserId"] == "123456789"
+    position = (await env.call("list_current_orders"))[0]
+    await env.call(
+        "update_stop_profit_loss",
+        position.leader_user_id,
+        position.symbol_id,
+        position.is_long,
+        stop_loss_rate="0.05",
+    )
+    assert env.last.content.startswith(b'{"leaderUserId":123456789,')
+    await env.call("update_follow_config", **{**CONFIG_FIELDS, "leader_user_id": "123456789"})
+    assert env.last.content == CONFIG_BODY
+    env.fake.positions.clear()
+    await env.call("cancel_leader", leader.leader_user_id)
+    assert env.last.url.path.endswith("/leaders/123456789")
+
+
+@pytest.mark.parametrize("bad", ["12a", "", "-5", True, 1.0])
+def test_bad_leader_ids_are_refused_before_sending(bad: Any) -> None:
+    env = Env("sync")
+    with pytest.raises((TypeError, ValueError)):
+        env.client.get_follow_config(bad)
+    with pytest.raises((TypeError, ValueError)):
+        env.client.cancel_leader(bad)
+    assert env.fake.requests == []

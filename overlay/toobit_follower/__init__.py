@@ -51,7 +51,7 @@ from ._exceptions import (
     UnknownServerError,
     error_class,
 )
-from ._operations import FollowConfigFields, Money
+from ._operations import FollowConfigFields, LeaderId, Money
 from ._secret import Secret
 from ._types import RateLimit, RawResponse
 from .signing import BodySigning
@@ -84,6 +84,7 @@ __all__ = [
     "IPBannedError",
     "InvalidRequestError",
     "Leader",
+    "LeaderId",
     "Money",
     "OutcomeUnknownError",
     "PermissionDeniedError",

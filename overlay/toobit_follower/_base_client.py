@@ -7,7 +7,7 @@ import logging
 import os
 import random
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import httpx
 from pydantic import ValidationError
@@ -35,7 +35,6 @@ from .signing import BodySigning
 
 log = logging.getLogger("toobit_follower")
 
-T = TypeVar("T")
 
 RESYNC: Final = -1.0
 """Returned by :meth:`BaseClient._next_step` to ask for a clock re-sync before retrying."""

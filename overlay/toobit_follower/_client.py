@@ -23,7 +23,7 @@ from . import _constants as C
 from . import _operations as ops
 from ._base_client import NOT_SENT, RESYNC, BaseClient
 from ._exceptions import APIConnectionError, APIError, ToobitError
-from ._operations import FollowConfigFields, Money, Prepared
+from ._operations import FollowConfigFields, LeaderId, Money, Prepared
 from ._secret import Secret
 from ._types import RawResponse
 from .signing import BodySigning
@@ -176,7 +176,7 @@ class FollowerClient(BaseClient):
                 return
             page += 1
 
-    def get_follow_config(self, leader_user_id: int) -> FollowConfig:
+    def get_follow_config(self, leader_user_id: LeaderId) -> FollowConfig:
         """GET /api/v2/copy-trading/follower/config: the follow settings for a leader."""
         return self._call(ops.get_follow_config(leader_user_id))
 
@@ -193,7 +193,7 @@ class FollowerClient(BaseClient):
 
     def update_stop_profit_loss(
         self,
-        leader_user_id: int,
+        leader_user_id: LeaderId,
         symbol_id: str,
         is_long: bool | int,
         stop_profit_rate: Money | None = None,
@@ -217,7 +217,7 @@ class FollowerClient(BaseClient):
         """GET /api/v2/copy-trading/follower/leaders: the leaders followed."""
         return self._call(ops.list_leaders())
 
-    def cancel_leader(self, leader_user_id: int) -> None:
+    def cancel_leader(self, leader_user_id: LeaderId) -> None:
         """DELETE /api/v2/copy-trading/follower/leaders/{leaderUserId}: stop following.
 
         Never retried after a 5XX or timeout: raises OutcomeUnknownError (the relation
@@ -352,7 +352,7 @@ class AsyncFollowerClient(BaseClient):
                 return
             page += 1
 
-    async def get_follow_config(self, leader_user_id: int) -> FollowConfig:
+    async def get_follow_config(self, leader_user_id: LeaderId) -> FollowConfig:
         """GET /api/v2/copy-trading/follower/config: the follow settings for a leader."""
         return await self._call(ops.get_follow_config(leader_user_id))
 
@@ -364,7 +364,7 @@ class AsyncFollowerClient(BaseClient):
 
     async def update_stop_profit_loss(
         self,
-        leader_user_id: int,
+        leader_user_id: LeaderId,
         symbol_id: str,
         is_long: bool | int,
         stop_profit_rate: Money | None = None,
@@ -387,7 +387,7 @@ class AsyncFollowerClient(BaseClient):
         """GET /api/v2/copy-trading/follower/leaders: the leaders followed."""
         return await self._call(ops.list_leaders())
 
-    async def cancel_leader(self, leader_user_id: int) -> None:
+    async def cancel_leader(self, leader_user_id: LeaderId) -> None:
         """DELETE /api/v2/copy-trading/follower/leaders/{leaderUserId}: stop following.
         Never retried after a 5XX or timeout (OutcomeUnknownError)."""
         await self._call(ops.cancel_leader(leader_user_id))
@@ -411,7 +411,7 @@ class FollowerClientWithRawResponse:
     def list_history_orders(self, page: int = 1, size: int = 10) -> RawResponse[HistoryOrdersPage]:
         return self._raw(ops.list_history_orders(page, size))
 
-    def get_follow_config(self, leader_user_id: int) -> RawResponse[FollowConfig]:
+    def get_follow_config(self, leader_user_id: LeaderId) -> RawResponse[FollowConfig]:
         return self._raw(ops.get_follow_config(leader_user_id))
 
     def update_follow_config(
@@ -421,7 +421,7 @@ class FollowerClientWithRawResponse:
 
     def update_stop_profit_loss(
         self,
-        leader_user_id: int,
+        leader_user_id: LeaderId,
         symbol_id: str,
         is_long: bool | int,
         stop_profit_rate: Money | None = None,
@@ -442,7 +442,7 @@ class FollowerClientWithRawResponse:
     def list_leaders(self) -> RawResponse[list[Leader]]:
         return self._raw(ops.list_leaders())
 
-    def cancel_leader(self, leader_user_id: int) -> RawResponse[None]:
+    def cancel_leader(self, leader_user_id: LeaderId) -> RawResponse[None]:
         return self._raw(ops.cancel_leader(leader_user_id))
 
 
@@ -466,7 +466,7 @@ class AsyncFollowerClientWithRawResponse:
     ) -> RawResponse[HistoryOrdersPage]:
         return await self._raw(ops.list_history_orders(page, size))
 
-    async def get_follow_config(self, leader_user_id: int) -> RawResponse[FollowConfig]:
+    async def get_follow_config(self, leader_user_id: LeaderId) -> RawResponse[FollowConfig]:
         return await self._raw(ops.get_follow_config(leader_user_id))
 
     async def update_follow_config(
@@ -476,7 +476,7 @@ class AsyncFollowerClientWithRawResponse:
 
     async def update_stop_profit_loss(
         self,
-        leader_user_id: int,
+        leader_user_id: LeaderId,
         symbol_id: str,
         is_long: bool | int,
         stop_profit_rate: Money | None = None,
@@ -497,5 +497,5 @@ class AsyncFollowerClientWithRawResponse:
     async def list_leaders(self) -> RawResponse[list[Leader]]:
         return await self._raw(ops.list_leaders())
 
-    async def cancel_leader(self, leader_user_id: int) -> RawResponse[None]:
+    async def cancel_leader(self, leader_user_id: LeaderId) -> RawResponse[None]:
         return await self._raw(ops.cancel_leader(leader_user_id))

@@ -136,7 +136,7 @@ Money = Decimal | str | int
 class FollowConfigFields(TypedDict, total=False):
     """Keyword fields of ``update_follow_config`` (the FollowConfigUpdate fields)."""
 
-    leader_user_id: int
+    leader_user_id: int | str
     invest_amount: Money
     single_place_amount: Money
     daily_max_invest_amount: Money
@@ -159,6 +159,19 @@ def decimal_str(value: Decimal) -> str:
     if value.is_zero():
         value = value.copy_abs()
     return format(value, "f")
+
+
+LeaderId = int | str
+"""A leader user ID: an int, or the string of digits the responses carry."""
+
+
+def leader_id(value: LeaderId) -> int:
+    """``value`` as the int the requests carry (responses give it as a string)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"leader_user_id must be an int or a string of digits, not {value!r}")
+    if isinstance(value, str) and not value.isdigit():
+        raise ValueError(f"leader_user_id must be digits, got {value!r}")
+    return int(value)
 
 
 def _reject_floats(fields: Mapping[str, object]) -> None:
@@ -206,9 +219,9 @@ def list_history_orders(page: int, size: int) -> Prepared[HistoryOrdersPage]:
     )
 
 
-def get_follow_config(leader_user_id: int) -> Prepared[FollowConfig]:
+def get_follow_config(leader_user_id: LeaderId) -> Prepared[FollowConfig]:
     return _prepare(
-        _get_follow_config._get_kwargs(leader_user_id=leader_user_id, recv_window=UNSET),
+        _get_follow_config._get_kwargs(leader_user_id=leader_id(leader_user_id), recv_window=UNSET),
         _PARSE_FOLLOW_CONFIG,
     )
 
@@ -219,7 +232,7 @@ def update_follow_config(update: FollowConfigUpdate) -> Prepared[None]:
 
 
 def update_stop_profit_loss(
-    leader_user_id: int,
+    leader_user_id: LeaderId,
     symbol_id: str,
     is_long: bool | int,
     stop_profit_rate: Money | None,
@@ -227,7 +240,7 @@ def update_stop_profit_loss(
     stop_loss_delay: int | None,
 ) -> Prepared[None]:
     fields: dict[str, object] = {
-        "leader_user_id": leader_user_id,
+        "leader_user_id": leader_id(leader_user_id),
         "symbol_id": symbol_id,
         "is_long": int(is_long) if isinstance(is_long, bool) else is_long,
         "stop_profit_rate": stop_profit_rate,
@@ -246,5 +259,7 @@ def list_leaders() -> Prepared[list[Leader]]:
     return _prepare(_list_leaders._get_kwargs(recv_window=UNSET), _PARSE_LEADERS)
 
 
-def cancel_leader(leader_user_id: int) -> Prepared[None]:
-    return _prepare(_cancel_leader._get_kwargs(leader_user_id, recv_window=UNSET), _PARSE_EMPTY)
+def cancel_leader(leader_user_id: LeaderId) -> Prepared[None]:
+    return _prepare(
+        _cancel_leader._get_kwargs(leader_id(leader_user_id), recv_window=UNSET), _PARSE_EMPTY
+    )
