@@ -120,11 +120,15 @@ class Signed:
     body: bytes
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_ENCODE_ASCII = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _encode(payload: Any) -> bytes:
     try:
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        return _ENCODE(payload).encode()
     except UnicodeEncodeError:  # a lone surrogate somewhere: escape everything
-        return json.dumps(payload, separators=(",", ":")).encode()
+        return _ENCODE_ASCII(payload).encode()
 
 
 def _single(query: Query, name: str) -> str | None:

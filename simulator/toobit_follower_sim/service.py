@@ -36,13 +36,16 @@ CURRENT_ORDER_KEYS = (
     "stopProfitRate",
     "stopLossRate",
 )
+# One statement: a row per follow relation without positions (p.seq NULL), else one per
+# position, so the relation check costs no second query.
 _CURRENT_ORDERS_SQL = (
     "SELECT p.leader_id, l.nickname, l.avatar, p.symbol_id, p.is_long, p.position_type,"
     " p.leverage, p.open_avg_price, p.mark_price, p.current_price, p.quantity, p.margin,"
     " p.liquidation_price, p.unrealized_profit, p.unrealized_profit_rate,"
-    " p.stop_profit_rate, p.stop_loss_rate"
-    " FROM positions p JOIN leaders l ON l.id = p.leader_id"
-    " WHERE p.follower_id = ? ORDER BY p.seq"
+    " p.stop_profit_rate, p.stop_loss_rate, p.seq"
+    " FROM follows f JOIN leaders l ON l.id = f.leader_id"
+    " LEFT JOIN positions p ON p.follower_id = f.follower_id AND p.leader_id = f.leader_id"
+    " WHERE f.follower_id = ? ORDER BY p.seq"
 )
 
 HISTORY_KEYS = (
@@ -146,18 +149,16 @@ class FollowerService:
 
     # -- reads ------------------------------------------------------------
     def current_orders(self, follower: int) -> list[dict[str, Any]]:
-        with self.store.reading() as db:
-            if (
-                db.execute(
-                    "SELECT 1 FROM follows WHERE follower_id = ? LIMIT 1", (follower,)
-                ).fetchone()
-                is None
-            ):
-                raise errors.follower_not_found()
-            rows = db.execute(_CURRENT_ORDERS_SQL, (follower,)).fetchall()
+        store = self.store
+        with store.lock:
+            rows = store.conn.execute(_CURRENT_ORDERS_SQL, (follower,)).fetchall()
+        if not rows:
+            raise errors.follower_not_found()
         orders = []
         for row in rows:
-            item = dict(zip(CURRENT_ORDER_KEYS, row, strict=True))
+            if row[-1] is None:
+                continue  # a relation without positions
+            item = dict(zip(CURRENT_ORDER_KEYS, row, strict=False))  # drops the last column, seq
             item["leaderUserId"] = str(row[0])
             orders.append(item)
         return orders

@@ -34,6 +34,8 @@ class Query:
 
 def _decode(part: bytes) -> str | None:
     try:
+        if b"%" not in part and b"+" not in part:
+            return part.decode("utf-8")  # the common case, without unquoting
         return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
     except UnicodeDecodeError:
         return None

@@ -163,6 +163,9 @@ class Store:
         self._conn.executescript(SCHEMA)
         self.keys: dict[str, KeyRecord] = {}
         self._load_keys()
+        # For hot single-statement reads: `with store.lock: store.conn.execute(...)`.
+        self.lock = self._lock
+        self.conn = self._conn
 
     # -- plumbing ---------------------------------------------------------
     def close(self) -> None:
