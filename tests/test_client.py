@@ -540,3 +540,49 @@ def test_bad_leader_ids_are_refused_before_sending(bad: Any) -> None:
     with pytest.raises((TypeError, ValueError)):
         env.client.cancel_leader(bad)
     assert env.fake.requests == []
+
+
+GENERATED_MODULES = [
+    "get_server_time",
+    "list_current_orders",
+    "list_history_orders",
+    "get_follow_config",
+    "update_follow_config",
+    "update_stop_profit_loss",
+    "list_leaders",
+    "cancel_leader",
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_requests_are_built_by_the_generated_modules(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every request comes from the generated ``_get_kwargs``; the generated
+    ``_parse_response`` (attrs models, double parsing, raises on HTML) is never used."""
+    import importlib
+
+    built: list[str] = []
+    for name in GENERATED_MODULES:
+        module = importlib.import_module(f"toobit_follower_api.api.follower.{name}")
+
+        def spy(*args: Any, _name: str = name, _real: Any = module._get_kwargs, **kw: Any) -> Any:
+            built.append(_name)
+            return _real(*args, **kw)
+
+        def never(*args: Any, _name: str = name, **kw: Any) -> Any:
+            raise AssertionError(f"{_name}._parse_response was called")
+
+        monkeypatch.setattr(module, "_get_kwargs", spy)
+        monkeypatch.setattr(module, "_parse_response", never)
+    env = Env(mode)
+    await env.call("server_time")
+    await env.call("list_current_orders")
+    await env.call("list_history_orders")
+    await env.call("get_follow_config", DEMO_LEADER_ID)
+    await env.call("update_follow_config", **CONFIG_FIELDS)
+    await env.call("update_stop_profit_loss", DEMO_LEADER_ID, "BTC-SWAP-USDT", 1, "0.1")
+    await env.call("list_leaders")
+    env.fake.positions.clear()
+    await env.call("cancel_leader", DEMO_LEADER_ID)
+    assert built == GENERATED_MODULES
