@@ -64,7 +64,7 @@ T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
 
-class Envelope(Protocol[T_co]):
+class SuccessEnvelope(Protocol[T_co]):
     """What a success parser returns: the envelope's ``code`` and its typed ``data``."""
 
     @property
@@ -74,7 +74,7 @@ class Envelope(Protocol[T_co]):
     def data(self) -> T_co: ...
 
 
-Parser = Callable[[bytes], Envelope[T]]
+Parser = Callable[[bytes], SuccessEnvelope[T]]
 
 
 class Prepared(NamedTuple, Generic[T]):
