@@ -111,6 +111,8 @@ def generate_into(target: Path) -> None:
             cwd=work_dir,
         )
         _stamp(client_out, _header("openapi-python-client", digest))
+        # openapi-python-client writes py.typed only with --meta; the package is typed (PEP 561)
+        (client_out / "py.typed").write_text("# Marker file for PEP 561\n", encoding="utf-8")
         shutil.copytree(client_out, target / CLIENT_PACKAGE)
 
         models_out = work_dir / MODELS_PACKAGE
