@@ -50,12 +50,25 @@ def versions(*packages: str) -> str:
     return ", ".join(out)
 
 
+def load_average() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.1f} (1 min), {five:.1f} (5 min)"
+
+
+START_LOAD = load_average()
+"""Load average when the benchmark started: anything far above 0 means other work
+shared the machine's cores during the run, and the figures are noisier for it."""
+
+
 def machine_line(*packages: str) -> str:
     return (
         f"Machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.release()}; Python {platform.python_version()}"
         + (f"; {versions(*packages)}" if packages else "")
-        + "."
+        + f". Load average at start {START_LOAD}, at the end {load_average()}."
     )
 
 
