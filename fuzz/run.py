@@ -415,8 +415,8 @@ def run_live(args: argparse.Namespace, seed: int) -> tuple[list[PassResult], dic
     print_pass(result)
     if stop_file.is_file():
         info = json.loads(stop_file.read_text(encoding="utf-8"))
-        result.notes.append(f"stopped on HTTP {info['status']}: {info}")
-        raise RateLimited(info)
+        result.notes.append(f"stopped on HTTP {info.get('status')}: {info}")
+        facts["stopped"] = str(RateLimited(info))
     return [result], facts
 
 
@@ -451,9 +451,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except keys.MissingKeys as exc:
         print(f"fuzz: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except RateLimited as exc:
-        print(f"fuzz: STOPPED: {exc}", file=sys.stderr)
-        return EXIT_RATE_LIMITED
     except RunError as exc:
         print(f"fuzz: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -465,6 +462,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary_path.write_text(summary.render(results, facts, elapsed), encoding="utf-8")
     leaks = summary.scan_for_secrets(report_dir, secrets_in_use)
 
+    if "stopped" in facts:
+        print(f"fuzz: STOPPED: {facts['stopped']}", file=sys.stderr)
+        return EXIT_RATE_LIMITED
     failed = [r for r in results if r.returncode != 0]
     for result in failed:
         print(

@@ -29,7 +29,7 @@ SCHEMA = inprocess.contract_schema(APP)
 # Every registered check: schemathesis' built-ins and ours, as `--checks all` runs them.
 ALL_CHECKS = [check for check in CHECKS.get_all() if not is_check_class(check)]
 SETTINGS = settings(
-    max_examples=15,
+    max_examples=25,
     deadline=None,
     derandomize=True,
     suppress_health_check=[
@@ -76,4 +76,4 @@ class ContractStateMachine(SCHEMA.as_state_machine()):  # type: ignore[misc]
 
 
 TestContractStateful = ContractStateMachine.TestCase
-TestContractStateful.settings = settings(SETTINGS, max_examples=12, stateful_step_count=6)
+TestContractStateful.settings = settings(SETTINGS, max_examples=25, stateful_step_count=8)
