@@ -278,6 +278,18 @@ class TestSigningDetails:
         resp = _send(sim, "GET", CURRENT, f"foo=bar&{query}", b"", signature=sign(query.encode()))
         assert_error(resp, -1022, 401)
 
+    def test_a_body_on_a_get_is_signed_too(self, sim: Sim) -> None:
+        query = _query(sim, "")
+        assert _send(sim, "GET", CURRENT, query, b"{}").status == 200
+        resp = _send(sim, "GET", CURRENT, query, b"{}", signature=sign(query.encode()))
+        assert_error(resp, -1022, 401)
+
+    def test_percent_encoded_signature_name_is_not_the_signature(self, sim: Sim) -> None:
+        query = _query(sim, "")
+        raw = f"{query}&signatur%65={sign(query.encode())}"
+        resp = sim.raw("GET", CURRENT, raw.encode(), headers=[(b"x-bb-apikey", DEMO_KEY.encode())])
+        assert_error(resp, -1102, 400, MSG_1102.format("signature"))
+
     def test_duplicated_timestamp_is_invalid(self, sim: Sim) -> None:
         query = f"timestamp={NOW}&timestamp={NOW}"
         assert_error(

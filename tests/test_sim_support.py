@@ -142,6 +142,9 @@ class Sim:
     async def _call(
         self, method: str, path: str, query: bytes, body: bytes, headers: list[tuple[bytes, bytes]]
     ) -> Resp:
+        headers = [(k.lower(), v) for k, v in headers]
+        if body and not any(k in (b"content-length", b"transfer-encoding") for k, _ in headers):
+            headers.append((b"content-length", str(len(body)).encode()))  # as a server sees it
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -152,7 +155,7 @@ class Sim:
             "raw_path": path.encode(),
             "query_string": query,
             "root_path": "",
-            "headers": [(k.lower(), v) for k, v in headers],
+            "headers": headers,
             "client": ("127.0.0.1", 50000),
             "server": ("127.0.0.1", 8080),
         }

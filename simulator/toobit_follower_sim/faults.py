@@ -122,11 +122,10 @@ class Faults:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.spec.seed)  # noqa: S311 - simulation, not crypto
-
-    @property
-    def active(self) -> bool:
         s = self.spec
-        return bool(s.latency_p or s.html502 or s.html503 or s.drop or s.commit500)
+        self.active = bool(s.latency_p or s.html502 or s.html503 or s.drop or s.commit500)
+
+    active: bool = field(init=False)
 
     def latency_s(self) -> float:
         if self.spec.latency_p and self.rng.random() < self.spec.latency_p:

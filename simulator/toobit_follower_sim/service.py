@@ -250,11 +250,7 @@ class FollowerService:
             if row is None:
                 raise errors.follower_not_found()  # rule 13
             stored_leverage, leader_min_single, leader_min_invest = row
-            system = db.execute(
-                "SELECT min_single_place_amount, fixed_rate_min_invest_amount, max_follow_leverage"
-                " FROM system_config WHERE id = 1"
-            ).fetchone()
-            system_min_single, fixed_rate_min, max_leverage = (Decimal(v) for v in system)
+            system_min_single, fixed_rate_min, max_leverage = self.store.system
             min_per_order = max(Decimal(leader_min_single), system_min_single)
             invest = Decimal(body["investAmount"])
             single = Decimal(body["singlePlaceAmount"])

@@ -47,21 +47,29 @@ def parse_query(raw: bytes) -> Query:
     if not raw:
         return query
     segments = raw.split(b"&")
+    last = len(segments) - 1
+    params = query.params
     for index, segment in enumerate(segments):
         if not segment:
             continue
         name_raw, _, value_raw = segment.partition(b"=")
-        name = _decode(name_raw)
-        if name is None:
-            continue  # an undecodable name is no parameter we know: ignored (but signed)
-        if name == SIGNATURE:
+        if name_raw == b"signature":
             query.signature_count += 1
-            if index == len(segments) - 1:
+            if index == last:
                 query.signature = value_raw
                 cut = len(raw) - len(segment)
                 query.signed_message = raw[: cut - 1] if cut > 0 else b""
             continue
-        query.params.setdefault(name, []).append(_decode(value_raw))
+        name = _decode(name_raw)
+        if name is None:
+            continue  # an undecodable name is no parameter we know: ignored (but signed)
+        if name == SIGNATURE:  # percent-encoded: not the signature parameter as sent
+            continue
+        values = params.get(name)
+        if values is None:
+            params[name] = [_decode(value_raw)]
+        else:
+            values.append(_decode(value_raw))
     return query
 
 

@@ -63,8 +63,8 @@ class FieldRule:
     kind: str  # "integer" | "string" | "boolean"
     schema_name: str | None
     enum: frozenset[Any] | None
-    minimum: Decimal | None
-    maximum: Decimal | None
+    minimum: int | Decimal | None
+    maximum: int | Decimal | None
     pattern: re.Pattern[str] | None
     max_length: int | None
     is_decimal: bool
@@ -130,6 +130,13 @@ class _Resolver:
         return {**schema, **merged}, name
 
 
+def _bound(kind: str, value: Any) -> int | Decimal | None:
+    # Integers compare with ints (cheaper per request); decimals with Decimal.
+    if value is None:
+        return None
+    return int(value) if kind == "integer" else Decimal(str(value))
+
+
 def _field_rule(
     resolver: _Resolver, name: str, schema: dict[str, Any], required: bool
 ) -> FieldRule:
@@ -147,8 +154,8 @@ def _field_rule(
         kind=kind,
         schema_name=schema_name,
         enum=frozenset(enum) if enum is not None else None,
-        minimum=Decimal(str(minimum)) if minimum is not None else None,
-        maximum=Decimal(str(maximum)) if maximum is not None else None,
+        minimum=_bound(kind, minimum),
+        maximum=_bound(kind, maximum),
         pattern=re.compile(pattern) if pattern is not None else None,
         max_length=resolved.get("maxLength"),
         is_decimal=resolved.get("format") == "decimal",

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .seed import (
@@ -162,6 +163,8 @@ class Store:
             self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.executescript(SCHEMA)
         self.keys: dict[str, KeyRecord] = {}
+        # (min single place amount, fixed-rate min investment, max follow leverage)
+        self.system: tuple[Decimal, Decimal, Decimal] = (Decimal(0), Decimal(0), Decimal(0))
         self._load_keys()
         # For hot single-statement reads: `with store.lock: store.conn.execute(...)`.
         self.lock = self._lock
@@ -318,10 +321,17 @@ class Store:
                 "SELECT k.api_key, k.secret, k.account_id, a.type, k.permission, k.status "
                 "FROM api_keys k JOIN accounts a ON a.id = k.account_id"
             ).fetchall()
+            system = db.execute(
+                "SELECT min_single_place_amount, fixed_rate_min_invest_amount, max_follow_leverage"
+                " FROM system_config WHERE id = 1"
+            ).fetchone()
         self.keys = {
             key: KeyRecord(account, kind, permission == "READ_ONLY", status, new_mac(secret))
             for key, secret, account, kind, permission, status in rows
         }
+        # Keys and system figures change only with the seed: cached for every request.
+        if system is not None:
+            self.system = (Decimal(system[0]), Decimal(system[1]), Decimal(system[2]))
 
     # -- state dump -------------------------------------------------------
     def dump(self, *, history_rows_limit: int = 10_000) -> dict[str, Any]:

@@ -43,6 +43,9 @@ def _no_constants(name: str) -> Any:
     raise ValueError(name)
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constants)
+
+
 def _shown(name: str) -> str:
     # Echoed in the message: bounded, and lone surrogates ("\ud800") made encodable.
     name = name.encode("utf-8", "replace").decode("utf-8")
@@ -59,7 +62,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise missing(BODY) from None
     try:
-        obj = json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constants)
+        obj = _DECODER.decode(text)
     except _DuplicateKey as dup:
         raise invalid(_shown(dup.name)) from None
     except (ValueError, RecursionError):
@@ -69,67 +72,75 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return obj
 
 
-def _type_ok(rule: FieldRule, value: Any) -> bool:
-    if rule.kind == "integer":
-        return type(value) is int
-    if rule.kind == "string":
-        return type(value) is str
-    return type(value) is bool
+_ABSENT = object()
+_TYPES = {"integer": int, "string": str, "boolean": bool}
 
 
-def _check_value(rule: FieldRule, value: Any) -> None:
+def _value_ok(rule: FieldRule, value: Any) -> bool:
+    """True when a value of the right JSON type meets the rule's enum/range/pattern."""
     if rule.kind == "integer":
         if rule.enum is not None and value not in rule.enum:
-            raise invalid(rule.name)
+            return False
         if rule.minimum is not None and value < rule.minimum:
-            raise invalid(rule.name)
-        if rule.maximum is not None and value > rule.maximum:
-            raise invalid(rule.name)
-        return
+            return False
+        return rule.maximum is None or value <= rule.maximum
     if rule.kind != "string":
-        return
+        return True
     if rule.max_length is not None and len(value) > rule.max_length:
-        raise invalid(rule.name)
+        return False
     if rule.enum is not None and value not in rule.enum:
-        raise invalid(rule.name)
+        return False
     if rule.pattern is not None and rule.pattern.fullmatch(value) is None:
-        raise invalid(rule.name)
+        return False
     if rule.is_decimal and (rule.minimum is not None or rule.maximum is not None):
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise invalid(rule.name) from None
+            return False
         if rule.minimum is not None and number < rule.minimum:
-            raise invalid(rule.name)
+            return False
         if rule.maximum is not None and number > rule.maximum:
-            raise invalid(rule.name)
+            return False
     if rule.schema_name == "FollowSymbolIds":
         # Rule 5: `all` stands alone. Spec 1.0.1's upper-case SymbolId already says so;
         # kept for a pattern that would let `all` pass as a symbol name.
         items = value.split(",")
         if len(items) > 1 and "all" in items:
-            raise invalid(rule.name)
+            return False
+    return True
 
 
-def check_body(rules: tuple[FieldRule, ...], obj: dict[str, Any]) -> None:
+class BodyPlan:
+    """A body schema's rules, compiled once: (name, required, JSON type, rule) and the names."""
+
+    __slots__ = ("fields", "names")
+
+    def __init__(self, rules: tuple[FieldRule, ...]) -> None:
+        self.fields = tuple((rule.name, rule.required, _TYPES[rule.kind], rule) for rule in rules)
+        self.names = frozenset(rule.name for rule in rules)
+
+
+def check_body(plan: BodyPlan, obj: dict[str, Any]) -> None:
     """Raise the first -1102 / -1130 the body deserves, or return."""
-    for rule in rules:
-        if rule.name not in obj:
-            if rule.required:
-                raise missing(rule.name)
+    fields = plan.fields
+    for name, required, kind, _ in fields:
+        value = obj.get(name, _ABSENT)
+        if value is _ABSENT:
+            if required:
+                raise missing(name)
             continue
-        value = obj[rule.name]
-        if value is None or not _type_ok(rule, value):
-            raise missing(rule.name)
-        if rule.kind == "string" and not value.strip():
-            raise missing(rule.name)  # blank (e.g. followSymbolIds, rule 5)
-    names = {rule.name for rule in rules}
+        if type(value) is not kind:  # also null, and a bool where an integer is wanted
+            raise missing(name)
+        if kind is str and (not value or value.isspace()):
+            raise missing(name)  # blank (e.g. followSymbolIds, rule 5)
+    names = plan.names
     for key in obj:
         if key not in names:
             raise invalid(_shown(key))
-    for rule in rules:
-        if rule.name in obj:
-            _check_value(rule, obj[rule.name])
+    for name, _, _, rule in fields:
+        value = obj.get(name, _ABSENT)
+        if value is not _ABSENT and not _value_ok(rule, value):
+            raise invalid(name)
 
 
 def check_model(model: type[BaseModel], obj: dict[str, Any]) -> BaseModel:
@@ -164,6 +175,7 @@ def parse_int_param(rule: FieldRule, value: str | None) -> int:
 __all__ = [
     "BODY",
     "ApiError",
+    "BodyPlan",
     "check_body",
     "check_model",
     "parse_int_param",
