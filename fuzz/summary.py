@@ -219,6 +219,8 @@ def render(results: list[PassResult], facts: dict[str, str], elapsed: float) -> 
     lines += [
         f"- **result**: {'clean' if clean else 'FAILED'}; {total_cases} test cases, "
         f"{total_requests} requests, {elapsed:.1f} s wall time",
+        "- *cases* are the test cases schemathesis generated and checked; *requests* also count"
+        " the checks' own follow-up requests (e.g. `ignored_auth` retrying without the key)",
         "",
         "## Passes",
         "",
