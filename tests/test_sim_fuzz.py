@@ -185,7 +185,7 @@ def run(sim: Sim, op_id: str, path: str, query: bytes, body: bytes, key: str, ho
             sim, "GET", CONFIG, f"leaderUserId={sent['leaderUserId']}".encode(), b"", key, "ok"
         ).json
         expected = {k: v for k, v in sent.items() if k != "realInvestAmount"}
-        expected["leaderUserId"] = str(expected["leaderUserId"])
+        expected["leaderUserId"] = str(int(expected["leaderUserId"]))
         assert got["data"] == expected
 
 

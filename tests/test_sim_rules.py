@@ -110,14 +110,14 @@ WRONG_TYPES = [
     ("maxInvestRate", 0.5),
     ("followSymbolIds", ["BTC-SWAP-USDT"]),
     ("followAmountMode", "0"),
-    ("followAmountMode", 0.0),
+    ("followAmountMode", 0.5),
     ("followMarginType", False),
-    ("stopLossDelay", 10.0),
+    ("stopLossDelay", 10.5),
     ("stopLossDelay", "10"),
     ("zeroSlippageSwitch", 0),
     ("zeroSlippageSwitch", "false"),
     ("leaderUserId", str(K7)),
-    ("leaderUserId", float(K7)),
+    ("leaderUserId", K7 + 0.5),
     ("leaderUserId", True),
     ("leaderUserId", {"id": K7}),
 ]
@@ -134,6 +134,41 @@ def test_rule2_wrong_json_type(sim: Sim, field: str, value: Any) -> None:
 @pytest.mark.parametrize("blank", ["", "   "])
 def test_blank_strings_are_missing(sim: Sim, field: str, blank: str) -> None:
     reject(sim, "PUT", CONFIG, k7(**{field: blank}), -1102, field, SECOND_KEY)
+
+
+def test_integral_numbers_are_integers(sim: Sim) -> None:
+    # JSON Schema's `integer` (and Jackson's default) takes 30.0 and 3e1 as 30.
+    body = (
+        b'{"leaderUserId":123456789.0,"symbolId":"BTC-SWAP-USDT","isLong":1.0,'
+        b'"stopProfitRate":"0.1","stopLossRate":"0.2","stopLossDelay":3e1}'
+    )
+    assert envelope_ok(sim.signed("PUT", STOP, body=body)) is None
+    assert sim.dump()["positions"][0]["stopLossDelay"] == 30
+    accept = dict(K7_CONFIG, followAmountMode=0.0, followMarginType=1.0, stopLossDelay=10.0)
+    assert envelope_ok(sim.signed("PUT", CONFIG, body=accept, key=SECOND_KEY)) is None
+    stored = envelope_ok(sim.signed("GET", CONFIG, f"leaderUserId={K7}", key=SECOND_KEY))
+    assert (stored["followAmountMode"], stored["followMarginType"], stored["stopLossDelay"]) == (
+        0,
+        1,
+        10,
+    )
+    assert type(stored["stopLossDelay"]) is int
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"1e30", -1130),
+        (b"1e999999999", -1130),
+        (b"9223372036854775808.0", -1130),
+        (b"-1.0", -1130),
+        (b"1.5", -1102),
+        (b"1e-3", -1102),
+    ],
+)
+def test_non_integers_and_huge_numbers(sim: Sim, raw: bytes, code: int) -> None:
+    body = b'{"leaderUserId":' + raw + b',"symbolId":"BTC-SWAP-USDT","isLong":1}'
+    reject(sim, "PUT", STOP, body, code, "leaderUserId")
 
 
 # -- rule 3: decimals: <= 8 places, not negative -> -1130 ---------------------

@@ -282,8 +282,12 @@ class Simulator:
             if op.operation_id == "getServerTime":
                 payload: Any = {"serverTime": now}
             else:
-                # No Content-Length / Transfer-Encoding: no body, nothing to receive.
-                raw = await self._read_body(receive) if has_body else b""
+                # A GET or DELETE without Content-Length / Transfer-Encoding has no body
+                # (HTTP/1.1); a PUT is always read, also from in-process ASGI callers.
+                if has_body or op.method == "PUT":
+                    raw = await self._read_body(receive)
+                else:
+                    raw = b""
                 signed = self._authenticate(op, api_key, scope["query_string"], raw, now)
                 data = self._handlers[op.operation_id](op, signed, path_params)
                 payload = {"code": 200, "msg": "success", "data": data}

@@ -43,7 +43,13 @@ def _no_constants(name: str) -> Any:
     raise ValueError(name)
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constants)
+# JSON numbers with a fraction or exponent become Decimal (exact), so that `30.0` can be
+# taken as the integer it is (JSON Schema's `integer`, and Jackson's default) without
+# float rounding.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_pairs, parse_constant=_no_constants, parse_float=Decimal
+)
+_MAX_INT_DIGITS = 25  # beyond any int64: refused as out of range without building the int
 
 
 def _shown(name: str) -> str:
@@ -110,6 +116,10 @@ def _value_ok(rule: FieldRule, value: Any) -> bool:
     return True
 
 
+def _integral(value: Decimal) -> bool:
+    return value.is_finite() and value == value.to_integral_value()
+
+
 class BodyPlan:
     """A body schema's rules, compiled once: (name, required, JSON type, rule) and the names."""
 
@@ -130,6 +140,12 @@ def check_body(plan: BodyPlan, obj: dict[str, Any]) -> None:
                 raise missing(name)
             continue
         if type(value) is not kind:  # also null, and a bool where an integer is wanted
+            if kind is int and type(value) is Decimal and _integral(value):
+                # 30.0 or 3e1 is an integer; it goes on as one (range checked below).
+                value = obj[name] = (
+                    int(value) if value.adjusted() < _MAX_INT_DIGITS else 10**_MAX_INT_DIGITS
+                )
+                continue
             raise missing(name)
         if kind is str and (not value or value.isspace()):
             raise missing(name)  # blank (e.g. followSymbolIds, rule 5)
