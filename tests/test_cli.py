@@ -613,6 +613,20 @@ def test_profile_0600_is_used(sim: Sim, home: Path) -> None:
     assert ro.code == 4 and f"profile 'readonly' in {path}" in ro.err
 
 
+def test_profile_values_are_checked(sim: Sim, home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "profiles.toml"
+    path.write_text(
+        f'[default]\napi_key = "{DEMO_KEY}"\napi_secret = "{DEMO_SECRET}"\nrecv_window = 0\n',
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    result = run(sim, home, "--profiles-file", str(path), "leaders", key=None, secret=None)
+    assert result.code == 3 and "recv_window" in result.err
+    path.write_text("[default\n", encoding="utf-8")
+    result = run(sim, home, "--profiles-file", str(path), "leaders", key=None, secret=None)
+    assert result.code == 3 and "not valid TOML" in result.err
+
+
 def test_clock_skew_reports_measured_offset(sim: Sim, home: Path) -> None:
     # Every answer is delayed 100 ms, so with recvWindow=1 no timestamp can be fresh
     # enough, even after the client's automatic re-sync.

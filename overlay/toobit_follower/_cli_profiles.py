@@ -23,7 +23,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._constants import API_KEY_ENV, API_SECRET_ENV, BASE_URL_ENV
+from ._constants import (
+    API_KEY_ENV,
+    API_SECRET_ENV,
+    BASE_URL_ENV,
+    MAX_RECV_WINDOW,
+    MIN_RECV_WINDOW,
+)
 from ._secret import Secret
 
 __all__ = [
@@ -110,9 +116,14 @@ def _read_profile(path: Path, name: str) -> Credentials:
         raise ProfileError(f"{where}: base_url must be a string")
     recv_window = section.get("recv_window")
     if recv_window is not None and (
-        isinstance(recv_window, bool) or not isinstance(recv_window, int)
+        isinstance(recv_window, bool)
+        or not isinstance(recv_window, int)
+        or not MIN_RECV_WINDOW <= recv_window <= MAX_RECV_WINDOW
     ):
-        raise ProfileError(f"{where}: recv_window must be an integer (milliseconds)")
+        raise ProfileError(
+            f"{where}: recv_window must be an integer in {MIN_RECV_WINDOW}..{MAX_RECV_WINDOW}"
+            " (milliseconds)"
+        )
     return Credentials(api_key, Secret(api_secret), where, base_url, recv_window)
 
 

@@ -885,6 +885,15 @@ COMMANDS: Final[dict[tuple[str, str | None], Callable[[Context], int]]] = {
 
 
 # ---- errors -------------------------------------------------------------------------
+def is_write(args: argparse.Namespace) -> bool:
+    """Whether the command sends a change (config set, positions stop, leaders cancel)."""
+    if args.command == "config":
+        return bool(args.config_command == "set" and not args.dry_run)
+    if args.command == "leaders":
+        return bool(getattr(args, "leaders_command", None) == "cancel")
+    return bool(args.command == "positions")
+
+
 @dataclass
 class Failure:
     exit_code: int
@@ -1029,9 +1038,7 @@ def describe(ctx: Context, error: BaseException) -> Failure:
             hint=_api_hint(ctx, error),
         )
     if isinstance(error, APIConnectionError):
-        write = ctx.args.command in ("config", "positions") or (
-            ctx.args.command == "leaders" and getattr(ctx.args, "leaders_command", None)
-        )
+        write = is_write(ctx.args)
         return Failure(
             EXIT_UNKNOWN_OUTCOME,
             f"no answer from {ctx.base_url}: {error.message}",
@@ -1124,7 +1131,8 @@ def main(
         ctx.base_url = _base_url(args, ctx.credentials, ctx.environ)
         return handler(ctx)
     except KeyboardInterrupt:
-        err.write(f"{PROG}: interrupted\n")
+        maybe = "; the change may or may not have been applied, check before repeating it"
+        err.write(f"{PROG}: interrupted{maybe if is_write(args) else ''}\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `... | head`
         return EXIT_OK
