@@ -43,6 +43,7 @@ MISSING = object()
 # Checked before the key's permission (docs/ARCHITECTURE.md, order of checks).
 SIGNING_PARAMETERS = frozenset({"recvWindow", "timestamp", "signature"})
 SIGNATURE_INVALID = -1022
+TIMESTAMP_OUTSIDE_WINDOW = -1021
 _FIELD_IN_MESSAGE = re.compile(r"(?:parameter|paramter) '([^']*)'")
 
 
@@ -188,13 +189,19 @@ def toobit_positive_accepted(ctx: CheckContext, response: Response, case: Case) 
             f"A request valid under the schema was rejected as malformed ({code}, field "
             f"{name!r}): {describe(response)}"
         )
+    # Every request is signed per Basic Information with a valid key. Against the
+    # simulator (same clock, timestamps dated ahead) no key/timestamp/signature error is
+    # deserved; against a live host a -1021 may come from clock skew with a small
+    # generated recvWindow, but a -1022 means the host signs differently (the open
+    # question whether the body is signed: toobit_follower.signing.BodySigning).
     if (
         code in spec.AUTH_CODES
-        and current.embedded
+        and (current.embedded or code != TIMESTAMP_OUTSIDE_WINDOW)
         and not signature_refused_as_documented(response)
     ):
+        target = "the simulator" if current.embedded else "the host"
         raise AssertionError(
-            f"A correctly signed request was refused with {code}: the simulator and the "
+            f"A correctly signed request was refused with {code}: {target} and the "
             f"signing rule (query as sent + raw body) disagree: {describe(response)}"
         )
     if code == spec.READ_ONLY_CODE and not current.read_only:

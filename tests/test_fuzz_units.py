@@ -236,3 +236,54 @@ def test_secret_scan_finds_raw_and_base64_copies(tmp_path: Path) -> None:
     hits = summary.scan_for_secrets(tmp_path, [SECRET])
     assert sorted(p.name for p in hits) == ["fuzz-b64.ndjson", "fuzz-raw.xml"]
     assert summary.scan_for_secrets(tmp_path, []) == []
+
+
+def _fake(code: int, status: int, mode: str = "positive", method: str = "GET"):  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from schemathesis.generation import GenerationMode
+
+    meta = SimpleNamespace(
+        generation=SimpleNamespace(mode=GenerationMode(mode)), phase=SimpleNamespace(data=None)
+    )
+    case = SimpleNamespace(
+        operation=SimpleNamespace(method=method, path="/api/v2/copy-trading/follower/leaders"),
+        method=method,
+        meta=meta,
+        _meta=meta,
+        id="c1",
+    )
+    response = SimpleNamespace(
+        content=json.dumps({"code": code, "msg": "m"}).encode(),
+        status_code=status,
+        headers={},
+        request=SimpleNamespace(body=None),
+    )
+    return case, response
+
+
+@pytest.mark.parametrize(
+    ("target", "code", "fails"),
+    [
+        ("embedded", -1021, True),
+        ("embedded", -1022, True),
+        ("live", -1021, False),  # clock skew with a small generated recvWindow
+        ("live", -1022, True),  # the host signs differently
+        ("live", -32045, False),
+    ],
+)
+def test_a_correctly_signed_valid_request_is_never_refused_as_badly_signed(
+    target: str, code: int, fails: bool
+) -> None:
+    from fuzz import checks, harness, settings
+
+    harness.configure(settings.Settings(target=target))  # type: ignore[arg-type]
+    case, response = _fake(code, 401 if code in (-1021, -1022) else 400)
+    try:
+        if fails:
+            with pytest.raises(AssertionError, match=str(code)):
+                checks.toobit_positive_accepted(None, response, case)  # type: ignore[arg-type]
+        else:
+            assert checks.toobit_positive_accepted(None, response, case) is None  # type: ignore[arg-type]
+    finally:
+        harness.configure(settings.Settings())
