@@ -50,7 +50,11 @@ def normalize_link_values(case: Any) -> None:
     (`has_only_additional_properties_in_non_body_parameters`) then counts it as a type
     violation, so an ignored unknown query parameter next to it became a false
     "schema-violating request accepted". Nothing on the wire changes here. Bodies are
-    left alone: there the JSON string IS different from an integer (see the report).
+    left alone: there the JSON string IS different from an integer.
+
+    It also makes the spec's `UpdateThisFollowConfig` link work: it copies
+    `$request.query.leaderUserId` from the (mutated) case, which is the integer only
+    after this conversion (fuzz/KNOWN_ISSUES.md).
     """
     meta = case._meta
     if meta is None or meta.phase.name != TestPhase.STATEFUL:
