@@ -110,6 +110,8 @@ class _Resolver:
         node: Any = self.document
         for part in ref[2:].split("/"):
             node = node[part]
+        if not isinstance(node, dict):
+            raise SpecError(f"$ref {ref} is not an object")
         return node
 
     def resolve(self, schema: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

@@ -147,7 +147,7 @@ def check_body(plan: BodyPlan, obj: dict[str, Any]) -> None:
                 )
                 continue
             raise missing(name)
-        if kind is str and (not value or value.isspace()):
+        if type(value) is str and (not value or value.isspace()):
             raise missing(name)  # blank (e.g. followSymbolIds, rule 5)
     names = plan.names
     for key in obj:
