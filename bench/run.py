@@ -68,8 +68,33 @@ def headline_rows(name: str) -> list[str]:
             took = match.group(1).strip()
             return [f"| [generation](generate.md) | `make generate` (wall) | {took} | | |"]
     if page.exists():
-        return [f"| [{name}]({name}.md) | see its page | | | |"]
+        rows = goal_rows(name, page.read_text(encoding="utf-8"))
+        return rows or [f"| [{name}]({name}.md) | see its page | | | |"]
     return [f"| {name} | no results | | | |"]
+
+
+def goal_rows(name: str, text: str) -> list[str]:
+    """From a page written without a .json summary: the rows of its tables that have
+    `goal` and `verdict` columns and a goal set (figure = first cell, result = the cell
+    before the goal)."""
+    rows: list[str] = []
+    header: list[str] | None = None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+            continue
+        if set(cells) <= {"---", ""} or "goal" not in header or "verdict" not in header:
+            continue
+        g, v = header.index("goal"), header.index("verdict")
+        if len(cells) > max(g, v) and cells[g] and g > 0:
+            rows.append(
+                f"| [{name}]({name}.md) | {cells[0]} | {cells[g - 1]} | {cells[g]} | {cells[v]} |"
+            )
+    return rows
 
 
 def combined_table(names: list[str], failures: dict[str, str]) -> list[str]:
@@ -85,17 +110,19 @@ def combined_table(names: list[str], failures: dict[str, str]) -> list[str]:
     return lines
 
 
-def update_readme(table: list[str], footer: list[str]) -> None:
+def update_readme(table: list[str], footer: list[str], busy: bool) -> None:
     """Replace the body of README.md's "## Benchmarks" section (append the section when
     missing); the rest of the README belongs to others and is left as it is."""
     lines = README.read_text(encoding="utf-8").splitlines() if README.exists() else []
     section = [
         HEADING,
         "",
-        "Reproduce with `make bench` (it installs ccxt, Prism and wrk for the comparisons;"
-        " about 10 minutes on 2 cores). Method, versions and full tables:"
-        " [bench/results/](bench/results/README.md). Each figure is measured side by side"
-        " in the same run, median of several rounds.",
+        "Reproduce with `make bench` (it installs ccxt, Prism and wrk for the comparisons;",
+        "about 10 minutes on 2 cores). Method, versions and full tables:",
+        "[bench/results/](bench/results/README.md). Each figure is measured side by side in",
+        "the same run, median of several rounds; the load average shows whether other work",
+        "shared the cores"
+        + (" (it did for this run: treat small differences as noise)." if busy else "."),
         "",
         *table,
         "",
@@ -119,13 +146,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated names (client, loopback, prism, ...)")
     parser.add_argument("--skip-readme", action="store_true", help="leave README.md alone")
+    parser.add_argument(
+        "--tables-only",
+        action="store_true",
+        help="run nothing; rebuild the combined tables from the pages in bench/results/",
+    )
     args = parser.parse_args()
 
     scripts = sorted(BENCH.glob("bench_*.py"))
     if args.only:
         wanted = set(args.only.split(","))
         scripts = [s for s in scripts if stem(s) in wanted]
+    if args.tables_only:
+        scripts = []
     failures: dict[str, str] = {}
+    # Other work on the machine's cores during the run makes every figure noisier.
+    busy = max(os.getloadavg()[0], 0.0) > 0.5
     env = dict(os.environ, PYTHONPATH=str(BENCH))
     for script in scripts:
         name = stem(script)
@@ -141,6 +177,12 @@ def main() -> int:
     table = combined_table(names, failures)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     footer = [f"{machine_line()} Run {stamp}."]
+    previous = RESULTS / "README.md"
+    if args.tables_only and previous.exists():  # describe the run, not this rebuild
+        lines = previous.read_text(encoding="utf-8").splitlines()
+        footer = [line for line in lines if line.startswith("Machine: ")][-1:] or footer
+        seen = re.search(r"Load average at start ([0-9.]+)", footer[0])
+        busy = bool(seen) and float(seen.group(1)) > 0.5 if seen else busy
     page = [
         "# Benchmark results",
         "",
@@ -160,6 +202,7 @@ def main() -> int:
                 for line in table
             ],
             footer,
+            busy,
         )
     print("\n".join(page))
     return 1 if failures else 0
