@@ -242,19 +242,25 @@ def _run(servers: dict[str, tuple[subprocess.Popen[bytes], str]], args: argparse
         + f" Prism {_prism_version()}; {_wrk_version()}.",
         f"wrk -t1 -c{args.connections} -d{args.duration}s, Lua script cycling {PRESIGNED}"
         f" requests signed just before each run (recvWindow={RECV_WINDOW}); median of"
-        f" {args.rounds} rounds, servers alternating. Server and wrk share 2 cores; every"
-        " answer counted was 2XX.",
+        f" {args.rounds} rounds, servers alternating; ratios are medians of per-round ratios."
+        " Server and wrk share 2 cores; every answer counted was 2XX.",
         "",
         "| server | reads req/s | writes req/s |",
         "|---|---|---|",
     ]
     for name in names:
         md.append(f"| {name} | {med(name, 'reads'):,.0f} | {med(name, 'writes'):,.0f} |")
-    reads_default = med(sim_default, "reads") / med(prism_default, "reads")
-    reads_quiet = med(sim_quiet, "reads") / med(prism_quiet, "reads")
-    reads_quiet_vs_default = med(sim_quiet, "reads") / med(prism_default, "reads")
-    writes_default = med(sim_default, "writes") / med(prism_default, "writes")
-    writes_quiet = med(sim_quiet, "writes") / med(prism_quiet, "writes")
+
+    def per_round(a: str, b: str, workload: str) -> float:
+        """Median over rounds of a / b, both measured in the same round."""
+        pairs = zip(rps[(a, workload)], rps[(b, workload)], strict=True)
+        return statistics.median(x / y for x, y in pairs)
+
+    reads_default = per_round(sim_default, prism_default, "reads")
+    reads_quiet = per_round(sim_quiet, prism_quiet, "reads")
+    reads_quiet_vs_default = per_round(sim_quiet, prism_default, "reads")
+    writes_default = per_round(sim_default, prism_default, "writes")
+    writes_quiet = per_round(sim_quiet, prism_quiet, "writes")
     headlines = [
         Headline(
             "simulator vs Prism",
@@ -279,6 +285,15 @@ def _run(servers: dict[str, tuple[subprocess.Popen[bytes], str]], args: argparse
         "| ratio | value | goal | verdict |",
         "|---|---|---|---|",
         *(f"| {h.figure} | {h.result} | {h.goal} | {verdict(h.met)} |" for h in headlines),
+        "",
+        "Every run (req/s, in round order):",
+        "",
+        "| server | workload | runs |",
+        "|---|---|---|",
+        *(
+            f"| {name} | {workload} | {', '.join(f'{v:,.0f}' for v in values)} |"
+            for (name, workload), values in rps.items()
+        ),
         "",
         "What each does per request: the simulator routes, checks the rate limit, the key,"
         " timestamp and HMAC signature, validates parameters and body against the spec's"
