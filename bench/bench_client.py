@@ -456,6 +456,17 @@ def main() -> int:
         " around it). The goal is judged against the first. Async client against the async"
         f" baseline: {hist_async:.2f}x.",
         "",
+        "The other clients: *requests* is a hand-written `requests.Session` client shaped like"
+        " the exchange's demo SDK (urlencode, hmac, `response.json()`), on a canned transport"
+        " adapter; `trust_env=True` (requests' default) makes every call look up proxy"
+        " variables and `~/.netrc`. *ccxt.toobit* is ccxt's own toobit class (ccxt has no"
+        " follower methods, but its `toobit.sign()` already does toobit's HMAC for GETs):"
+        " `request(path, ['private'], 'GET', params)` runs ccxt's full path (`fetch2` ->"
+        " `sign` -> `fetch` on its requests session with the same canned adapter, rate limiter"
+        " off) and returns the raw dict with string amounts; building Decimals would add to"
+        " it. Every candidate's first request is checked against the signing rule before"
+        " timing.",
+        "",
         "## Against the goals",
         "",
         "| figure | result | goal | verdict |",
