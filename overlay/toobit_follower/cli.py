@@ -8,6 +8,7 @@ message, a hint and an exit code (see ``EXIT_CODES``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -624,45 +625,40 @@ def cmd_orders_current(ctx: Context) -> int:
 
 
 def _walk_history(ctx: Context, client: Any, size: int) -> tuple[str, list[Any], int]:
-    """Every history row, page by page; a progress bar on stderr when wanted."""
+    """Every history row, page by page (total, rows, pages read); a progress bar on
+    stderr when wanted (--progress, or stderr is a terminal)."""
     show = ctx.args.progress if ctx.args.progress is not None else _isatty(ctx.err)
     first = client.list_history_orders(page=1, size=size)
     rows: list[Any] = list(first.list_)
     pages = int(first.pages)
-    if pages <= 1 or not first.list_:
-        return first.total, rows, 1
-    if not show:
-        page = 2
-        while page <= pages:
-            batch = client.list_history_orders(page=page, size=size)
-            if not batch.list_:
-                break
-            rows.extend(batch.list_)
-            page += 1
-        return first.total, rows, page - 1
+    with contextlib.ExitStack() as stack:
+        bar: Any = None
+        if show and pages > 1 and first.list_:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    console = Console(file=ctx.err)
-    with Progress(
-        TextColumn("history pages"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rows]} rows"),
-        console=console,
-        transient=console.is_terminal,
-    ) as bar:
-        task = bar.add_task("pages", total=pages, completed=1, rows=len(rows))
-        page = 2
-        while page <= pages:
-            batch = client.list_history_orders(page=page, size=size)
-            if not batch.list_:
+            console = Console(file=ctx.err)
+            bar = stack.enter_context(
+                Progress(
+                    TextColumn("history pages"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("{task.fields[rows]} rows"),
+                    console=console,
+                    transient=console.is_terminal,
+                )
+            )
+            task = bar.add_task("pages", total=pages, completed=1, rows=len(rows))
+        page = 1
+        while page < pages and first.list_:
+            batch = client.list_history_orders(page=page + 1, size=size)
+            if not batch.list_:  # the history shrank while we walked it
                 break
-            rows.extend(batch.list_)
-            bar.update(task, completed=page, rows=len(rows))
             page += 1
-    return first.total, rows, page - 1
+            rows.extend(batch.list_)
+            if bar is not None:
+                bar.update(task, completed=page, rows=len(rows))
+    return first.total, rows, page
 
 
 def cmd_orders_history(ctx: Context) -> int:
