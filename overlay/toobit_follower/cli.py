@@ -402,7 +402,24 @@ def build_parser() -> argparse.ArgumentParser:
         "-f", "--file", metavar="FILE", help="JSON object with the fields ('-' reads stdin)"
     )
     for flag, field, _, type_, help_text in _CONFIG_FIELDS:
-        set_.add_argument(flag, dest=field, type=type_, default=None, help=help_text)
+        metavar = (
+            "RATE"
+            if field.endswith("_rate")
+            else "SECONDS"
+            if field == "stop_loss_delay"
+            else "SYMBOLS"
+            if field == "follow_symbol_ids"
+            else "MODE"
+            if field == "follow_amount_mode"
+            else "TYPE"
+            if field == "follow_margin_type"
+            else "AMOUNT"
+            if type_ is _decimal and field != "leverage"
+            else "LEVERAGE"
+        )
+        set_.add_argument(
+            flag, dest=field, type=type_, default=None, metavar=metavar, help=help_text
+        )
     slip = set_.add_mutually_exclusive_group()
     slip.add_argument(
         "--zero-slippage",
