@@ -216,7 +216,9 @@ def test_drop_fault_closes_the_socket(tmp_path: Path) -> None:
             client.post("/_sim/faults", content=json.dumps({"faults": "drop=1"})).status_code == 200
         )
         before = client.get("/_sim/state").json()["digest"]
-        with pytest.raises(httpx.RemoteProtocolError):
+        # the socket closes with no response: httpx sees either the early EOF or a reset,
+        # depending on whether the request was fully written first
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             signed(client, "PUT", CONFIG, body=CONFIG_EXAMPLE)
         client.post("/_sim/faults", content=json.dumps({"faults": "html502=1"}))
         page = signed(client, "GET", CURRENT)
