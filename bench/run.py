@@ -178,11 +178,16 @@ def main() -> int:
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     footer = [f"{machine_line()} Run {stamp}."]
     previous = RESULTS / "README.md"
-    if args.tables_only and previous.exists():  # describe the run, not this rebuild
+    if (args.tables_only or args.only) and previous.exists():
+        # The figures of the full run stay; say which ones were re-run, and when.
         lines = previous.read_text(encoding="utf-8").splitlines()
-        footer = [line for line in lines if line.startswith("Machine: ")][-1:] or footer
-        seen = re.search(r"Load average at start ([0-9.]+)", footer[0])
-        busy = bool(seen) and float(seen.group(1)) > 0.5 if seen else busy
+        kept = [line for line in lines if line.startswith(("Machine: ", "Re-run "))]
+        if kept:
+            seen = re.search(r"Load average at start ([0-9.]+)", kept[0])
+            busy = float(seen.group(1)) > 0.5 if seen else busy
+            if args.only:
+                kept.append(f"Re-run of {args.only} alone: {stamp}.")
+            footer = [" ".join(kept)]
     page = [
         "# Benchmark results",
         "",
