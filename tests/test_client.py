@@ -586,3 +586,24 @@ async def test_requests_are_built_by_the_generated_modules(
     env.fake.positions.clear()
     await env.call("cancel_leader", DEMO_LEADER_ID)
     assert built == GENERATED_MODULES
+
+
+def test_set_cookie_is_never_stored_nor_replayed() -> None:
+    """The client keeps no cookie jar: a Set-Cookie from a server (or a gateway) is not
+    sent back on the next signed request."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200,
+            headers={"Set-Cookie": "session=abc; Path=/"},
+            json={"serverTime": 1717200000000},
+        )
+
+    transport = httpx.MockTransport(handler)
+    with FollowerClient("k", "s", base_url="https://api.example", transport=transport) as client:
+        client.server_time()
+        client.server_time()
+    assert len(seen) == 2
+    assert "cookie" not in seen[1].headers

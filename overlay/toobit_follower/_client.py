@@ -21,7 +21,7 @@ from toobit_follower_models import (
 
 from . import _constants as C
 from . import _operations as ops
-from ._base_client import NOT_SENT, RESYNC, BaseClient
+from ._base_client import NOT_SENT, RESYNC, BaseClient, without_cookie_jar
 from ._exceptions import APIConnectionError, APIError, ToobitError
 from ._operations import FollowConfigFields, LeaderId, Money, Prepared
 from ._secret import Secret
@@ -78,6 +78,7 @@ class FollowerClient(BaseClient):
         )
         self._sleep = sleep
         self._http = self.generated.get_httpx_client()
+        without_cookie_jar(self._http)
         self.with_raw_response = FollowerClientWithRawResponse(self)
         """The same methods, returning ``RawResponse(parsed, http_response)``."""
 
@@ -257,6 +258,7 @@ class AsyncFollowerClient(BaseClient):
         )
         self._sleep = sleep
         self._http = self.generated.get_async_httpx_client()
+        without_cookie_jar(self._http)
         self.with_raw_response = AsyncFollowerClientWithRawResponse(self)
         """The same methods, returning ``RawResponse(parsed, http_response)``."""
 
