@@ -23,17 +23,13 @@ RESULTS = ROOT / "bench" / "results" / "generate.md"
 
 def _wall(cmd: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)  # noqa: S603
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
     return time.perf_counter() - start
 
 
 def _import_seconds(module: str) -> float:
-    code = (
-        "import time; t = time.perf_counter(); "
-        f"import {module}; "
-        "print(time.perf_counter() - t)"
-    )
-    out = subprocess.run(  # noqa: S603
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
     )
     return float(out.stdout)
@@ -44,9 +40,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    generate = [_wall([sys.executable, "generator/generate.py", "--check"]) for _ in range(args.rounds)]
+    generate = [
+        _wall([sys.executable, "generator/generate.py", "--check"]) for _ in range(args.rounds)
+    ]
     baseline = [_import_seconds("httpx") for _ in range(args.rounds)]
-    rows = [("`make generate` (both generators + ruff, via --check)", statistics.median(generate), None)]
+    rows = [
+        ("`make generate` (both generators + ruff, via --check)", statistics.median(generate), None)
+    ]
     base = statistics.median(baseline)
     rows.append(("import httpx (reference)", base, 1.0))
     for module in (
@@ -70,7 +70,9 @@ def main() -> int:
         "|---|---|---|",
     ]
     for name, seconds, ratio in rows:
-        lines.append(f"| {name} | {seconds * 1000:.0f} ms | {'' if ratio is None else f'{ratio:.2f}x'} |")
+        lines.append(
+            f"| {name} | {seconds * 1000:.0f} ms | {'' if ratio is None else f'{ratio:.2f}x'} |"
+        )
     lines += ["", "Reproduce: `.venv/bin/python bench/bench_generate.py` (or `make bench`)."]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -12,9 +12,11 @@ timestamp and signature present) but verifies no signature and keeps no state.
 
 Workloads: reads (GET config, leaders, current orders, history page of 10, in turn)
 and writes (PUT stop-profit-loss and PUT config, in turn; the simulator commits each to
-SQLite). Both servers are measured at their defaults (simulator: uvicorn access log on;
-Prism: log level info) and quiet (simulator --log-level warning; Prism -v warn); logs go
-to /dev/null. Every run must answer only 2XX, or the figure is rejected.
+SQLite). Both servers are measured at their defaults (simulator: no access log;
+Prism: log level info), and each with the other logging choice (simulator
+--access-log, which logs every request as Prism's default does; Prism -v warn);
+logs go to /dev/null. Every run must answer only 2XX, or the figure is
+rejected.
 Writes bench/results/prism.md and prism.json.
 """
 
@@ -202,12 +204,12 @@ def main() -> int:
 
     servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     try:
-        servers["simulator (defaults: access log on)"] = start_simulator(
+        servers["simulator (defaults: no access log)"] = start_simulator(
             None, "--log-level", "info", output_to_devnull=True
         )
         servers["Prism (defaults: log level info)"] = start_prism(None)
-        servers["simulator (quiet: --log-level warning)"] = start_simulator(
-            None, output_to_devnull=True
+        servers["simulator (--access-log: every request logged)"] = start_simulator(
+            None, "--log-level", "info", "--access-log", output_to_devnull=True
         )
         servers["Prism (quiet: -v warn)"] = start_prism("warn")
         return _run(servers, args)
@@ -234,7 +236,7 @@ def _run(servers: dict[str, tuple[subprocess.Popen[bytes], str]], args: argparse
         return statistics.median(rps[(name, workload)])
 
     names = list(servers)
-    sim_default, prism_default, sim_quiet, prism_quiet = names
+    sim_default, prism_default, sim_logged, prism_quiet = names
     md = [
         "# Simulator throughput vs Prism (same openapi.yaml, same load generator)",
         "",
@@ -257,10 +259,10 @@ def _run(servers: dict[str, tuple[subprocess.Popen[bytes], str]], args: argparse
         return statistics.median(x / y for x, y in pairs)
 
     reads_default = per_round(sim_default, prism_default, "reads")
-    reads_quiet = per_round(sim_quiet, prism_quiet, "reads")
-    reads_quiet_vs_default = per_round(sim_quiet, prism_default, "reads")
+    reads_both_logging = per_round(sim_logged, prism_default, "reads")
+    reads_both_quiet = per_round(sim_default, prism_quiet, "reads")
     writes_default = per_round(sim_default, prism_default, "writes")
-    writes_quiet = per_round(sim_quiet, prism_quiet, "writes")
+    writes_both_quiet = per_round(sim_default, prism_quiet, "writes")
     headlines = [
         Headline(
             "simulator vs Prism",
@@ -271,14 +273,20 @@ def _run(servers: dict[str, tuple[subprocess.Popen[bytes], str]], args: argparse
         ),
         Headline(
             "simulator vs Prism",
-            "reads, simulator quiet / Prism at defaults",
-            f"{reads_quiet_vs_default:.1f}x",
-            ">= 5x",
-            reads_quiet_vs_default >= 5,
+            "reads, both logging every request (simulator --access-log / Prism defaults)",
+            f"{reads_both_logging:.1f}x",
         ),
-        Headline("simulator vs Prism", "reads, both quiet", f"{reads_quiet:.1f}x"),
+        Headline(
+            "simulator vs Prism",
+            "reads, neither logging requests (simulator defaults / Prism -v warn)",
+            f"{reads_both_quiet:.1f}x",
+        ),
         Headline("simulator vs Prism", "writes, both at defaults", f"{writes_default:.1f}x"),
-        Headline("simulator vs Prism", "writes, both quiet", f"{writes_quiet:.1f}x"),
+        Headline(
+            "simulator vs Prism",
+            "writes, neither logging requests",
+            f"{writes_both_quiet:.1f}x",
+        ),
     ]
     md += [
         "",

@@ -12,9 +12,8 @@ from typing import Any
 
 import pydantic
 import pytest
-import yaml
-
 import toobit_follower_models as models
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
@@ -76,7 +75,9 @@ def test_every_response_example_is_covered() -> None:
     assert len(RESPONSE_EXAMPLES) >= 8 + 4
 
 
-@pytest.mark.parametrize(("where", "schema", "value"), RESPONSE_EXAMPLES, ids=[e[0] for e in RESPONSE_EXAMPLES])
+@pytest.mark.parametrize(
+    ("where", "schema", "value"), RESPONSE_EXAMPLES, ids=[e[0] for e in RESPONSE_EXAMPLES]
+)
 def test_models_parse_every_response_example(where: str, schema: str, value: Any) -> None:
     model = getattr(models, schema)
     parsed = model.model_validate(value)
@@ -95,7 +96,10 @@ def test_money_is_decimal_and_round_trips_as_the_same_string() -> None:
     # trailing zeros are kept: Decimal("10.50") is not collapsed to 10.5
     config = models.FollowConfigUpdate.model_validate({**_config_update(), "investAmount": "10.50"})
     assert config.model_dump(mode="json", by_alias=True)["investAmount"] == "10.50"
-    assert models.FollowConfigUpdate.model_validate_json(config.model_dump_json(by_alias=True)) == config
+    assert (
+        models.FollowConfigUpdate.model_validate_json(config.model_dump_json(by_alias=True))
+        == config
+    )
 
 
 def _config_update() -> dict[str, Any]:
@@ -104,13 +108,17 @@ def _config_update() -> dict[str, Any]:
 
 
 def _stop_update() -> dict[str, Any]:
-    body = SPEC["paths"]["/api/v2/copy-trading/follower/positions/stop-profit-loss"]["put"]["requestBody"]
+    body = SPEC["paths"]["/api/v2/copy-trading/follower/positions/stop-profit-loss"]["put"][
+        "requestBody"
+    ]
     return dict(body["content"]["application/json"]["examples"]["stopProfitLoss"]["value"])
 
 
 def test_request_examples_parse() -> None:
     assert models.FollowConfigUpdate.model_validate(_config_update()).leader_user_id == 123456789
-    assert models.StopProfitLossUpdate.model_validate(_stop_update()).stop_loss_rate == Decimal("0.2")
+    assert models.StopProfitLossUpdate.model_validate(_stop_update()).stop_loss_rate == Decimal(
+        "0.2"
+    )
 
 
 @pytest.mark.parametrize(
@@ -177,7 +185,12 @@ def test_response_models_reject_broken_values() -> None:
     raw = next(v for k, _, v in RESPONSE_EXAMPLES if k.startswith("listCurrentOrders/200"))
     item = raw["data"][0]
     # (a JSON number for a decimal is accepted by the models in lax mode; see generator/README.md)
-    for field, value in [("isLong", 2), ("markPrice", "abc"), ("markPrice", ""), ("leaderUserId", "12a")]:
+    for field, value in [
+        ("isLong", 2),
+        ("markPrice", "abc"),
+        ("markPrice", ""),
+        ("leaderUserId", "12a"),
+    ]:
         with pytest.raises(pydantic.ValidationError):
             models.CurrentOrder.model_validate({**item, field: value})
 
@@ -201,9 +214,19 @@ def test_generated_headers_carry_the_current_spec_digest() -> None:
 
 
 def test_generated_code_passes_mypy_strict() -> None:
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
-         "generated/toobit_follower_api", "generated/toobit_follower_models"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "generated/toobit_follower_api",
+            "generated/toobit_follower_models",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
