@@ -82,4 +82,4 @@ bench/node_modules/.installed: bench/package.json bench/package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules dist reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules bench/node_modules dist reports .pytest_cache .mypy_cache .ruff_cache .hypothesis .schemathesis
