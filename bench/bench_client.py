@@ -52,6 +52,7 @@ from _common import (
 )
 from requests.adapters import BaseAdapter
 from toobit_follower import AsyncFollowerClient, FollowerClient
+from toobit_follower._base_client import without_cookie_jar
 from toobit_follower_models import HistoryOrdersResponse
 
 BASE = "http://fake.toobit.invalid"
@@ -199,6 +200,15 @@ class HttpxBaseline:
         return body["data"]
 
 
+class HttpxNoCookiesBaseline(HttpxBaseline):
+    """The baseline with the overlay's one httpx-level saving (no cookie jar), so the
+    two are compared like for like."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        without_cookie_jar(self.http)
+
+
 class HttpxBaseUrlBaseline(HttpxBaseline):
     """The same written the usual way: a client with base_url, relative paths (httpx
     parses and merges the URL on each call)."""
@@ -296,6 +306,7 @@ def main() -> int:
     )
     base = HttpxBaseline()
     base_url_variant = HttpxBaseUrlBaseline()
+    base_nocookies = HttpxNoCookiesBaseline()
     base_async = AsyncHttpxBaseline()
     req_env = RequestsBaseline(trust_env=True)
     req_noenv = RequestsBaseline(trust_env=False)
@@ -309,6 +320,10 @@ def main() -> int:
         Candidate("ours (sync)", lambda: ours.get_follow_config(LEADER_ID)),
         Candidate("baseline httpx (sync)", lambda: base.get(CONFIG_PATH, cfg_q)),
         Candidate("httpx with base_url (sync)", lambda: base_url_variant.get(CONFIG_PATH, cfg_q)),
+        Candidate(
+            "baseline httpx, no cookie jar (sync)",
+            lambda: base_nocookies.get(CONFIG_PATH, cfg_q),
+        ),
         Candidate(
             "ours (async)",
             run_async(loop, lambda: ours_async.get_follow_config(LEADER_ID), batch),
@@ -379,6 +394,7 @@ def main() -> int:
 
     cfg_sync = ratio(config, "ours (sync)", "baseline httpx (sync)")
     cfg_async = ratio(config, "ours (async)", "baseline httpx (async)")
+    cfg_nocookies = ratio(config, "ours (sync)", "baseline httpx, no cookie jar (sync)")
     cfg_vs_ccxt = ratio(config, "ours (sync)", "ccxt.toobit request()")
     hist_sync = ratio(history, "ours (sync)", "baseline httpx + Decimal (sync)")
     hist_async = ratio(history, "ours (async)", "baseline httpx + Decimal (async)")
@@ -397,6 +413,13 @@ def main() -> int:
             f"{cfg_async:.3f}x",
             "<= 1.05x",
             cfg_async <= 1.05,
+        ),
+        Headline(
+            "client overhead",
+            "get_follow_config, ours / httpx baseline without a cookie jar either (sync)",
+            f"{cfg_nocookies:.3f}x",
+            "<= 1.05x",
+            cfg_nocookies <= 1.05,
         ),
         Headline(
             "client overhead",
