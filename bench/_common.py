@@ -30,6 +30,28 @@ DEMO_SECRET = "30lfjDT51iOG1kYZnDoLNynOyMdIcmQyO1XYfxzYOmQfx9tjiI98Pzio4uhZ0Uk2"
 LEADER_ID = 123456789
 
 
+def spec_example(operation_id: str, *, status: str | None = None) -> dict[str, Any]:
+    """The page's example from openapi.yaml: the request body of ``operation_id``, or its
+    response body for ``status``. One source for every benchmark (and the same bytes the
+    simulator's default seed reproduces)."""
+    from toobit_follower.spec import spec_dict
+
+    for path_item in spec_dict()["paths"].values():
+        for op in path_item.values():
+            if not isinstance(op, dict) or op.get("operationId") != operation_id:
+                continue
+            holder = op["requestBody"] if status is None else op["responses"][status]
+            examples = holder["content"]["application/json"]["examples"]
+            value = next(iter(examples.values()))["value"]
+            assert isinstance(value, dict)
+            return value
+    raise KeyError(operation_id)
+
+
+STOP_BODY = spec_example("updateStopProfitLoss")
+CONFIG_BODY = spec_example("updateFollowConfig")
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():

@@ -46,6 +46,7 @@ from _common import (
     interleaved,
     machine_line,
     ratio,
+    spec_example,
     us,
     verdict,
     write_results,
@@ -60,29 +61,8 @@ CONFIG_PATH = "/api/v2/copy-trading/follower/config"
 HISTORY_PATH = "/api/v2/copy-trading/follower/orders/history"
 SECRET = DEMO_SECRET.encode()
 
-CONFIG_BODY = json.dumps(
-    {
-        "code": 200,
-        "msg": "success",
-        "data": {
-            "leaderUserId": "123456789",
-            "investAmount": "100",
-            "singlePlaceAmount": "10",
-            "dailyMaxInvestAmount": "50",
-            "leverage": "20",
-            "maxInvestRate": "0.5",
-            "stopProfitRate": "0.1",
-            "stopLossRate": "0.2",
-            "followAmountMode": 1,
-            "stopLossDelay": 30,
-            "isolatedReservedAmount": "5",
-            "followMarginType": 2,
-            "followSymbolIds": "BTC-SWAP-USDT,ETH-SWAP-USDT",
-            "zeroSlippageSwitch": True,
-        },
-    },
-    separators=(",", ":"),
-).encode()
+CONFIG_RESPONSE = spec_example("getFollowConfig", status="200")
+CONFIG_BODY = json.dumps(CONFIG_RESPONSE, separators=(",", ":")).encode()
 
 HISTORY_MONEY = (
     "leverage",

@@ -33,9 +33,11 @@ from urllib.parse import urlencode
 import httpx
 import requests
 from _common import (
+    CONFIG_BODY,
     DEMO_API_KEY,
     DEMO_SECRET,
     LEADER_ID,
+    STOP_BODY,
     Candidate,
     Headline,
     interleaved,
@@ -53,31 +55,6 @@ from toobit_follower import AsyncFollowerClient, FollowerClient
 
 PREFIX = "/api/v2/copy-trading/follower"
 SECRET = DEMO_SECRET.encode()
-STOP_BODY = {
-    "leaderUserId": LEADER_ID,
-    "symbolId": "BTC-SWAP-USDT",
-    "isLong": 1,
-    "stopProfitRate": "0.1",
-    "stopLossRate": "0.2",
-    "stopLossDelay": 30,
-}
-CONFIG_BODY = {
-    "leaderUserId": LEADER_ID,
-    "investAmount": "100",
-    "singlePlaceAmount": "10",
-    "dailyMaxInvestAmount": "50",
-    "leverage": "20",
-    "maxInvestRate": "0.5",
-    "stopProfitRate": "0.1",
-    "stopLossRate": "0.2",
-    "realInvestAmount": "100",
-    "followAmountMode": 1,
-    "stopLossDelay": 30,
-    "isolatedReservedAmount": "5",
-    "followMarginType": 2,
-    "followSymbolIds": "BTC-SWAP-USDT,ETH-SWAP-USDT",
-    "zeroSlippageSwitch": True,
-}
 
 
 def _snake(name: str) -> str:

@@ -37,10 +37,12 @@ from typing import Any
 
 import httpx
 from _common import (
+    CONFIG_BODY,
     DEMO_API_KEY,
     DEMO_SECRET,
     LEADER_ID,
     ROOT,
+    STOP_BODY,
     Headline,
     free_port,
     machine_line,
@@ -57,31 +59,6 @@ PRISM = ROOT / "bench" / "node_modules" / ".bin" / "prism"
 RECV_WINDOW = 60000
 PRESIGNED = 4000
 
-STOP_BODY = {
-    "leaderUserId": LEADER_ID,
-    "symbolId": "BTC-SWAP-USDT",
-    "isLong": 1,
-    "stopProfitRate": "0.1",
-    "stopLossRate": "0.2",
-    "stopLossDelay": 30,
-}
-CONFIG_BODY = {
-    "leaderUserId": LEADER_ID,
-    "investAmount": "100",
-    "singlePlaceAmount": "10",
-    "dailyMaxInvestAmount": "50",
-    "leverage": "20",
-    "maxInvestRate": "0.5",
-    "stopProfitRate": "0.1",
-    "stopLossRate": "0.2",
-    "realInvestAmount": "100",
-    "followAmountMode": 1,
-    "stopLossDelay": 30,
-    "isolatedReservedAmount": "5",
-    "followMarginType": 2,
-    "followSymbolIds": "BTC-SWAP-USDT,ETH-SWAP-USDT",
-    "zeroSlippageSwitch": True,
-}
 READS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("GET", f"{PREFIX}/config", f"leaderUserId={LEADER_ID}&", None),
     ("GET", f"{PREFIX}/leaders", "", None),

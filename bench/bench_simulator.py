@@ -45,7 +45,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DEMO_API_KEY, DEMO_SECRET, ROOT, free_port, machine_line, stop, wait_http
+from _common import (
+    DEMO_API_KEY,
+    DEMO_SECRET,
+    ROOT,
+    free_port,
+    machine_line,
+    spec_example,
+    stop,
+    wait_http,
+)
 
 RESULT = ROOT / "bench" / "results" / "simulator.md"
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -55,26 +64,7 @@ CONFIG = "/api/v2/copy-trading/follower/config"
 HISTORY = "/api/v2/copy-trading/follower/orders/history"
 # The page's update-config example: it passes the rules against the default seed and
 # leaves the leverage as stored, so every PUT is a full, successful write transaction.
-CONFIG_BODY = json.dumps(
-    {
-        "leaderUserId": 123456789,
-        "investAmount": "100",
-        "singlePlaceAmount": "10",
-        "dailyMaxInvestAmount": "50",
-        "leverage": "20",
-        "maxInvestRate": "0.5",
-        "stopProfitRate": "0.1",
-        "stopLossRate": "0.2",
-        "realInvestAmount": "100",
-        "followAmountMode": 1,
-        "stopLossDelay": 30,
-        "isolatedReservedAmount": "5",
-        "followMarginType": 2,
-        "followSymbolIds": "BTC-SWAP-USDT,ETH-SWAP-USDT",
-        "zeroSlippageSwitch": True,
-    },
-    separators=(",", ":"),
-)
+CONFIG_BODY = json.dumps(spec_example("updateFollowConfig"), separators=(",", ":"))
 BARE_APP = """
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
