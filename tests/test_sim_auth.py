@@ -79,6 +79,8 @@ def _send(
         signature = sign(query.encode() + body)
     raw = query if signature is None else f"{query}&signature={signature}"
     headers = [] if key is None else [(b"x-bb-apikey", key.encode())]
+    if method == "PUT":
+        headers.append((b"content-type", b"application/json"))
     return sim.raw(method, path, raw.encode(), body, headers)
 
 

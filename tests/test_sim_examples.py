@@ -163,7 +163,7 @@ def test_spec_worked_signature_vectors_are_accepted(sim: Sim) -> None:
         b"recvWindow=5000&timestamp=1717200000000"
         b"&signature=13b95ea365da7ccdd64321878b741e02803cbc43073371f8fac0d8ef207e4d95",
         compact(STOP_EXAMPLE),
-        headers=key,
+        headers=[*key, (b"content-type", b"application/json")],
     )
     assert envelope_ok(put) is None
 

@@ -488,3 +488,25 @@ def test_custom_secret_in_seed(tmp_path: Path) -> None:
         assert b"another-secret-for-tests" not in sim.raw("GET", "/_sim/state").body
     finally:
         sim.close()
+
+
+# -- Content-Type of the writes ---------------------------------------------------
+@pytest.mark.parametrize("content_type", [None, b"text/plain", b"multipart/form-data", b"json"])
+def test_a_write_not_declared_json_is_refused_and_changes_nothing(
+    sim: Sim, content_type: bytes | None
+) -> None:
+    """Basic Information: the v2 writes take `Content-Type: application/json`. A correctly
+    signed JSON body declared as anything else is refused (as a Spring backend would),
+    so a client that forgets the header fails here, not only on the live host."""
+    before = sim.state()
+    resp = sim.signed("PUT", CONFIG, body=CONFIG_EXAMPLE, content_type=content_type)
+    assert_error(resp, -1130, 400, "Data sent for paramter 'Content-Type' is not valid.")
+    assert sim.state() == before
+
+
+@pytest.mark.parametrize(
+    "content_type", [b"application/json", b"application/json; charset=utf-8", b"Application/JSON"]
+)
+def test_json_content_types_with_parameters_are_accepted(sim: Sim, content_type: bytes) -> None:
+    resp = sim.signed("PUT", STOP, body=STOP_EXAMPLE, content_type=content_type)
+    assert envelope_ok(resp) is None

@@ -193,8 +193,10 @@ class Sim:
         secret: bytes = SECRET,
         timestamp: int | None = None,
         recv_window: int | None = 5000,
+        content_type: bytes | None = b"application/json",
     ) -> Resp:
-        """A correctly signed request: params, recvWindow, timestamp, then the signature."""
+        """A correctly signed request: params, recvWindow, timestamp, then the signature;
+        a PUT declares its JSON body (content_type=None leaves the header out)."""
         if isinstance(body, dict):
             body = compact(body)
         parts = [params] if params else []
@@ -203,13 +205,10 @@ class Sim:
         parts.append(f"timestamp={self.clock.now if timestamp is None else timestamp}")
         query = "&".join(parts)
         signature = sign(query.encode() + body, secret)
-        return self.raw(
-            method,
-            path,
-            f"{query}&signature={signature}".encode(),
-            body,
-            [(b"x-bb-apikey", key.encode())],
-        )
+        headers = [(b"x-bb-apikey", key.encode())]
+        if method == "PUT" and content_type is not None:
+            headers.append((b"content-type", content_type))
+        return self.raw(method, path, f"{query}&signature={signature}".encode(), body, headers)
 
     def state(self) -> str:
         resp = self.raw("GET", "/_sim/state")

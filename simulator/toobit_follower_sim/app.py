@@ -10,7 +10,8 @@
   5. -1102 timestamp / signature missing; -1130 timestamp / recvWindow not valid
   6. -1021 timestamp outside the window; -1022 signature not valid
   7. -1020 read-only key on a write
-  8. parameters and body: -1102 / -1130 (validation.py), then the generated model
+  8. a PUT's Content-Type must be application/json (-1130 'Content-Type'); then
+     parameters and body: -1102 / -1130 (validation.py), then the generated model
   9. business rules (service.py): -32045, -120055, -1130
  10. commit500 fault on a committed write
 
@@ -63,6 +64,9 @@ log = logging.getLogger("toobit_follower_sim")
 _KEY_FORMAT = re.compile(rb"[A-Za-z0-9]{1,128}")
 _TIMESTAMP = re.compile(r"-?[0-9]{1,19}")
 _JSON = b"application/json"
+# A PUT body must be declared JSON (Basic Information: the v2 write endpoints take
+# `Content-Type: application/json`); parameters such as charset may follow.
+_JSON_CONTENT_TYPE = re.compile(rb"application/json\s*(;.*)?", re.IGNORECASE)
 _ADMIN_HEADER = "x-sim-admin-token"
 
 RESPONSE_MODELS: dict[str, type[BaseModel]] = {
@@ -244,11 +248,14 @@ class Simulator:
                 return
         now = self.now_ms()
         api_key: bytes | None = None
+        content_type = b""
         has_body = False
         for name, value in scope["headers"]:
             if name == b"x-bb-apikey":
                 if api_key is None:
                     api_key = value
+            elif name == b"content-type":
+                content_type = value
             elif name == b"content-length":
                 has_body = value != b"0"
             elif name == b"transfer-encoding":
@@ -289,6 +296,8 @@ class Simulator:
                 else:
                     raw = b""
                 signed = self._authenticate(op, api_key, scope["query_string"], raw, now)
+                if op.method == "PUT" and _JSON_CONTENT_TYPE.fullmatch(content_type) is None:
+                    raise errors.invalid("Content-Type")
                 data = self._handlers[op.operation_id](op, signed, path_params)
                 payload = {"code": 200, "msg": "success", "data": data}
                 if op.is_write and faults.spec.commit500 and faults.commit_500():
