@@ -1,0 +1,287 @@
+"""End to end: the overlay client against the simulator, over real loopback HTTP (sync)
+and in process through ASGI (async). Two independent implementations of the same
+contract meeting on the wire: the client signs, the simulator verifies on its own."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from toobit_follower import (
+    AsyncFollowerClient,
+    AuthenticationError,
+    FollowerClient,
+    FollowerNotFoundError,
+    HasOpenPositionsError,
+    InvalidRequestError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from toobit_follower.spec import spec_dict
+from toobit_follower_sim import SimOptions, create_app
+
+DEMO_KEY = "SRQGN9M8Sr87nbfKsaSxm33Y6CmGVtUu9Erz73g9vHFNn36VROOKSaWBQ8OSOtSq"
+DEMO_SECRET = "30lfjDT51iOG1kYZnDoLNynOyMdIcmQyO1XYfxzYOmQfx9tjiI98Pzio4uhZ0Uk2"
+READ_ONLY_KEY = "SimReadOnlyKeyXJj5vsKIS6nThTGx5XutQ4NMRKKJ92zGror5R5WN2MGUcsuRuv"
+SECOND_KEY = "SimSecondFollowerKeyhylDIADB2LgvfCAtGpfwFG0DPMDljzTryy7y1mEu4O32"
+NO_RELATION_KEY = "SimNoRelationKey4bfAFu5gDHtTGibr75ELaIBVIQQSMIHjxwmy12uWfcnyFVBA"
+S5, K7 = 123456789, 987654321
+
+
+def _example(operation_id: str, status: str | None = None) -> Any:
+    for path_item in spec_dict()["paths"].values():
+        for op in path_item.values():
+            if isinstance(op, dict) and op.get("operationId") == operation_id:
+                holder = op["requestBody"] if status is None else op["responses"][status]
+                examples = holder["content"]["application/json"]["examples"]
+                return next(iter(examples.values()))["value"]
+    raise KeyError(operation_id)
+
+
+def _json(model: Any) -> Any:
+    """A pydantic model (or list of them) as the exchange's JSON."""
+    if isinstance(model, list):
+        return [_json(m) for m in model]
+    return model.model_dump(mode="json", by_alias=True)
+
+
+class Server:
+    """The simulator on 127.0.0.1 and a free port, in a thread of this process."""
+
+    def __init__(self, **options: Any) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        app = create_app(options=SimOptions(admin=True, **options))
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "simulator did not start"
+            time.sleep(0.02)
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = httpx.request(method, f"{self.url}/_sim/{path}", **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def digest(self) -> str:
+        return str(self.admin("GET", "state")["digest"])
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    sim = Server()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def sim(server: Server) -> Server:
+    server.admin("POST", "reset")
+    return server
+
+
+def client(sim: Server, key: str = DEMO_KEY, **kwargs: Any) -> FollowerClient:
+    return FollowerClient(key, DEMO_SECRET, base_url=sim.url, **kwargs)
+
+
+# ---- every operation, sync, over loopback ------------------------------------------
+def test_every_query_returns_the_page_examples(sim: Server) -> None:
+    with client(sim) as c:
+        assert _json(c.list_leaders()) == _example("listLeaders", "200")["data"]
+        assert _json(c.list_current_orders()) == _example("listCurrentOrders", "200")["data"]
+        assert _json(c.get_follow_config(S5)) == _example("getFollowConfig", "200")["data"]
+        page = c.list_history_orders(page=1, size=10)
+        assert _json(page) == _example("listHistoryOrders", "200")["data"]
+        assert [_json(row) for row in c.iter_history_orders(size=1)] == page.model_dump(
+            mode="json", by_alias=True
+        )["list"]
+        assert abs(c.server_time() - time.time() * 1000) < 5_000
+        assert c.rate_limit.limit == 3000 and c.rate_limit.remaining is not None
+
+
+def test_money_is_decimal_end_to_end(sim: Server) -> None:
+    with client(sim) as c:
+        (leader,) = c.list_leaders()
+        assert leader.net_profit == Decimal("-0.58") and isinstance(leader.net_profit, Decimal)
+        (position,) = c.list_current_orders()
+        assert position.liquidation_price == ""  # unset stays the exchange's empty string
+
+
+def test_config_update_is_stored_exactly_as_sent(sim: Server) -> None:
+    body = _example("updateFollowConfig")
+    with client(sim) as c:
+        c.update_follow_config(
+            **{**_snake(body), "invest_amount": Decimal("120.50"), "max_invest_rate": "0.25"}
+        )
+        stored = c.get_follow_config(S5)
+    # the exact strings sent come back: trailing zeros kept, no float on the way
+    assert _json(stored)["investAmount"] == "120.50"
+    assert _json(stored)["maxInvestRate"] == "0.25"
+
+
+def test_stop_profit_loss_reaches_the_position(sim: Server) -> None:
+    with client(sim) as c:
+        c.update_stop_profit_loss(S5, "BTC-SWAP-USDT", 1, stop_profit_rate="0.15")
+        (position,) = c.list_current_orders()
+        assert position.stop_profit_rate == Decimal("0.15")
+        assert position.stop_loss_rate == ""  # left out: keeps its stored (unset) value
+
+
+def test_cancel_leader_with_and_without_positions(sim: Server) -> None:
+    with client(sim) as c:
+        with pytest.raises(HasOpenPositionsError) as info:
+            c.cancel_leader(S5)
+        assert (info.value.code, info.value.status_code) == (-120055, 400)
+        assert [x.leader_user_id for x in c.list_leaders()] == [str(S5)]
+    with client(sim, SECOND_KEY) as c:
+        c.cancel_leader(K7)
+        with pytest.raises(FollowerNotFoundError):  # no relation left at all
+            c.list_leaders()
+
+
+# ---- errors, typed --------------------------------------------------------------------
+def test_read_only_key_reads_and_every_write_is_refused_unchanged(sim: Server) -> None:
+    before = sim.digest()
+    with client(sim, READ_ONLY_KEY) as c:
+        assert len(c.list_leaders()) == 1
+        for write in (
+            lambda: c.update_follow_config(**_snake(_example("updateFollowConfig"))),
+            lambda: c.update_stop_profit_loss(S5, "BTC-SWAP-USDT", 1, stop_loss_rate="0.3"),
+            lambda: c.cancel_leader(S5),
+        ):
+            with pytest.raises(PermissionDeniedError) as info:
+                write()
+            assert (info.value.code, info.value.status_code) == (-1020, 403)
+    assert sim.digest() == before
+
+
+def test_follower_without_relation_and_wrong_secret(sim: Server) -> None:
+    with client(sim, NO_RELATION_KEY) as c, pytest.raises(FollowerNotFoundError):
+        c.list_current_orders()
+    with FollowerClient(DEMO_KEY, "not-the-secret", base_url=sim.url) as c:
+        with pytest.raises(AuthenticationError) as info:
+            c.list_leaders()
+        assert info.value.code == -1022
+        assert "not-the-secret" not in repr(info.value) + str(info.value) + repr(c)
+
+
+def test_a_rule_broken_on_the_server_is_an_invalid_request(sim: Server) -> None:
+    before = sim.digest()
+    with client(sim) as c, pytest.raises(InvalidRequestError) as info:
+        # a stop rate of 0.005 passes the models' checks but breaks "0 or >= 0.01"
+        c.update_stop_profit_loss(S5, "BTC-SWAP-USDT", 1, stop_loss_rate="0.005")
+    assert info.value.code == -1130 and "stopLossRate" in info.value.msg
+    assert sim.digest() == before
+
+
+def test_query_only_body_signing_is_refused_by_a_server_following_the_rule(sim: Server) -> None:
+    with client(sim, body_signing="query-only") as c:
+        assert len(c.list_leaders()) == 1  # no body: both rules sign the same message
+        with pytest.raises(AuthenticationError) as info:
+            c.update_stop_profit_loss(S5, "BTC-SWAP-USDT", 1, stop_loss_rate="0.3")
+        assert info.value.code == -1022
+
+
+def test_clock_skew_is_resynced_once(sim: Server) -> None:
+    sim.admin("POST", "clock", json={"offsetMs": 30_000})  # the server runs 30 s ahead
+    with client(sim) as c:
+        assert len(c.list_leaders()) == 1  # -1021, then /api/v1/time, then a fresh signature
+        assert 25_000 < c.clock_offset_ms < 35_000
+    sim.admin("POST", "clock", json={"offsetMs": 0})
+    with FollowerClient(DEMO_KEY, DEMO_SECRET, base_url=sim.url, clock=lambda: 0.0) as c:
+        # a local clock stuck at 1970: the first request is -1021, the one re-sync measures
+        # the whole offset, and the retry, signed afresh, is accepted
+        assert len(c.list_leaders()) == 1
+        assert c.clock_offset_ms > 1_700_000_000_000
+
+
+def test_rate_limit_raises_with_the_reset_time() -> None:
+    limited = Server(rate_limit=2)
+    try:
+        sent = time.time() * 1000
+        with client(limited, max_rate_limit_wait=0) as c:  # waiting up to a minute: no
+            c.list_leaders()
+            c.list_leaders()
+            with pytest.raises(RateLimitError) as info:
+                c.list_leaders()
+        assert (info.value.code, info.value.status_code) == (-1003, 429)
+        assert c.rate_limit.remaining == 0
+        reset = c.rate_limit.reset_timestamp_ms
+        assert reset is not None and sent < reset <= sent + 61_000
+        assert info.value.retry_after is not None and 0 < info.value.retry_after <= 61
+    finally:
+        limited.stop()
+
+
+def test_errors_as_http_200_are_still_typed() -> None:
+    gateway_like = Server(errors_as_200=True)
+    try:
+        with FollowerClient(NO_RELATION_KEY, DEMO_SECRET, base_url=gateway_like.url) as c:
+            with pytest.raises(FollowerNotFoundError) as info:
+                c.list_leaders()
+        assert (info.value.status_code, info.value.code) == (200, -32045)
+    finally:
+        gateway_like.stop()
+
+
+# ---- async, in process through ASGI --------------------------------------------------
+@pytest.fixture
+async def async_client() -> AsyncIterator[AsyncFollowerClient]:
+    app = create_app()
+    transport = httpx.ASGITransport(app=app)
+    async with AsyncFollowerClient(
+        DEMO_KEY, DEMO_SECRET, base_url="http://simulator", transport=transport
+    ) as c:
+        yield c
+
+
+async def test_async_client_every_operation(async_client: AsyncFollowerClient) -> None:
+    c = async_client
+    assert _json(await c.list_leaders()) == _example("listLeaders", "200")["data"]
+    assert _json(await c.get_follow_config(S5)) == _example("getFollowConfig", "200")["data"]
+    assert len(await c.list_current_orders()) == 1
+    assert [row.symbol_id async for row in c.iter_history_orders(size=100)] == ["BTC-SWAP-USDT"]
+    await c.update_follow_config(**_snake(_example("updateFollowConfig")))
+    await c.update_stop_profit_loss(S5, "BTC-SWAP-USDT", 1, stop_profit_rate="0.1")
+    assert (await c.list_current_orders())[0].stop_profit_rate == Decimal("0.1")
+    with pytest.raises(HasOpenPositionsError):
+        await c.cancel_leader(S5)
+
+
+async def test_async_client_errors_are_typed() -> None:
+    transport = httpx.ASGITransport(app=create_app())
+    async with AsyncFollowerClient(
+        NO_RELATION_KEY, DEMO_SECRET, base_url="http://simulator", transport=transport
+    ) as c:
+        with pytest.raises(FollowerNotFoundError) as info:
+            await c.list_leaders()
+        assert (info.value.code, info.value.status_code) == (-32045, 400)
+    async with AsyncFollowerClient(
+        READ_ONLY_KEY, DEMO_SECRET, base_url="http://simulator", transport=transport
+    ) as c:
+        with pytest.raises(PermissionDeniedError):
+            await c.cancel_leader(S5)
+
+
+def _snake(body: dict[str, Any]) -> dict[str, Any]:
+    """The page's camelCase body as the client's keyword arguments."""
+    return {
+        "".join("_" + ch.lower() if ch.isupper() else ch for ch in key): value
+        for key, value in body.items()
+    }
