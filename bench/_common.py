@@ -7,6 +7,7 @@ median over rounds, next to the machine and the versions that produced it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -197,6 +198,19 @@ def verdict(met: bool | None) -> str:
 
 def us(seconds: float) -> str:
     return f"{seconds * 1e6:,.1f} µs"
+
+
+def run_async(
+    loop: asyncio.AbstractEventLoop, make: Callable[[], Any], batch: int
+) -> Callable[[], None]:
+    """A sync callable that awaits ``make()`` ``batch`` times on ``loop`` (one timing unit
+    of an async candidate)."""
+
+    async def many() -> None:
+        for _ in range(batch):
+            await make()
+
+    return lambda: loop.run_until_complete(many())
 
 
 def free_port() -> int:

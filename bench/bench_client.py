@@ -30,7 +30,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +45,7 @@ from _common import (
     interleaved,
     machine_line,
     ratio,
+    run_async,
     spec_example,
     us,
     verdict,
@@ -262,16 +262,6 @@ def make_ccxt() -> Any:
 
 
 # ---- the run ------------------------------------------------------------------------
-def run_async(
-    loop: asyncio.AbstractEventLoop, make: Callable[[], Any], batch: int
-) -> Callable[[], None]:
-    async def many() -> None:
-        for _ in range(batch):
-            await make()
-
-    return lambda: loop.run_until_complete(many())
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7)

@@ -25,7 +25,6 @@ import json
 import re
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -43,6 +42,7 @@ from _common import (
     interleaved,
     machine_line,
     ratio,
+    run_async,
     start_simulator,
     stop,
     us,
@@ -188,16 +188,6 @@ def ccxt_probe(exchange: Any, method: str, path: str, params: dict[str, Any]) ->
     finally:
         exchange.fetch = original
     return seen
-
-
-def run_async(
-    loop: asyncio.AbstractEventLoop, make: Callable[[], Any], batch: int
-) -> Callable[[], None]:
-    async def many() -> None:
-        for _ in range(batch):
-            await make()
-
-    return lambda: loop.run_until_complete(many())
 
 
 def main() -> int:

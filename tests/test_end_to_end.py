@@ -14,6 +14,15 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from test_sim_support import (
+    DEMO_KEY,
+    K7,
+    NO_RELATION_KEY,
+    READ_ONLY_KEY,
+    S5,
+    SECOND_KEY,
+)
+from test_sim_support import SECRET as DEMO_SECRET_BYTES
 from toobit_follower import (
     AsyncFollowerClient,
     AuthenticationError,
@@ -27,12 +36,8 @@ from toobit_follower import (
 from toobit_follower.spec import spec_dict
 from toobit_follower_sim import SimOptions, create_app
 
-DEMO_KEY = "SRQGN9M8Sr87nbfKsaSxm33Y6CmGVtUu9Erz73g9vHFNn36VROOKSaWBQ8OSOtSq"
-DEMO_SECRET = "30lfjDT51iOG1kYZnDoLNynOyMdIcmQyO1XYfxzYOmQfx9tjiI98Pzio4uhZ0Uk2"
-READ_ONLY_KEY = "SimReadOnlyKeyXJj5vsKIS6nThTGx5XutQ4NMRKKJ92zGror5R5WN2MGUcsuRuv"
-SECOND_KEY = "SimSecondFollowerKeyhylDIADB2LgvfCAtGpfwFG0DPMDljzTryy7y1mEu4O32"
-NO_RELATION_KEY = "SimNoRelationKey4bfAFu5gDHtTGibr75ELaIBVIQQSMIHjxwmy12uWfcnyFVBA"
-S5, K7 = 123456789, 987654321
+DEMO_SECRET = DEMO_SECRET_BYTES.decode()
+
 
 
 def _example(operation_id: str, status: str | None = None) -> Any:
