@@ -163,7 +163,10 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
         except ErrorTableError as exc:
             raise SystemExit(f"generator failed: {exc}") from exc
         errors_py.write_text(source, encoding="utf-8")
-        _run([str(exe / "ruff"), "format", "--isolated", "--quiet", "--no-cache", str(errors_py)], models_out)
+        _run(
+            [str(exe / "ruff"), "format", "--isolated", "--quiet", "--no-cache", str(errors_py)],
+            models_out,
+        )
         errors_py.write_text(
             _header_ours(digest) + errors_py.read_text(encoding="utf-8"), encoding="utf-8"
         )
