@@ -6,6 +6,7 @@ Shared by the sync and async clients; nothing here does I/O.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Generic, NamedTuple, Protocol, TypedDict, TypeVar
@@ -188,6 +189,22 @@ def _wire_dict(model: BaseModel) -> dict[str, Any]:
         name: decimal_str(value) if isinstance(value, Decimal) else value
         for name, value in model.model_dump(by_alias=True, exclude_none=True).items()
     }
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, Decimal):
+        return decimal_str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def request_body(model: BaseModel) -> bytes:
+    """The exact bytes sent (and signed) for a request model: compact JSON under the
+    wire names, optional fields that are unset or ``None`` left out, ``Decimal`` as a
+    plain decimal string (``Decimal('1E-8')`` -> ``"0.00000001"``)."""
+    data = model.model_dump(by_alias=True, exclude_none=True)
+    return json.dumps(
+        data, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    ).encode("utf-8")
 
 
 def follow_config_update(
