@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 all: venv generate check-generated lint fuzz docs
 
 ## test: every test (CI runs this)
-test: venv npm check-generated docs
+test: venv npm chromium check-generated docs
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # --- bootstrap -------------------------------------------------------------
@@ -31,6 +31,15 @@ npm: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# tests/test_docs.py renders the published page in headless Chromium: Debian's package,
+# installed here when missing (as `make bench` does for wrk), so `make test` needs no setup.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || test -x /usr/bin/chromium || { \
+	  echo "installing chromium (apt-get) for tests/test_docs.py"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 # --- the contract ----------------------------------------------------------
 ## generate: regenerate generated/ from openapi.yaml

@@ -75,7 +75,7 @@ def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None and Path("/usr/bin/chromium").exists():
         found = "/usr/bin/chromium"
-    assert found, "Chromium is missing: apt-get install -y chromium (.ci/run does this)"
+    assert found, "Chromium is missing: `make chromium` installs it (`make test` does)"
     return found
 
 
