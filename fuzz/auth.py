@@ -33,7 +33,7 @@ class ToobitSigner(requests.auth.AuthBase):
     `lead_ms` dates the timestamp slightly ahead of the server clock. The server
     accepts `timestamp < serverTime + 1000` and `serverTime - timestamp <= recvWindow`,
     so a lead below 1000 ms keeps every generated `recvWindow >= 1` satisfiable:
-    a `-1021` then means the server, not the chosen window, is wrong. Use a lead
+    an INVALID_TIMESTAMP then means the server, not the chosen window, is wrong. Use a lead
     only where the clock offset is exact (the embedded simulator on this machine).
     """
 

@@ -8,17 +8,18 @@ tables of fuzz/schemathesis.toml (`fuzz.config`).
 
 1. `toobit_envelope_code`       the envelope's `code` is 200 or one of the operation's
                                 `x-error-codes`, and the HTTP status is the one the
-                                spec's status table gives for that code
+                                spec's error table gives for that code
 2. `toobit_positive_accepted`   a schema-valid request is not rejected as malformed
-                                (-1100..-1130) nor, when fuzzing the simulator, as
-                                badly signed (-1002/-1021/-1022/-2014/-2015...)
-3. `toobit_negative_rejected`   a schema-invalid request is rejected with a validation
-                                code the operation documents
+                                (a validation code) nor, when fuzzing the simulator, as
+                                badly signed (any HTTP 401 code)
+3. `toobit_negative_rejected`   a schema-invalid request (an undeclared query parameter
+                                included) is rejected with a validation code the
+                                operation documents
 4. `toobit_rejected_write_keeps_state`
                                 a write answered with an error leaves the simulator's
                                 state digest (`GET /_sim/state`) unchanged
-5. `toobit_read_only_key`       with the read-only key every write is -1020 (403) and
-                                no read is -1020
+5. `toobit_read_only_key`       with the read-only key every write is NOT_SUPPORTED
+                                (HTTP 403) and no read is
 6. `toobit_no_secret_in_response`
                                 no response body or header contains a secret in use
 """
@@ -31,7 +32,9 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import schemathesis
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, CoverageScenario, coverage_scenario
+from toobit_follower_models.errors import ErrorCode
 
 from fuzz import config, settings, spec
 
@@ -42,8 +45,8 @@ if TYPE_CHECKING:
 MISSING = object()
 # Checked before the key's permission (docs/ARCHITECTURE.md, order of checks).
 SIGNING_PARAMETERS = frozenset({"recvWindow", "timestamp", "signature"})
-SIGNATURE_INVALID = -1022
-TIMESTAMP_OUTSIDE_WINDOW = -1021
+SIGNATURE_INVALID = ErrorCode.INVALID_SIGNATURE
+TIMESTAMP_OUTSIDE_WINDOW = ErrorCode.INVALID_TIMESTAMP
 _FIELD_IN_MESSAGE = re.compile(r"(?:parameter|paramter) '([^']*)'")
 
 
@@ -83,18 +86,31 @@ def field_in_message(response: Response) -> str | None:
     return match.group(1) if match else None
 
 
+def has_undeclared_query_parameter(case: Case) -> bool:
+    """The query names a parameter the operation does not declare (spec: "Unknown
+    parameters" are refused with UNKNOWN_PARAM, reads and writes alike)."""
+    query = case.query
+    if not isinstance(query, dict) or not query:
+        return False
+    declared = case.operation.get_parameter_set(ParameterLocation.QUERY)
+    return any(name not in declared and name not in SIGNING_PARAMETERS for name in query)
+
+
 def is_effectively_negative(ctx: CheckContext, response: Response, case: Case) -> bool:
     """Negative, and not one of the cases schemathesis itself knows reach the server valid.
 
     The exemptions are those of the built-in `negative_data_rejection` (schemathesis
-    4.32.5, pinned): only undeclared query parameters (ignored by design), type
-    mutations that read the same on the wire (`"5"` for 5 in a query), arrays that
-    serialise like a scalar, and so on. Request-shape probes are left to
+    4.32.5, pinned): type mutations that read the same on the wire (`"5"` for 5 in a
+    query), arrays that serialise like a scalar, extra headers or cookies, and so on.
+    One is not taken: an undeclared query parameter, which the API refuses (UNKNOWN_PARAM)
+    where schemathesis assumes it is ignored. Request-shape probes are left to
     `unsupported_method` / `not_a_server_error`, as the built-in checks do.
     """
     meta = case.meta
     if meta is None or not meta.generation.mode.is_negative or is_probe(case):
         return False
+    if has_undeclared_query_parameter(case):
+        return True
     from schemathesis.specs.openapi import checks as builtin
 
     return not (
@@ -111,7 +127,8 @@ def is_effectively_negative(ctx: CheckContext, response: Response, case: Case) -
 
 def body_has_line_terminators(response: Response) -> bool:
     """The server drops CR/LF from the body before verifying (Basic Information rule 6): a
-    client that signs such a body byte for byte gets -1022, whatever else is in the request."""
+    client that signs such a body byte for byte gets INVALID_SIGNATURE, whatever else the
+    request holds."""
     body = response.request.body
     if isinstance(body, str):
         body = body.encode("utf-8", "surrogatepass")
@@ -165,7 +182,7 @@ def toobit_envelope_code(ctx: CheckContext, response: Response, case: Case) -> b
     ):
         return None
     raise AssertionError(
-        f"code {code} came with HTTP {response.status_code}; the spec's status table gives "
+        f"code {code} came with HTTP {response.status_code}; the spec's error table gives "
         f"{sorted(statuses) if len(statuses) < 5 else '5XX'}: {describe(response)}"
     )
 
@@ -191,8 +208,8 @@ def toobit_positive_accepted(ctx: CheckContext, response: Response, case: Case) 
         )
     # Every request is signed per Basic Information with a valid key. Against the
     # simulator (same clock, timestamps dated ahead) no key/timestamp/signature error is
-    # deserved; against a live host a -1021 may come from clock skew with a small
-    # generated recvWindow, but a -1022 means the host signs differently (the open
+    # deserved; against a live host INVALID_TIMESTAMP may come from clock skew with a small
+    # generated recvWindow, but INVALID_SIGNATURE means the host signs differently (the open
     # question whether the body is signed: toobit_follower.signing.BodySigning).
     if (
         code in spec.AUTH_CODES
@@ -205,7 +222,7 @@ def toobit_positive_accepted(ctx: CheckContext, response: Response, case: Case) 
             f"signing rule (query as sent + raw body) disagree: {describe(response)}"
         )
     if code == spec.READ_ONLY_CODE and not current.read_only:
-        raise AssertionError(f"-1020 for the read-write key: {describe(response)}")
+        raise AssertionError(f"{code} (read-only key) for the read-write key: {describe(response)}")
     return None
 
 
@@ -217,7 +234,7 @@ def toobit_negative_rejected(ctx: CheckContext, response: Response, case: Case) 
     if op is None or not is_effectively_negative(ctx, response, case):
         return None
     if settings.current().read_only and op.is_write:
-        return None  # -1020 comes before validation: toobit_read_only_key's business
+        return None  # the read-only refusal comes before validation: toobit_read_only_key's
     code = envelope_code(response)
     allowed = spec.VALIDATION_CODES & spec.load().allowed_codes(op)
     if code in allowed or signature_refused_as_documented(response):
@@ -287,7 +304,7 @@ def toobit_rejected_write_keeps_state(
 # --- 5 ----------------------------------------------------------------------
 @schemathesis.check
 def toobit_read_only_key(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-    """With the read-only key every write is -1020 (HTTP 403) and no read is."""
+    """With the read-only key every write is NOT_SUPPORTED (HTTP 403) and no read is."""
     op = operation_of(case)
     if op is None or not settings.current().read_only or is_undeclared_method(case):
         return None
@@ -300,11 +317,12 @@ def toobit_read_only_key(ctx: CheckContext, response: Response, case: Case) -> b
         if signature_refused_as_documented(response):
             return None  # so is a body whose line terminators the signature check drops
         raise AssertionError(
-            f"A write with the read-only key was not refused with -1020/403: {describe(response)}"
+            f"A write with the read-only key was not refused with {spec.READ_ONLY_CODE.value}"
+            f"/403: {describe(response)}"
         )
     if code == spec.READ_ONLY_CODE:
         raise AssertionError(
-            f"A read with the read-only key was refused with -1020: {describe(response)}"
+            f"A read with the read-only key was refused with {code}: {describe(response)}"
         )
     return None
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from toobit_follower_models.errors import BY_CODE, BY_NAME, ErrorCode
+
 from fuzz import keys
 from fuzz.signing import sign
 
@@ -171,25 +173,33 @@ HISTORY = "/api/v2/copy-trading/follower/orders/history"
 CONFIG = "/api/v2/copy-trading/follower/config"
 LEADERS = "/api/v2/copy-trading/follower/leaders"
 STOP_PROFIT_LOSS = "/api/v2/copy-trading/follower/positions/stop-profit-loss"
-UNKNOWN_ERROR = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
 SUCCESS = {"code": 200, "msg": "success", "data": None}
+UNDOCUMENTED_CODE = min(BY_CODE) - 1  # below every code of the spec's table
+MALFORMED = (ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED, ErrorCode.INVALID_PARAMETER)
+
+
+def error(code: ErrorCode, **fields: str) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and envelope the spec's error table gives `code`."""
+    row = BY_NAME[code.name]
+    return row.http_status, {"code": row.code, "msg": row.format_message(**fields)}
 
 
 async def server_error_on_full_page(ex: Exchange) -> None:
     """HTTP 500 for one input: the history page of the largest size (size=100)."""
     if ex.path == HISTORY and ex.query.get("size") == ["100"]:
-        ex.reply(500, UNKNOWN_ERROR)
+        ex.reply(*error(ErrorCode.UNKNOWN))
 
 
 async def undocumented_code(ex: Exchange) -> None:
-    """ "No follow relation" answered with a code the spec does not list (-32046)."""
-    if ex.path == CONFIG and ex.method == "GET" and ex.code == -32045:
-        ex.reply(400, {"code": -32046, "msg": "Copy trading follower not found."})
+    """ "No follow relation" answered with a code the spec does not list."""
+    if ex.path == CONFIG and ex.method == "GET" and ex.code == ErrorCode.FOLLOWER_NOT_FOUND:
+        status, body = error(ErrorCode.FOLLOWER_NOT_FOUND)
+        ex.reply(status, {**body, "code": UNDOCUMENTED_CODE})
 
 
 async def status_mismatch(ex: Exchange) -> None:
-    """ "No follow relation" (-32045, HTTP 400 by the spec's table) sent with HTTP 401."""
-    if ex.path == CONFIG and ex.method == "GET" and ex.code == -32045:
+    """ "No follow relation" sent with HTTP 401 (the spec's table gives it another status)."""
+    if ex.path == CONFIG and ex.method == "GET" and ex.code == ErrorCode.FOLLOWER_NOT_FOUND:
         ex.status = 401
 
 
@@ -209,19 +219,19 @@ async def missing_field(ex: Exchange) -> None:
 
 async def accepts_invalid(ex: Exchange) -> None:
     """A take-profit/stop-loss update rejected as malformed is answered as a success."""
-    if ex.path == STOP_PROFIT_LOSS and ex.code in (-1102, -1130):
+    if ex.path == STOP_PROFIT_LOSS and ex.code in MALFORMED:
         ex.reply(200, SUCCESS)
 
 
 async def rejects_valid(ex: Exchange) -> None:
-    """The leaders list refused with -1130 although nothing in the request is wrong."""
-    if ex.path == LEADERS and ex.method == "GET" and ex.code == 200:
-        ex.reply(400, {"code": -1130, "msg": "Data sent for paramter 'recvWindow' is not valid."})
+    """The leaders list refused as invalid although nothing in the request is wrong."""
+    if ex.path == LEADERS and ex.method == "GET" and ex.code == SUCCESS["code"]:
+        ex.reply(*error(ErrorCode.INVALID_PARAMETER, name="recvWindow"))
 
 
 async def write_then_error(ex: Exchange) -> None:
     """A rejected follow-config update that changed the stored config anyway."""
-    if ex.path == CONFIG and ex.method == "PUT" and ex.code not in (None, 200):
+    if ex.path == CONFIG and ex.method == "PUT" and ex.code not in (None, SUCCESS["code"]):
         await signed_call(
             ex.app,
             "PUT",
@@ -237,7 +247,7 @@ async def write_then_error(ex: Exchange) -> None:
 
 async def read_only_write_accepted(ex: Exchange) -> None:
     """A write with the read-only key answered as a success."""
-    if ex.code == -1020:
+    if ex.code == ErrorCode.NOT_SUPPORTED:
         ex.reply(200, SUCCESS)
 
 

@@ -50,7 +50,7 @@ EMBEDDED_RATE_LIMIT = 10_000_000
 # Under the documented 3000 request weight per minute (50/s), with room for other clients.
 LIVE_RATE_LIMIT = "20/s"
 # The embedded simulator shares this machine's clock: date requests 900 ms ahead, so
-# any recvWindow >= 1 is satisfiable and -1021 on a valid request is a finding.
+# any recvWindow >= 1 is satisfiable and INVALID_TIMESTAMP on a valid request is a finding.
 EMBEDDED_TIMESTAMP_LEAD_MS = 900
 EXIT_FAILURES = 1
 EXIT_USAGE = 2

@@ -1,44 +1,62 @@
-"""What the fuzz checks need from openapi.yaml, read once.
+"""What the fuzz checks need from the contract, read once.
 
-Everything here comes from the contract itself: the operations with their method
-and path, `x-error-codes` per operation, the `ErrorCode` enum, and which
-operations write. The only table that is not machine-readable in the spec is the
-HTTP status of each code (the spec's "HTTP statuses" table, in prose): it is
-written out in `STATUS_OF_CODE` below with the same content.
+The operations (method, path, whether signed) come from openapi.yaml; every error fact
+comes from the module generated from the spec's error table,
+`toobit_follower_models.errors`: the documented codes, the HTTP status of each, and
+each operation's `x-error-codes`. The checks group codes by HTTP status (400 refused
+request, 401 key/timestamp/signature, 403 permission, 429/418 rate limit, 5XX server),
+so a code added to the spec falls into its family with no edit here. Only a rule that
+acts on one code names it, as `ErrorCode.<NAME>`.
 """
 
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from toobit_follower_models.errors import ERROR_TABLE, OPERATION_ERROR_CODES, ErrorCode
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = REPO_ROOT / "openapi.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
-SUCCESS = 200
-# Validation codes: the request itself is malformed (-1100..-1130 in the spec's tables).
-VALIDATION_CODES = frozenset({-1100, -1101, -1102, -1103, -1105, -1130})
-# Key, timestamp and signature failures: the harness signs every request correctly,
-# so a correctly signed request never deserves one of these.
-AUTH_CODES = frozenset({-1002, -1021, -1022, -2014, -2015, -2017, -2018})
-READ_ONLY_CODE = -1020
+SUCCESS = 200  # the envelope's `code` on success (Envelope in the spec), with HTTP 200
+UNAUTHORIZED_STATUS = 401
+SERVER_ERROR_STATUSES = frozenset(range(500, 600))  # operations declare `5XX`
 
-# The spec's "HTTP statuses" table (info.description), code -> the statuses it may come with.
-STATUS_OF_CODE: dict[int, frozenset[int]] = {
-    **{code: frozenset({400}) for code in VALIDATION_CODES},
-    -32045: frozenset({400}),
-    -120055: frozenset({400}),
-    **{code: frozenset({401}) for code in AUTH_CODES},
-    -1020: frozenset({403}),
-    -1005: frozenset({403}),
-    -1003: frozenset({429, 418}),
-    -1000: frozenset(range(500, 600)),
-}
+# The request itself is malformed (missing, unknown, wrongly typed or invalid data): the
+# codes the spec's validation rules name. The other 400 codes are business rules
+# (no follow relation, open positions, ...) that a valid request may meet.
+VALIDATION_CODES = frozenset(
+    {
+        ErrorCode.ILLEGAL_CHARS,
+        ErrorCode.TOO_MANY_PARAMETERS,
+        ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+        ErrorCode.UNKNOWN_PARAM,
+        ErrorCode.PARAM_EMPTY,
+        ErrorCode.INVALID_PARAMETER,
+    }
+)
+READ_ONLY_CODE = ErrorCode.NOT_SUPPORTED
+
+
+def _statuses_by_code() -> dict[int, frozenset[int]]:
+    statuses: dict[int, set[int]] = defaultdict(set)
+    for row in ERROR_TABLE:
+        family = SERVER_ERROR_STATUSES if row.http_status >= 500 else {row.http_status}
+        statuses[row.code] |= family
+    return {code: frozenset(found) for code, found in statuses.items()}
+
+
+# code -> the HTTP statuses the spec's error table gives it (TOO_MANY_REQUESTS: 429 and 418)
+STATUS_OF_CODE: dict[int, frozenset[int]] = _statuses_by_code()
+# Key, timestamp and signature failures (HTTP 401): the harness signs every request
+# correctly, so a correctly signed request never deserves one of these.
+AUTH_CODES = frozenset(row.code for row in ERROR_TABLE if row.http_status == UNAUTHORIZED_STATUS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +79,7 @@ class Operation:
 @dataclass(frozen=True)
 class Contract:
     operations: dict[str, Operation]  # by operationId
-    documented_codes: frozenset[int]  # components.schemas.ErrorCode.enum
+    documented_codes: frozenset[int]  # every code of the spec's error table
 
     def by_label(self, method: str, path: str) -> Operation | None:
         return self._labels.get(f"{method.upper()} {path}")
@@ -91,17 +109,17 @@ def parse(raw: dict[str, Any]) -> Contract:
             if not isinstance(definition, dict):
                 continue
             op_id = definition["operationId"]
-            codes = definition.get("x-error-codes")
+            codes = OPERATION_ERROR_CODES.get(op_id)
             security = definition.get("security", raw.get("security", []))
             operations[op_id] = Operation(
                 operation_id=op_id,
                 method=method.upper(),
                 path=path,
-                error_codes=frozenset(int(c) for c in codes) if codes is not None else None,
+                error_codes=codes,
                 signed=any(bool(requirement) for requirement in security),
             )
-    enum = raw["components"]["schemas"]["ErrorCode"]["enum"]
-    return Contract(operations=operations, documented_codes=frozenset(int(c) for c in enum))
+    documented = frozenset(row.code for row in ERROR_TABLE)
+    return Contract(operations=operations, documented_codes=documented)
 
 
 @functools.cache
