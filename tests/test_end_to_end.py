@@ -34,10 +34,11 @@ from toobit_follower import (
     RateLimitError,
 )
 from toobit_follower.spec import spec_dict
+from toobit_follower_models import FollowConfig, FollowConfigUpdate
+from toobit_follower_models.errors import BY_NAME
 from toobit_follower_sim import SimOptions, create_app
 
 DEMO_SECRET = DEMO_SECRET_BYTES.decode()
-
 
 
 def _example(operation_id: str, status: str | None = None) -> Any:
@@ -48,6 +49,12 @@ def _example(operation_id: str, status: str | None = None) -> Any:
                 examples = holder["content"]["application/json"]["examples"]
                 return next(iter(examples.values()))["value"]
     raise KeyError(operation_id)
+
+
+def _error(name: str) -> tuple[int, int]:
+    """(code, HTTP status) of an error, as the spec's x-error-table gives them."""
+    row = BY_NAME[name]
+    return row.code, row.http_status
 
 
 def _json(model: Any) -> Any:
@@ -129,15 +136,23 @@ def test_money_is_decimal_end_to_end(sim: Server) -> None:
 
 
 def test_config_update_is_stored_exactly_as_sent(sim: Server) -> None:
+    """Every decimal of the follow config, sent with a trailing zero (the same number, so
+    every rule still holds), comes back as the exact string sent: no float on the way."""
     body = _example("updateFollowConfig")
+    served = set(FollowConfig.model_fields)
+    fields = _fields(body)
+    decimals = {
+        name: Decimal(f"{value}0" if "." in str(value) else f"{value}.0")
+        for name, value in fields.items()
+        if isinstance(value, Decimal) and name in served
+    }
+    assert decimals  # the page's config has decimal fields
     with client(sim) as c:
-        c.update_follow_config(
-            **{**_snake(body), "invest_amount": Decimal("120.50"), "max_invest_rate": "0.25"}
-        )
+        c.update_follow_config(**{**fields, **decimals})
         stored = c.get_follow_config(S5)
-    # the exact strings sent come back: trailing zeros kept, no float on the way
-    assert _json(stored)["investAmount"] == "120.50"
-    assert _json(stored)["maxInvestRate"] == "0.25"
+    wire = _json(stored)
+    for name, sent in decimals.items():
+        assert wire[FollowConfig.model_fields[name].alias or name] == str(sent), name
 
 
 def test_stop_profit_loss_reaches_the_position(sim: Server) -> None:
@@ -152,7 +167,7 @@ def test_cancel_leader_with_and_without_positions(sim: Server) -> None:
     with client(sim) as c:
         with pytest.raises(HasOpenPositionsError) as info:
             c.cancel_leader(S5)
-        assert (info.value.code, info.value.status_code) == (-120055, 400)
+        assert (info.value.code, info.value.status_code) == _error("FOLLOWER_HAS_POSITIONS")
         assert [x.leader_user_id for x in c.list_leaders()] == [str(S5)]
     with client(sim, SECOND_KEY) as c:
         c.cancel_leader(K7)
@@ -166,13 +181,13 @@ def test_read_only_key_reads_and_every_write_is_refused_unchanged(sim: Server) -
     with client(sim, READ_ONLY_KEY) as c:
         assert len(c.list_leaders()) == 1
         for write in (
-            lambda: c.update_follow_config(**_snake(_example("updateFollowConfig"))),
+            lambda: c.update_follow_config(**_fields(_example("updateFollowConfig"))),
             lambda: c.update_stop_profit_loss(S5, "BTC-SWAP-USDT", 1, stop_loss_rate="0.3"),
             lambda: c.cancel_leader(S5),
         ):
             with pytest.raises(PermissionDeniedError) as info:
                 write()
-            assert (info.value.code, info.value.status_code) == (-1020, 403)
+            assert (info.value.code, info.value.status_code) == _error("NOT_SUPPORTED")
     assert sim.digest() == before
 
 
@@ -182,7 +197,7 @@ def test_follower_without_relation_and_wrong_secret(sim: Server) -> None:
     with FollowerClient(DEMO_KEY, "not-the-secret", base_url=sim.url) as c:
         with pytest.raises(AuthenticationError) as info:
             c.list_leaders()
-        assert info.value.code == -1022
+        assert (info.value.code, info.value.status_code) == _error("INVALID_SIGNATURE")
         assert "not-the-secret" not in repr(info.value) + str(info.value) + repr(c)
 
 
@@ -191,7 +206,8 @@ def test_a_rule_broken_on_the_server_is_an_invalid_request(sim: Server) -> None:
     with client(sim) as c, pytest.raises(InvalidRequestError) as info:
         # a stop rate of 0.005 passes the models' checks but breaks "0 or >= 0.01"
         c.update_stop_profit_loss(S5, "BTC-SWAP-USDT", 1, stop_loss_rate="0.005")
-    assert info.value.code == -1130 and "stopLossRate" in info.value.msg
+    assert (info.value.code, info.value.status_code) == _error("INVALID_PARAMETER")
+    assert "stopLossRate" in info.value.msg
     assert sim.digest() == before
 
 
@@ -200,7 +216,7 @@ def test_query_only_body_signing_is_refused_by_a_server_following_the_rule(sim: 
         assert len(c.list_leaders()) == 1  # no body: both rules sign the same message
         with pytest.raises(AuthenticationError) as info:
             c.update_stop_profit_loss(S5, "BTC-SWAP-USDT", 1, stop_loss_rate="0.3")
-        assert info.value.code == -1022
+        assert info.value.code == _error("INVALID_SIGNATURE")[0]
 
 
 def test_clock_skew_is_resynced_once(sim: Server) -> None:
@@ -225,7 +241,7 @@ def test_rate_limit_raises_with_the_reset_time() -> None:
             c.list_leaders()
             with pytest.raises(RateLimitError) as info:
                 c.list_leaders()
-        assert (info.value.code, info.value.status_code) == (-1003, 429)
+        assert (info.value.code, info.value.status_code) == _error("TOO_MANY_REQUESTS")
         assert c.rate_limit.remaining == 0
         reset = c.rate_limit.reset_timestamp_ms
         assert reset is not None and sent < reset <= sent + 61_000
@@ -240,7 +256,7 @@ def test_errors_as_http_200_are_still_typed() -> None:
         with FollowerClient(NO_RELATION_KEY, DEMO_SECRET, base_url=gateway_like.url) as c:
             with pytest.raises(FollowerNotFoundError) as info:
                 c.list_leaders()
-        assert (info.value.status_code, info.value.code) == (200, -32045)
+        assert (info.value.status_code, info.value.code) == (200, _error("FOLLOWER_NOT_FOUND")[0])
     finally:
         gateway_like.stop()
 
@@ -262,7 +278,7 @@ async def test_async_client_every_operation(async_client: AsyncFollowerClient) -
     assert _json(await c.get_follow_config(S5)) == _example("getFollowConfig", "200")["data"]
     assert len(await c.list_current_orders()) == 1
     assert [row.symbol_id async for row in c.iter_history_orders(size=100)] == ["BTC-SWAP-USDT"]
-    await c.update_follow_config(**_snake(_example("updateFollowConfig")))
+    await c.update_follow_config(**_fields(_example("updateFollowConfig")))
     await c.update_stop_profit_loss(S5, "BTC-SWAP-USDT", 1, stop_profit_rate="0.1")
     assert (await c.list_current_orders())[0].stop_profit_rate == Decimal("0.1")
     with pytest.raises(HasOpenPositionsError):
@@ -276,7 +292,7 @@ async def test_async_client_errors_are_typed() -> None:
     ) as c:
         with pytest.raises(FollowerNotFoundError) as info:
             await c.list_leaders()
-        assert (info.value.code, info.value.status_code) == (-32045, 400)
+        assert (info.value.code, info.value.status_code) == _error("FOLLOWER_NOT_FOUND")
     async with AsyncFollowerClient(
         READ_ONLY_KEY, DEMO_SECRET, base_url="http://simulator", transport=transport
     ) as c:
@@ -284,9 +300,7 @@ async def test_async_client_errors_are_typed() -> None:
             await c.cancel_leader(S5)
 
 
-def _snake(body: dict[str, Any]) -> dict[str, Any]:
-    """The page's camelCase body as the client's keyword arguments."""
-    return {
-        "".join("_" + ch.lower() if ch.isupper() else ch for ch in key): value
-        for key, value in body.items()
-    }
+def _fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The page's camelCase body as the client's keyword arguments (the generated model's)."""
+    model = FollowConfigUpdate.model_validate(body)
+    return {name: getattr(model, name) for name in model.model_fields_set}
