@@ -34,6 +34,7 @@ from test_sim_support import (
     envelope_ok,
     sign,
 )
+from toobit_follower_models.errors import BY_NAME
 
 MSG_1102 = "Mandatory parameter '{}' was not sent, was empty/null, or malformed."
 MSG_1130 = "Data sent for paramter '{}' is not valid."
@@ -58,6 +59,13 @@ CALLS = [
     ("DELETE", f"{LEADERS}/{K7}", "", b""),
 ]
 CALL_IDS = ["current", "history", "getConfig", "leaders", "stopPL", "putConfig", "cancel"]
+# Every call with query parameters it does not declare (some declared by another call).
+UNKNOWN_PARAMS = [
+    pytest.param(*call, extra, id=f"{call_id}:{extra}")
+    for call, call_id in zip(CALLS, CALL_IDS, strict=True)
+    for extra in ("foo=bar", "x=%FF%FE", "=", "y", "%FF=1", "page=1", "leaderUserId=1")
+    if extra.split("=")[0] not in call[2]
+]
 
 
 def _query(sim: Sim, params: str, ts: int | None = None, recv: str | None = "5000") -> str:
@@ -273,12 +281,34 @@ class TestSigningDetails:
         )
         assert_error(resp, -1022, 401)
 
-    def test_unknown_query_parameters_are_ignored_but_signed(self, sim: Sim) -> None:
-        resp = sim.signed("GET", CURRENT, "foo=bar&x=%FF%FE&=&&y")
-        assert resp.status == 200
-        query = _query(sim, "")
-        resp = _send(sim, "GET", CURRENT, f"foo=bar&{query}", b"", signature=sign(query.encode()))
+    @pytest.mark.parametrize(("method", "path", "params", "body", "extra"), UNKNOWN_PARAMS)
+    def test_unknown_query_parameters_are_refused(
+        self, sim: Sim, method: str, path: str, params: str, body: bytes, extra: str
+    ) -> None:
+        """Spec, "Unknown parameters": a query parameter the operation does not declare
+        is -1103 on reads and writes (also a name another operation declares), and a
+        refused write changes nothing. Checked after the signature: the parameter is
+        part of the signed message."""
+        before = sim.state()
+        query = "&".join(p for p in (params, extra) if p)
+        unknown = BY_NAME["UNKNOWN_PARAM"]
+        key = SECOND_KEY if method == "DELETE" else DEMO_KEY
+        resp = sim.signed(method, path, query, body, key=key)
+        assert_error(resp, unknown.code, unknown.http_status, unknown.format_message(name=extra))
+        assert sim.state() == before
+        signed_without = _query(sim, params)
+        resp = _send(
+            sim, method, path, f"{extra}&{signed_without}", body,
+            signature=sign(signed_without.encode() + body), key=key,
+        )  # fmt: skip
         assert_error(resp, -1022, 401)
+        assert sim.state() == before
+
+    def test_an_unknown_parameter_comes_after_the_key_checks(self, sim: Sim) -> None:
+        resp = sim.signed("DELETE", f"{LEADERS}/{S5}", "foo=bar", key=READ_ONLY_KEY)
+        assert_error(resp, -1020, 403)
+        resp = sim.signed("PUT", CONFIG, "foo=bar", CONFIG_EXAMPLE, content_type=b"text/plain")
+        assert_error(resp, -1130, 400, MSG_1130.format("Content-Type"))
 
     def test_a_body_on_a_get_is_signed_too(self, sim: Sim) -> None:
         query = _query(sim, "")

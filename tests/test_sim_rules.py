@@ -29,8 +29,11 @@ from test_sim_support import (
     compact,
     envelope_ok,
 )
+from toobit_follower_models.errors import BY_CODE
 from toobit_follower_sim import DEFAULT_SEED_PATH
 
+SPEC = yaml.safe_load((Path(__file__).resolve().parents[1] / "openapi.yaml").read_text())
+SCHEMAS = SPEC["components"]["schemas"]
 MSG_1102 = "Mandatory parameter '{}' was not sent, was empty/null, or malformed."
 MSG_1130 = "Data sent for paramter '{}' is not valid."
 
@@ -66,8 +69,8 @@ def reject(
     resp = sim.signed(
         method, path, body=body if isinstance(body, bytes) else compact(body), **kwargs
     )
-    template = MSG_1102 if code == -1102 else MSG_1130
-    assert_error(resp, code, 400, template.format(name) if name else None)
+    row = BY_CODE[code]
+    assert_error(resp, code, row.http_status, row.format_message(name=name) if name else None)
     assert sim.state() == before
 
 
@@ -77,9 +80,10 @@ def accept_config(sim: Sim, body: dict[str, Any], key: str | None = None) -> Non
     stored = envelope_ok(
         sim.signed("GET", CONFIG, f"leaderUserId={body['leaderUserId']}", **kwargs)
     )
-    expected = {k: v for k, v in body.items() if k != "realInvestAmount"}
+    # The properties FollowConfig declares, exactly as sent (the leader as its digits).
+    expected = {k: v for k, v in body.items() if k in SCHEMAS["FollowConfig"]["properties"]}
     expected["leaderUserId"] = str(body["leaderUserId"])
-    assert stored == expected  # exactly the strings sent
+    assert stored == expected
 
 
 def k7(**changes: Any) -> dict[str, Any]:
@@ -91,14 +95,14 @@ def s5(**changes: Any) -> dict[str, Any]:
 
 
 # -- rule 2: missing, null, wrong JSON type -> -1102 -------------------------
-@pytest.mark.parametrize("field", list(K7_CONFIG))
+@pytest.mark.parametrize("field", SCHEMAS["FollowConfigUpdate"]["required"])
 def test_rule2_missing_field(sim: Sim, field: str) -> None:
     body = k7()
     del body[field]
     reject(sim, "PUT", CONFIG, body, -1102, field, SECOND_KEY)
 
 
-@pytest.mark.parametrize("field", list(K7_CONFIG))
+@pytest.mark.parametrize("field", SCHEMAS["FollowConfigUpdate"]["required"])
 def test_rule2_null_field(sim: Sim, field: str) -> None:
     reject(sim, "PUT", CONFIG, k7(**{field: None}), -1102, field, SECOND_KEY)
 
@@ -416,25 +420,68 @@ def test_oversized_body(sim: Sim) -> None:
 
 
 def test_unknown_field(sim: Sim) -> None:
-    reject(sim, "PUT", CONFIG, k7(extra=1), -1130, "extra", SECOND_KEY)
-    reject(sim, "PUT", STOP, dict(STOP_EXAMPLE, leverage="20"), -1130, "leverage")
+    """Spec, "Unknown parameters": a body field the schema does not declare is -1103,
+    also one another body or response declares; nothing changes."""
+    reject(sim, "PUT", CONFIG, k7(extra=1), -1103, "extra", SECOND_KEY)
+    reject(sim, "PUT", CONFIG, k7(leaderNickname="K7"), -1103, "leaderNickname", SECOND_KEY)
+    reject(sim, "PUT", STOP, dict(STOP_EXAMPLE, leverage="20"), -1103, "leverage")
+    reject(sim, "PUT", STOP, dict(STOP_EXAMPLE, **{"": 1}), -1103, "")
 
 
-def test_duplicated_key(sim: Sim) -> None:
-    body = compact(k7())[:-1] + b',"leverage":"16"}'
-    reject(sim, "PUT", CONFIG, body, -1130, "leverage", SECOND_KEY)
+def test_unknown_field_after_missing_and_before_invalid(sim: Sim) -> None:
+    body = k7(extra=1)
+    del body["leverage"]
+    reject(sim, "PUT", CONFIG, body, -1102, "leverage", SECOND_KEY)
+    reject(sim, "PUT", CONFIG, k7(extra=1, leverage="-1"), -1103, "extra", SECOND_KEY)
 
 
-def test_empty_object(sim: Sim) -> None:
-    reject(sim, "PUT", CONFIG, b"{}", -1102, "leaderUserId")
-    reject(sim, "PUT", STOP, b"{}", -1102, "leaderUserId")
+def _example(name: str, schema: dict[str, Any]) -> Any:
+    """A valid value for one property, from the spec: its (or its $ref's) example, enum
+    or default, else one made from its type and pattern."""
+    while True:
+        for key in ("examples", "enum"):
+            if key in schema:
+                return schema[key][-1]
+        if "default" in schema:
+            return schema["default"]
+        if "$ref" not in schema:
+            break
+        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
+    kind = schema.get("type")
+    if kind == "boolean":
+        return True
+    if kind == "integer":
+        return min(schema.get("minimum", 0) + 1, schema.get("maximum", 2**31))
+    if kind == "string" and "pattern" in schema:
+        from hypothesis import strategies
+
+        return strategies.from_regex(schema["pattern"], fullmatch=True).example()
+    raise AssertionError(f"{name}: the test cannot make a value of {schema}")
 
 
-def test_update_is_a_full_replacement(sim: Sim) -> None:
-    first = k7(investAmount="1000.5", maxInvestRate="0.25", followSymbolIds="ETH-SWAP-USDT")
-    accept_config(sim, first, SECOND_KEY)
-    accept_config(sim, k7(), SECOND_KEY)
-    assert sim.dump()["follows"][1]["config"]["realInvestAmount"] == K7_CONFIG["realInvestAmount"]
+SHARED_CONFIG_FIELDS = [
+    name
+    for name in SCHEMAS["FollowConfigUpdate"]["properties"]
+    if name in SCHEMAS["FollowConfig"]["properties"] and name != "leaderUserId"
+]
+
+
+@pytest.mark.parametrize("field", SHARED_CONFIG_FIELDS)
+def test_config_round_trip_of_every_shared_property(sim: Sim, field: str) -> None:
+    """Every FollowConfigUpdate property that FollowConfig declares is stored and served
+    exactly. The value comes from the spec; K7_CONFIG differs from the spec's examples,
+    so each write changes the one property."""
+    assert envelope_ok(sim.signed("PUT", CONFIG, body=k7(), key=SECOND_KEY)) is None
+    before = envelope_ok(sim.signed("GET", CONFIG, f"leaderUserId={K7}", key=SECOND_KEY))
+    value = _example(field, SCHEMAS["FollowConfigUpdate"]["properties"][field])
+    if type(value) is bool and value == before.get(field):
+        value = not value
+    assert value != before.get(field), f"{field}: the spec's example is K7's seeded value"
+    resp = sim.signed("PUT", CONFIG, body=k7(**{field: value}), key=SECOND_KEY)
+    assert resp.json["code"] == 200, (field, value, resp.json)
+    served = envelope_ok(sim.signed("GET", CONFIG, f"leaderUserId={K7}", key=SECOND_KEY))
+    assert served[field] == value and type(served[field]) is type(value)
+    assert served == {**before, field: value}
 
 
 # -- stop-profit-loss ---------------------------------------------------------

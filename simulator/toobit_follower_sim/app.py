@@ -5,15 +5,18 @@
   1. faults (latency, gateway HTML 502/503, dropped connection), when configured
   2. rate limit per key (or per client address): 429, then 418 when banned
   3. routing: 404 unknown path, 405 (+Allow) unknown method
-  4. API key: -1002 missing, -2014 malformed, -2015 unknown, -2017 expired,
-     -2018 suspended; -1005 account not COPY_TRADING
-  5. -1102 timestamp / signature missing; -1130 timestamp / recvWindow not valid
-  6. -1021 timestamp outside the window; -1022 signature not valid
-  7. -1020 read-only key on a write
-  8. a PUT's Content-Type must be application/json (-1130 'Content-Type'); then
-     parameters and body: -1102 / -1130 (validation.py), then the generated model
-  9. business rules (service.py): -32045, -120055, -1130
+  4. API key: missing, malformed, unknown, expired, suspended; account not COPY_TRADING
+  5. timestamp / signature missing; timestamp / recvWindow not valid
+  6. timestamp outside the window; signature not valid
+  7. read-only key on a write
+  8. a PUT's Content-Type must be application/json; then a query parameter the
+     operation does not declare; then parameters and body (validation.py), then the
+     generated model
+  9. business rules (service.py)
  10. commit500 fault on a committed write
+
+(simulator/README.md gives each check's error-table row; codes, statuses and messages
+come from the spec's error table through errors.py.)
 
 Every response carries X-Api-Limit-Status, X-Api-Limit and X-Api-Limit-Reset-Timestamp.
 Other paths (/openapi.yaml, /openapi.json, /docs, /_sim/*) are ordinary Starlette routes.
@@ -47,9 +50,10 @@ from starlette.responses import (
     Response,
 )
 from starlette.routing import Route
+from toobit_follower_models.errors import ErrorCode
 
 from . import errors
-from .errors import ApiError
+from .errors import ApiError, api_error
 from .faults import DROP, GATEWAY_PAGES, Faults, FaultSpec
 from .ratelimit import BANNED, LIMITED, RateLimiter, Verdict
 from .seed import load_seed
@@ -143,6 +147,11 @@ def _single(query: Query, name: str) -> str | None:
     return values[0]
 
 
+_OK = b'{"code":200,"msg":"success","data":'
+_NOT_FOUND = _encode({"code": ErrorCode.UNKNOWN, "msg": "Not found."})
+_NOT_ALLOWED = _encode({"code": ErrorCode.UNKNOWN, "msg": "Method not allowed."})
+
+
 class Simulator:
     """State, rules and the /api/* fast path of one simulator instance."""
 
@@ -156,8 +165,8 @@ class Simulator:
     ) -> None:
         self.options = options or SimOptions()
         self.spec: SpecData = load_spec(self.options.spec_path)
-        self.seed = load_seed(seed, self.spec.patterns.get("SymbolId"))
-        self.store = Store(os.fspath(db) if db is not None else None)
+        self.seed = load_seed(seed, self.spec)
+        self.store = Store(os.fspath(db) if db is not None else None, self.spec)
         if not self.store.is_seeded():
             self.store.load_seed(self.seed)
         self.service = FollowerService(self.store)
@@ -266,28 +275,22 @@ class Simulator:
         try:
             if verdict.kind == LIMITED:
                 extra.append((b"retry-after", str(verdict.retry_after_s).encode()))
-                raise ApiError(
-                    errors.TOO_MANY_REQUESTS,
-                    errors.MSG_TOO_MANY_REQUESTS.format(limit=verdict.limit),
-                    429,
-                )
+                raise api_error(ErrorCode.TOO_MANY_REQUESTS, limit=verdict.limit)
             if verdict.kind == BANNED:
                 extra.append((b"retry-after", str(verdict.retry_after_s).encode()))
-                raise ApiError(
-                    errors.TOO_MANY_REQUESTS, errors.MSG_BANNED.format(until=verdict.reset_ms), 418
-                )
+                # -1003 has two rows; the ban is the one named IP_BANNED.
+                raise api_error("IP_BANNED", until=verdict.reset_ms)
             methods, path_params = self._route(scope["path"])
             if methods is None:
-                await self._send(send, 404, b'{"code":-1000,"msg":"Not found."}', verdict)
+                await self._send(send, 404, _NOT_FOUND, verdict)
                 return
             op = methods.get(scope["method"])
             if op is None:
                 allow = ", ".join(sorted(methods)).encode()
-                body = b'{"code":-1000,"msg":"Method not allowed."}'
-                await self._send(send, 405, body, verdict, extra=[(b"allow", allow)])
+                await self._send(send, 405, _NOT_ALLOWED, verdict, extra=[(b"allow", allow)])
                 return
             if op.operation_id == "getServerTime":
-                payload: Any = {"serverTime": now}
+                body = _encode({"serverTime": now})
             else:
                 # A GET or DELETE without Content-Length / Transfer-Encoding has no body
                 # (HTTP/1.1); a PUT is always read, also from in-process ASGI callers.
@@ -298,18 +301,25 @@ class Simulator:
                 signed = self._authenticate(op, api_key, scope["query_string"], raw, now)
                 if op.method == "PUT" and _JSON_CONTENT_TYPE.fullmatch(content_type) is None:
                     raise errors.invalid("Content-Type")
+                for name in signed.query.params:
+                    if name not in op.query_names:
+                        raise errors.unknown_parameter(name)
+                if signed.query.unreadable_names:
+                    raise errors.unknown_parameter("?")
                 data = self._handlers[op.operation_id](op, signed, path_params)
-                payload = {"code": 200, "msg": "success", "data": data}
+                body = _OK + (b"null" if data is None else data.encode()) + b"}"
                 if op.is_write and faults.spec.commit500 and faults.commit_500():
-                    raise errors.unknown_error()  # committed, yet the caller sees a 500
+                    # committed, yet the caller sees a 500
+                    raise api_error(ErrorCode.UNKNOWN)
             status = 200
             if self.options.validate_responses:
-                RESPONSE_MODELS[op.operation_id].model_validate(payload)
+                RESPONSE_MODELS[op.operation_id].model_validate_json(body)
         except ApiError as exc:
             status = exc.status
             if self.options.errors_as_200 and status in (400, 401, 403):
                 status = 200
             payload = {"code": exc.code, "msg": exc.msg}
+            body = _encode(payload)
             if self.options.validate_responses:
                 models.ErrorResponse.model_validate(payload)
                 if op is not None and op.error_codes and exc.code not in op.error_codes:
@@ -320,9 +330,10 @@ class Simulator:
             raise
         except Exception:
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-            status = 500
-            payload = {"code": errors.UNKNOWN, "msg": errors.MSG_UNKNOWN}
-        await self._send(send, status, _encode(payload), verdict, extra=extra)
+            unknown = api_error(ErrorCode.UNKNOWN)
+            status = unknown.status
+            body = _encode({"code": unknown.code, "msg": unknown.msg})
+        await self._send(send, status, body, verdict, extra=extra)
 
     @staticmethod
     def _who(scope: Mapping[str, Any], api_key: bytes | None = None) -> str:
@@ -378,18 +389,18 @@ class Simulator:
         now: int,
     ) -> Signed:
         if not api_key:
-            raise errors.unauthorized()
+            raise api_error(ErrorCode.UNAUTHORIZED)
         if _KEY_FORMAT.fullmatch(api_key) is None:
-            raise errors.bad_key_format()
+            raise api_error(ErrorCode.BAD_API_KEY_FMT)
         key = self.store.keys.get(api_key.decode("ascii"))
         if key is None:
-            raise errors.rejected_key()
+            raise api_error(ErrorCode.REJECTED_MBX_KEY)
         if key.status == "EXPIRED":
-            raise errors.key_expired()
+            raise api_error(ErrorCode.API_KEY_EXPIRED)
         if key.status == "SUSPENDED":
-            raise errors.key_suspended()
+            raise api_error(ErrorCode.API_KEY_SUSPENDED)
         if key.account_type != "COPY_TRADING":
-            raise errors.no_permission()
+            raise api_error(ErrorCode.NO_PERMISSION)
         query = parse_query(raw_query)
         timestamps = query.params.get("timestamp")
         if not timestamps or timestamps == [""]:
@@ -403,14 +414,14 @@ class Simulator:
         recv_text = _single(query, "recvWindow")
         recv_window = parse_int_param(self.spec.recv_window, recv_text)
         if not (timestamp < now + 1000 and now - timestamp <= recv_window):
-            raise errors.bad_timestamp()
+            raise api_error(ErrorCode.INVALID_TIMESTAMP)
         if raw_body is None:
             # Larger than any valid body; not worth hashing.
             raise errors.missing("body")
         if not signature_ok(key.mac, query, raw_body):
-            raise errors.bad_signature()
+            raise api_error(ErrorCode.INVALID_SIGNATURE)
         if op.is_write and key.read_only:
-            raise errors.read_only()
+            raise api_error(ErrorCode.NOT_SUPPORTED)
         return Signed(key, query, raw_body)
 
     # -- endpoint handlers ------------------------------------------------
@@ -583,7 +594,10 @@ def _routes(sim: Simulator) -> list[Route]:
                 if type(offset) is not int:
                     raise TypeError
             except (ValueError, KeyError, TypeError):
-                return JSONResponse({"code": -1102, "msg": 'Send {"offsetMs": <int>}.'}, 400)
+                return JSONResponse(
+                    {"code": ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+                     "msg": 'Send {"offsetMs": <int>}.'}, 400,
+                )  # fmt: skip
             sim.admin_offset_ms = offset
         return JSONResponse(
             {
@@ -601,7 +615,7 @@ def _routes(sim: Simulator) -> list[Route]:
                 body = await request.json()
                 spec = FaultSpec.parse(body.get("faults") or "")
             except (ValueError, AttributeError) as exc:
-                return JSONResponse({"code": -1130, "msg": str(exc)}, 400)
+                return JSONResponse({"code": ErrorCode.INVALID_PARAMETER, "msg": str(exc)}, 400)
             sim.faults = Faults(spec)
         return JSONResponse({"faults": str(sim.faults.spec)})
 

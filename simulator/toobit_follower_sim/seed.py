@@ -1,8 +1,10 @@
 """The seed: the simulator's initial state, from YAML or JSON (format in simulator/README.md).
 
 `load_seed` reads and checks a seed and returns it normalised (camelCase keys as in the
-file, defaults filled in). Checks are strict so that a typo fails at startup, not as a
-surprising answer later: unknown keys, wrong types, decimals that are not strings,
+file). Follow configs, figures, positions and history rows are documents of the spec's
+schemas and are checked against them (documents.py); the rest (system figures,
+accounts, keys, leaders) is the seed's own. Checks are strict so that a typo fails at
+startup, not as a surprising answer later: unknown keys, values the spec refuses,
 dangling references and duplicates are all `SeedError`s naming where they are.
 """
 
@@ -18,7 +20,9 @@ from typing import Any
 
 import yaml
 
+from .documents import Documents, Kind, documents, leader_identity
 from .signing import DEMO_SECRET
+from .spec import SpecData, load_spec
 
 DEFAULT_SEED_PATH = Path(__file__).with_name("default_seed.yaml")
 
@@ -26,61 +30,13 @@ ACCOUNT_TYPES = ("COPY_TRADING", "STANDARD")
 PERMISSIONS = ("READ_WRITE", "READ_ONLY")
 KEY_STATUSES = ("ACTIVE", "EXPIRED", "SUSPENDED")
 
-_DECIMAL = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?")  # the spec's DecimalString
-_REQUEST_AMOUNT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,8})?")
+# The seed's own figures (inputs of the business rules; not API documents).
+_AMOUNT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,8})?")
 _KEY = re.compile(r"[A-Za-z0-9]{1,128}")
-_SYMBOL = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,63}")  # the spec's SymbolId unless told otherwise
 _INT64_MAX = 2**63 - 1
-
 SYSTEM_FIELDS = ("minSinglePlaceAmount", "fixedRateMinInvestAmount", "maxFollowLeverage")
 LEADER_AMOUNT_FIELDS = ("minSinglePlaceAmount", "minFollowInvestAmount")
-CONFIG_DECIMALS = (
-    "investAmount",
-    "singlePlaceAmount",
-    "dailyMaxInvestAmount",
-    "leverage",
-    "maxInvestRate",
-    "stopProfitRate",
-    "stopLossRate",
-    "realInvestAmount",
-    "isolatedReservedAmount",
-)
-CONFIG_FIELDS = (
-    *CONFIG_DECIMALS,
-    "followAmountMode",
-    "stopLossDelay",
-    "followMarginType",
-    "followSymbolIds",
-    "zeroSlippageSwitch",
-)
-FIGURE_FIELDS = (
-    "marginBalance",
-    "availableMargin",
-    "unrealisedPnl",
-    "realisedProfit",
-    "holdingProfitSharing",
-    "settledProfitSharing",
-    "netProfit",
-)
-POSITION_DECIMALS = (
-    "leverage",
-    "openAvgPrice",
-    "markPrice",
-    "currentPrice",
-    "quantity",
-    "margin",
-    "unrealizedProfit",
-    "unrealizedProfitRate",
-)
-POSITION_OPTIONAL_DECIMALS = ("liquidationPrice", "stopProfitRate", "stopLossRate")
-HISTORY_DECIMALS = (
-    "leverage",
-    "openAvgPrice",
-    "closeAvgPrice",
-    "maxPositionQuantity",
-    "closedQuantity",
-    "realizedProfit",
-)
+RELATION = ("followerId", "leaderUserId")  # which follower and leader a document belongs to
 
 
 class SeedError(ValueError):
@@ -119,15 +75,10 @@ def _int(value: Any, where: str, minimum: int = 0, maximum: int = _INT64_MAX) ->
     return value
 
 
-def _decimal(value: Any, where: str, *, empty_ok: bool = False, request: bool = False) -> str:
+def _amount(value: Any, where: str) -> str:
     # Decimals are strings (quote them in YAML): a float would lose the exact digits.
-    if not isinstance(value, str):
-        raise _fail(where, "must be a decimal string (quote it)")
-    if empty_ok and value == "":
-        return value
-    pattern = _REQUEST_AMOUNT if request else _DECIMAL
-    if pattern.fullmatch(value) is None:
-        raise _fail(where, f"{value!r} is not a decimal string")
+    if not isinstance(value, str) or _AMOUNT.fullmatch(value) is None:
+        raise _fail(where, f'{value!r} is not a decimal string such as "12.5" (quote it)')
     return value
 
 
@@ -137,9 +88,9 @@ def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
     return str(value)
 
 
-def _text(value: Any, where: str, max_length: int) -> str:
-    if not isinstance(value, str) or len(value) > max_length:
-        raise _fail(where, f"must be a string of at most {max_length} characters")
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(where, "must be a string")
     return value
 
 
@@ -160,25 +111,20 @@ def read_seed_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def load_seed(
     source: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-    symbol_pattern: re.Pattern[str] | None = None,
+    spec: SpecData | None = None,
 ) -> dict[str, Any]:
-    """The normalised seed from a path, a mapping, or the default seed when None.
-
-    `symbol_pattern`: the spec's SymbolId pattern, so that every seeded symbol can be
-    addressed through the API."""
+    """The checked seed from a path, a mapping, or the default seed when None; its
+    documents are checked against `spec`'s schemas (default: the repo's openapi.yaml)."""
     if source is None:
         raw = read_seed_file(DEFAULT_SEED_PATH)
     elif isinstance(source, Mapping):
         raw = copy.deepcopy(dict(source))
     else:
         raw = read_seed_file(source)
-    return normalise_seed(raw, symbol_pattern)
+    return normalise_seed(raw, documents(spec or load_spec()))
 
 
-def normalise_seed(
-    raw: dict[str, Any], symbol_pattern: re.Pattern[str] | None = None
-) -> dict[str, Any]:
-    symbol_re = symbol_pattern or _SYMBOL
+def normalise_seed(raw: dict[str, Any], docs: Documents) -> dict[str, Any]:
     _only(
         raw,
         {"version", "system", "accounts", "apiKeys", "leaders", "follows", "positions", "history"},
@@ -189,19 +135,7 @@ def normalise_seed(
 
     system_raw = _mapping(raw.get("system", {}), "system")
     _only(system_raw, set(SYSTEM_FIELDS), "system")
-    system = {
-        "minSinglePlaceAmount": _decimal(
-            system_raw.get("minSinglePlaceAmount", "0"), "system.minSinglePlaceAmount", request=True
-        ),
-        "fixedRateMinInvestAmount": _decimal(
-            system_raw.get("fixedRateMinInvestAmount", "0"),
-            "system.fixedRateMinInvestAmount",
-            request=True,
-        ),
-        "maxFollowLeverage": _decimal(
-            system_raw.get("maxFollowLeverage", "125"), "system.maxFollowLeverage", request=True
-        ),
-    }
+    system = {name: _amount(system_raw.get(name), f"system.{name}") for name in SYSTEM_FIELDS}
 
     accounts: list[dict[str, Any]] = []
     account_types: dict[int, str] = {}
@@ -259,32 +193,36 @@ def normalise_seed(
         leaders.append(
             {
                 "id": leader_id,
-                "nickname": _text(item.get("nickname", ""), f"{where}.nickname", 256),
-                "avatar": _text(item.get("avatar", ""), f"{where}.avatar", 2048),
+                "nickname": _text(item.get("nickname", ""), f"{where}.nickname"),
+                "avatar": _text(item.get("avatar", ""), f"{where}.avatar"),
                 **{
-                    name: _decimal(item.get(name, "0"), f"{where}.{name}", request=True)
+                    name: _amount(item.get(name), f"{where}.{name}")
                     for name in LEADER_AMOUNT_FIELDS
                 },
             }
         )
+    identities = {
+        ld["id"]: leader_identity(ld["id"], ld["nickname"], ld["avatar"]) for ld in leaders
+    }
 
     follows: list[dict[str, Any]] = []
     relations: set[tuple[int, int]] = set()
     for i, item in enumerate(_list(raw.get("follows"), "follows")):
         where = f"follows[{i}]"
         item = _mapping(item, where)
-        _only(item, {"followerId", "leaderUserId", "config", "figures"}, where)
+        _only(item, {*RELATION, "config", "figures"}, where)
         follower_id = _follower(item, where, account_types)
         leader_id = _leader(item, where, leader_ids)
         if (follower_id, leader_id) in relations:
             raise _fail(where, "duplicate follow relation")
         relations.add((follower_id, leader_id))
+        leader = identities[leader_id]
         follows.append(
             {
                 "followerId": follower_id,
                 "leaderUserId": leader_id,
-                "config": _config(item.get("config"), f"{where}.config", symbol_re),
-                "figures": _figures(item.get("figures", {}), f"{where}.figures"),
+                "config": _document(docs.config, item.get("config"), f"{where}.config", leader),
+                "figures": _document(docs.figures, item.get("figures"), f"{where}.figures", leader),
             }
         )
 
@@ -293,85 +231,26 @@ def normalise_seed(
     for i, item in enumerate(_list(raw.get("positions"), "positions")):
         where = f"positions[{i}]"
         item = _mapping(item, where)
-        _only(
-            item,
-            {
-                "followerId",
-                "leaderUserId",
-                "symbolId",
-                "isLong",
-                "positionType",
-                "stopLossDelay",
-                *POSITION_DECIMALS,
-                *POSITION_OPTIONAL_DECIMALS,
-            },
-            where,
-        )
         follower_id = _follower(item, where, account_types)
         leader_id = _leader(item, where, leader_ids)
         if (follower_id, leader_id) not in relations:
             raise _fail(where, "a position needs a follow relation with that leader")
-        symbol = _symbol(item.get("symbolId"), f"{where}.symbolId", symbol_re)
-        is_long = _int(item.get("isLong"), f"{where}.isLong", 0, 1)
-        if (follower_id, leader_id, symbol, is_long) in position_keys:
+        values = _document(docs.position, _without_relation(item), where, identities[leader_id])
+        # updateStopProfitLoss rule 3: a position is addressed by leader, symbol, direction.
+        key = (follower_id, leader_id, values["symbolId"], values["isLong"])
+        if key in position_keys:
             raise _fail(where, "duplicate position (leader, symbol, direction)")
-        position_keys.add((follower_id, leader_id, symbol, is_long))
-        positions.append(
-            {
-                "followerId": follower_id,
-                "leaderUserId": leader_id,
-                "symbolId": symbol,
-                "isLong": is_long,
-                "positionType": _int(
-                    item.get("positionType", 1), f"{where}.positionType", 0, 2**31 - 1
-                ),
-                "stopLossDelay": _int(
-                    item.get("stopLossDelay", 0), f"{where}.stopLossDelay", 0, 2**31 - 1
-                ),
-                **{name: _decimal(item.get(name), f"{where}.{name}") for name in POSITION_DECIMALS},
-                **{
-                    name: _decimal(item.get(name, ""), f"{where}.{name}", empty_ok=True)
-                    for name in POSITION_OPTIONAL_DECIMALS
-                },
-            }
-        )
+        position_keys.add(key)
+        positions.append({"followerId": follower_id, "leaderUserId": leader_id, **values})
 
     history: list[dict[str, Any]] = []
     for i, item in enumerate(_list(raw.get("history"), "history")):
         where = f"history[{i}]"
         item = _mapping(item, where)
-        _only(
-            item,
-            {
-                "followerId",
-                "leaderUserId",
-                "symbolId",
-                "positionType",
-                "isLong",
-                "openTimeMs",
-                "lastCloseTimeMs",
-                "closeStatus",
-                *HISTORY_DECIMALS,
-            },
-            where,
-        )
-        history.append(
-            {
-                "followerId": _follower(item, where, account_types),
-                "leaderUserId": _leader(item, where, leader_ids),
-                "symbolId": _symbol(item.get("symbolId"), f"{where}.symbolId", symbol_re),
-                "positionType": _int(
-                    item.get("positionType", 1), f"{where}.positionType", 0, 2**31 - 1
-                ),
-                "isLong": _int(item.get("isLong"), f"{where}.isLong", 0, 1),
-                "openTimeMs": _int(item.get("openTimeMs"), f"{where}.openTimeMs"),
-                "lastCloseTimeMs": _int(item.get("lastCloseTimeMs"), f"{where}.lastCloseTimeMs"),
-                "closeStatus": _int(
-                    item.get("closeStatus", 2), f"{where}.closeStatus", 0, 2**31 - 1
-                ),
-                **{name: _decimal(item.get(name), f"{where}.{name}") for name in HISTORY_DECIMALS},
-            }
-        )
+        follower_id = _follower(item, where, account_types)
+        leader_id = _leader(item, where, leader_ids)
+        values = _document(docs.history, _without_relation(item), where, identities[leader_id])
+        history.append({"followerId": follower_id, "leaderUserId": leader_id, **values})
 
     return {
         "version": 1,
@@ -383,6 +262,24 @@ def normalise_seed(
         "positions": positions,
         "history": history,
     }
+
+
+def _without_relation(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in RELATION}
+
+
+def _document(kind: Kind, value: Any, where: str, leader: Mapping[str, Any]) -> dict[str, Any]:
+    """A document checked against the spec: the schema it is served as (the leader's
+    identity filled in from the leader) and, for properties only the writing request
+    declares, that request's schema. Returns the values as stored."""
+    item = _mapping(value, where)
+    _only(item, {k for k in item if kind.known(k) and k not in leader}, where)
+    served, extra = kind.split(item, leader)
+    problem = kind.problem(served, extra)
+    if problem is not None:
+        name, what = problem
+        raise _fail(f"{where}.{name}" if name else where, what)
+    return {k: served.get(k, v) for k, v in item.items()}
 
 
 def _follower(item: dict[str, Any], where: str, account_types: dict[int, str]) -> int:
@@ -397,41 +294,3 @@ def _leader(item: dict[str, Any], where: str, leader_ids: set[int]) -> int:
     if leader_id not in leader_ids:
         raise _fail(f"{where}.leaderUserId", f"no leader {leader_id}")
     return leader_id
-
-
-def _symbol(value: Any, where: str, pattern: re.Pattern[str]) -> str:
-    if not isinstance(value, str) or pattern.fullmatch(value) is None:
-        raise _fail(where, "must be a symbol ID such as BTC-SWAP-USDT")
-    return value
-
-
-def _config(value: Any, where: str, symbol: re.Pattern[str]) -> dict[str, Any]:
-    item = _mapping(value, where)
-    _only(item, set(CONFIG_FIELDS), where)
-    if "realInvestAmount" not in item and "investAmount" in item:
-        item["realInvestAmount"] = item["investAmount"]
-    missing = [name for name in CONFIG_FIELDS if name not in item]
-    if missing:
-        raise _fail(where, f"missing {missing}")
-    config: dict[str, Any] = {
-        name: _decimal(item[name], f"{where}.{name}", request=True) for name in CONFIG_DECIMALS
-    }
-    config["followAmountMode"] = _int(item["followAmountMode"], f"{where}.followAmountMode", 0, 1)
-    config["stopLossDelay"] = _int(item["stopLossDelay"], f"{where}.stopLossDelay", 0, 2**31 - 1)
-    config["followMarginType"] = _int(item["followMarginType"], f"{where}.followMarginType", 0, 2)
-    symbols = item["followSymbolIds"]
-    if not isinstance(symbols, str) or not (
-        symbols == "all" or all(symbol.fullmatch(s) and s != "all" for s in symbols.split(","))
-    ):
-        raise _fail(f"{where}.followSymbolIds", "must be `all` or comma-separated symbol IDs")
-    config["followSymbolIds"] = symbols
-    if type(item["zeroSlippageSwitch"]) is not bool:
-        raise _fail(f"{where}.zeroSlippageSwitch", "must be true or false")
-    config["zeroSlippageSwitch"] = item["zeroSlippageSwitch"]
-    return config
-
-
-def _figures(value: Any, where: str) -> dict[str, str]:
-    item = _mapping(value, where)
-    _only(item, set(FIGURE_FIELDS), where)
-    return {name: _decimal(item.get(name, "0"), f"{where}.{name}") for name in FIGURE_FIELDS}

@@ -27,6 +27,7 @@ class Query:
     signature: bytes | None = None  # raw value of the trailing signature pair
     signature_count: int = 0
     signed_message: bytes = b""
+    unreadable_names: int = 0  # names that are not UTF-8 once decoded (signed, never declared)
 
     def values(self, name: str) -> list[str | None]:
         return self.params.get(name, [])
@@ -62,7 +63,8 @@ def parse_query(raw: bytes) -> Query:
             continue
         name = _decode(name_raw)
         if name is None:
-            continue  # an undecodable name is no parameter we know: ignored (but signed)
+            query.unreadable_names += 1  # no parameter any operation declares
+            continue
         if name == SIGNATURE:  # percent-encoded: not the signature parameter as sent
             continue
         values = params.get(name)

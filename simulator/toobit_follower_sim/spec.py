@@ -69,6 +69,16 @@ class FieldRule:
     max_length: int | None
     is_decimal: bool
     default: Any = None
+    any_of: tuple[FieldRule, ...] | None = None  # a value passes when one alternative does
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRules:
+    """An object schema of scalar properties (a response item or a request body)."""
+
+    name: str
+    properties: dict[str, FieldRule]  # in the spec's order
+    required: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,7 @@ class Operation:
     is_write: bool
     error_codes: frozenset[int]
     query: tuple[FieldRule, ...]
+    query_names: frozenset[str]  # every query parameter it declares, signing ones included
     path_params: tuple[FieldRule, ...]
     body: tuple[FieldRule, ...] | None
     body_schema_name: str | None
@@ -93,6 +104,7 @@ class SpecData:
     operations: dict[str, Operation]
     recv_window: FieldRule
     patterns: dict[str, re.Pattern[str]]
+    schemas: dict[str, ObjectRules]  # every object schema whose properties are scalars
 
 
 def _yaml_load(text: bytes) -> Any:
@@ -143,6 +155,12 @@ def _field_rule(
     resolver: _Resolver, name: str, schema: dict[str, Any], required: bool
 ) -> FieldRule:
     resolved, schema_name = resolver.resolve(schema)
+    if "anyOf" in resolved:
+        alternatives = tuple(
+            _field_rule(resolver, name, alt, required) for alt in resolved["anyOf"]
+        )
+        return FieldRule(name, required, "any", schema_name, None, None, None, None, None, False,
+                         any_of=alternatives)  # fmt: skip
     kind = resolved.get("type")
     if kind not in ("integer", "string", "boolean"):
         raise SpecError(f"field {name}: unsupported type {kind!r}")
@@ -163,6 +181,35 @@ def _field_rule(
         is_decimal=resolved.get("format") == "decimal",
         default=resolved.get("default"),
     )
+
+
+def _object_rules(resolver: _Resolver, name: str, schema: dict[str, Any]) -> ObjectRules:
+    required = frozenset(schema.get("required", []))
+    return ObjectRules(
+        name=name,
+        properties={
+            prop: _field_rule(resolver, prop, sub, prop in required)
+            for prop, sub in schema.get("properties", {}).items()
+        },
+        required=required,
+    )
+
+
+def _query_names(
+    document: dict[str, Any], op: dict[str, Any], resolver: _Resolver
+) -> frozenset[str]:
+    """The operation's query parameters and the query-borne API keys of its security."""
+    names = set()
+    for param in op.get("parameters", []):
+        param, _ = resolver.resolve(param)
+        if param.get("in") == "query":
+            names.add(param["name"])
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    for requirement in op.get("security", document.get("security", [])):
+        for scheme in requirement:
+            if schemes.get(scheme, {}).get("in") == "query":
+                names.add(schemes[scheme]["name"])
+    return frozenset(names)
 
 
 def _parameters(resolver: _Resolver, op: dict[str, Any], where: str) -> tuple[FieldRule, ...]:
@@ -197,10 +244,8 @@ def load_spec(path: str | None = None) -> SpecData:
             if "requestBody" in op:
                 media = op["requestBody"]["content"]["application/json"]
                 schema, body_schema_name = resolver.resolve(media["schema"])
-                required = set(schema.get("required", []))
                 body_rules = tuple(
-                    _field_rule(resolver, prop, sub, prop in required)
-                    for prop, sub in schema.get("properties", {}).items()
+                    _object_rules(resolver, body_schema_name or op_id, schema).properties.values()
                 )
                 if schema.get("additionalProperties", True) is not False:
                     raise SpecError(f"{op_id}: the body must forbid additional properties")
@@ -213,6 +258,7 @@ def load_spec(path: str | None = None) -> SpecData:
                 query=tuple(
                     r for r in _parameters(resolver, op, "query") if r.name != "recvWindow"
                 ),
+                query_names=_query_names(document, op, resolver),
                 path_params=_parameters(resolver, op, "path"),
                 body=body_rules,
                 body_schema_name=body_schema_name,
@@ -236,6 +282,13 @@ def load_spec(path: str | None = None) -> SpecData:
         for name, schema in document["components"]["schemas"].items()
         if isinstance(schema, dict) and "pattern" in schema
     }
+    schemas: dict[str, ObjectRules] = {}
+    for name, schema in document["components"]["schemas"].items():
+        if isinstance(schema, dict) and schema.get("type") == "object" and "properties" in schema:
+            try:
+                schemas[name] = _object_rules(resolver, name, schema)
+            except SpecError:
+                continue  # not a flat object of scalars (an envelope, a page): not stored
     json_bytes = json.dumps(document, ensure_ascii=False, indent=2).encode()
     return SpecData(
         path=spec_path,
@@ -245,4 +298,5 @@ def load_spec(path: str | None = None) -> SpecData:
         operations=operations,
         recv_window=recv_window,
         patterns=patterns,
+        schemas=schemas,
     )

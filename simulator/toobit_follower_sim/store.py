@@ -3,8 +3,9 @@
 One connection, guarded by a lock: every write is one `BEGIN IMMEDIATE ... COMMIT`
 transaction and reads run between transactions, so a request never sees (or leaves) a
 half-applied update. In memory by default; with a file, WAL and `synchronous=FULL`,
-so an acknowledged write survives `kill -9`. Decimals are TEXT holding the exact
-strings received or seeded, never floats.
+so an acknowledged write survives `kill -9`. Follow configs, figures, positions and
+history rows are JSON documents of the spec's schemas (documents.py): decimals in them
+are the exact strings received or seeded, never floats.
 
 History pages: rows are numbered per follower (`pos`, 1 = oldest by close time, id)
 and indexed on (follower_id, pos), so any page - first or millionth - is an index
@@ -25,47 +26,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .seed import (
-    CONFIG_FIELDS,
-    FIGURE_FIELDS,
-    HISTORY_DECIMALS,
-    POSITION_DECIMALS,
-    POSITION_OPTIONAL_DECIMALS,
-)
+from .documents import Documents, documents, leader_identity
 from .signing import DEMO_SECRET, new_mac
+from .spec import SpecData, load_spec
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: documents as JSON text (1: a column per field)
 
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name)
-
-
-CONFIG_COLUMNS = tuple(_snake(n) for n in CONFIG_FIELDS)
-FIGURE_COLUMNS = tuple(_snake(n) for n in FIGURE_FIELDS)
-POSITION_FIELDS = (
-    "symbolId",
-    "isLong",
-    "positionType",
-    *POSITION_DECIMALS,
-    *POSITION_OPTIONAL_DECIMALS,
-    "stopLossDelay",
-)
-POSITION_COLUMNS = tuple(_snake(n) for n in POSITION_FIELDS)
-HISTORY_FIELDS = (
-    "symbolId",
-    "positionType",
-    "isLong",
-    "openTimeMs",
-    "lastCloseTimeMs",
-    "closeStatus",
-    *HISTORY_DECIMALS,
-)
-HISTORY_COLUMNS = tuple(_snake(n) for n in HISTORY_FIELDS)
-
-_INT_CONFIG = {"followAmountMode", "stopLossDelay", "followMarginType", "zeroSlippageSwitch"}
-
-SCHEMA = f"""
+# Documents are JSON text: `doc` the served object exactly as sent, `extra` the properties
+# only the writing request declares. The other columns are keys, lookups and ordering.
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS system_config (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -92,13 +61,9 @@ CREATE TABLE IF NOT EXISTS follows (
     seq INTEGER PRIMARY KEY,
     follower_id INTEGER NOT NULL REFERENCES accounts(id),
     leader_id INTEGER NOT NULL REFERENCES leaders(id),
-    {
-    ", ".join(
-        c + (" INTEGER" if n in _INT_CONFIG else " TEXT") + " NOT NULL"
-        for n, c in zip(CONFIG_FIELDS, CONFIG_COLUMNS, strict=True)
-    )
-},
-    {", ".join(c + " TEXT NOT NULL" for c in FIGURE_COLUMNS)},
+    config TEXT NOT NULL,
+    config_extra TEXT NOT NULL,
+    figures TEXT NOT NULL,
     UNIQUE (follower_id, leader_id)
 );
 CREATE TABLE IF NOT EXISTS positions (
@@ -107,9 +72,8 @@ CREATE TABLE IF NOT EXISTS positions (
     leader_id INTEGER NOT NULL,
     symbol_id TEXT NOT NULL,
     is_long INTEGER NOT NULL,
-    position_type INTEGER NOT NULL,
-    {", ".join(c + " TEXT NOT NULL" for c in POSITION_COLUMNS[3:-1])},
-    stop_loss_delay INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    extra TEXT NOT NULL,
     UNIQUE (follower_id, leader_id, symbol_id, is_long),
     FOREIGN KEY (follower_id, leader_id) REFERENCES follows (follower_id, leader_id)
 );
@@ -118,17 +82,14 @@ CREATE TABLE IF NOT EXISTS history (
     follower_id INTEGER NOT NULL,
     leader_id INTEGER NOT NULL REFERENCES leaders(id),
     pos INTEGER NOT NULL,
-    symbol_id TEXT NOT NULL,
-    position_type INTEGER NOT NULL,
-    is_long INTEGER NOT NULL,
-    open_time_ms INTEGER NOT NULL,
     last_close_time_ms INTEGER NOT NULL,
-    close_status INTEGER NOT NULL,
-    {", ".join(c + " TEXT NOT NULL" for c in HISTORY_COLUMNS[6:])}
+    doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_page ON history (follower_id, pos);
 CREATE INDEX IF NOT EXISTS history_close ON history (follower_id, last_close_time_ms, id);
 """
+# What the history pages are ordered by (newest first): HistoryOrder's close time.
+CLOSE_TIME = "lastCloseTimeMs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +109,9 @@ class KeyRecord:
 class Store:
     """The simulator's database. Thread-safe; every method takes the lock."""
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, spec: SpecData | None = None) -> None:
         self.path = path
+        self.docs: Documents = documents(spec or load_spec())
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(
             path or ":memory:",
@@ -161,8 +123,19 @@ class Store:
         if path:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = FULL")
+        found = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        version = found and self._conn.execute("SELECT v FROM meta WHERE k = 'schema'").fetchone()
+        if version and version[0] != SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{path} holds schema {version[0]} of an older simulator (now {SCHEMA_VERSION}):"
+                " remove the file to start from the seed"
+            )
         self._conn.executescript(SCHEMA)
         self.keys: dict[str, KeyRecord] = {}
+        # The served identity of each leader (leaders change only with the seed).
+        self.leaders: dict[int, dict[str, Any]] = {}
         # (min single place amount, fixed-rate min investment, max follow leverage)
         self.system: tuple[Decimal, Decimal, Decimal] = (Decimal(0), Decimal(0), Decimal(0))
         self._load_keys()
@@ -240,28 +213,32 @@ class Store:
                     for ld in seed["leaders"]
                 ],
             )
-            columns = ("follower_id", "leader_id", *CONFIG_COLUMNS, *FIGURE_COLUMNS)
+            identities = {
+                ld["id"]: leader_identity(ld["id"], ld["nickname"], ld["avatar"])
+                for ld in seed["leaders"]
+            }
+            docs = self.docs
+            follows = []
+            for f in seed["follows"]:
+                leader = identities[f["leaderUserId"]]
+                config, config_extra = docs.config.encode(f["config"], leader)
+                figures, _ = docs.figures.encode(f["figures"], leader)
+                follows.append((f["followerId"], f["leaderUserId"], config, config_extra, figures))
             db.executemany(
-                f"INSERT INTO follows ({', '.join(columns)}) "  # noqa: S608 - fixed columns
-                f"VALUES ({', '.join('?' * len(columns))})",
-                [
-                    (
-                        f["followerId"],
-                        f["leaderUserId"],
-                        *(_to_db(n, f["config"][n]) for n in CONFIG_FIELDS),
-                        *(f["figures"][n] for n in FIGURE_FIELDS),
-                    )
-                    for f in seed["follows"]
-                ],
+                "INSERT INTO follows (follower_id, leader_id, config, config_extra, figures)"
+                " VALUES (?, ?, ?, ?, ?)",
+                follows,
             )
-            columns = ("follower_id", "leader_id", *POSITION_COLUMNS)
+            positions = []
+            for p in seed["positions"]:
+                doc, extra = docs.position.encode(p, identities[p["leaderUserId"]])
+                # updateStopProfitLoss rule 3: a position is found by leader, symbol, direction.
+                key = (p["followerId"], p["leaderUserId"], p["symbolId"], p["isLong"])
+                positions.append((*key, doc, extra))
             db.executemany(
-                f"INSERT INTO positions ({', '.join(columns)}) "  # noqa: S608 - fixed columns
-                f"VALUES ({', '.join('?' * len(columns))})",
-                [
-                    (p["followerId"], p["leaderUserId"], *(p[n] for n in POSITION_FIELDS))
-                    for p in seed["positions"]
-                ],
+                "INSERT INTO positions (follower_id, leader_id, symbol_id, is_long, doc, extra)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                positions,
             )
             self._insert_history(db, seed["history"])
             db.execute("INSERT INTO meta VALUES ('seeded', '1'), ('schema', ?)", (SCHEMA_VERSION,))
@@ -273,17 +250,20 @@ class Store:
             return self._insert_history(db, rows)
 
     def _insert_history(self, db: sqlite3.Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Rows in the seed's format (checked by the seed, trusted here)."""
         top: dict[int, tuple[int, int]] = {}  # follower -> (last pos, last close time)
         renumber: set[int] = set()
         batch: list[tuple[Any, ...]] = []
         count = 0
-        columns = ("follower_id", "leader_id", "pos", *HISTORY_COLUMNS)
         sql = (
-            f"INSERT INTO history ({', '.join(columns)}) "  # noqa: S608 - fixed columns
-            f"VALUES ({', '.join('?' * len(columns))})"
+            "INSERT INTO history (follower_id, leader_id, pos, last_close_time_ms, doc)"
+            " VALUES (?, ?, ?, ?, ?)"
         )
+        encode = self.docs.history.encode
+        identities = self._identities(db)
         for row in rows:
             follower = row["followerId"]
+            leader = row["leaderUserId"]
             if follower not in top:
                 found = db.execute(
                     "SELECT pos, last_close_time_ms FROM history WHERE follower_id = ? "
@@ -292,13 +272,11 @@ class Store:
                 ).fetchone()
                 top[follower] = (found[0], found[1]) if found else (0, -1)
             pos, last_close = top[follower]
-            close = row["lastCloseTimeMs"]
+            close = int(row[CLOSE_TIME])
             if close < last_close:
                 renumber.add(follower)  # out of order: number the follower again below
             top[follower] = (pos + 1, max(close, last_close))
-            batch.append(
-                (follower, row["leaderUserId"], pos + 1, *(row[n] for n in HISTORY_FIELDS))
-            )
+            batch.append((follower, leader, pos + 1, close, encode(row, identities[leader])[0]))
             count += 1
             if len(batch) >= 10_000:
                 db.executemany(sql, batch)
@@ -315,6 +293,13 @@ class Store:
             )
         return count
 
+    @staticmethod
+    def _identities(db: sqlite3.Connection) -> dict[int, dict[str, Any]]:
+        return {
+            i: leader_identity(i, nickname, avatar)
+            for i, nickname, avatar in db.execute("SELECT id, nickname, avatar FROM leaders")
+        }
+
     def _load_keys(self) -> None:
         with self.reading() as db:
             rows = db.execute(
@@ -325,6 +310,7 @@ class Store:
                 "SELECT min_single_place_amount, fixed_rate_min_invest_amount, max_follow_leverage"
                 " FROM system_config WHERE id = 1"
             ).fetchone()
+            self.leaders = self._identities(db)
         self.keys = {
             key: KeyRecord(account, kind, permission == "READ_ONLY", status, new_mac(secret))
             for key, secret, account, kind, permission, status in rows
@@ -385,32 +371,21 @@ class Store:
                 ],
                 "follows": [
                     {
-                        "followerId": row[0],
-                        "leaderUserId": row[1],
-                        "config": {
-                            n: _from_db(n, v)
-                            for n, v in zip(
-                                CONFIG_FIELDS, row[2 : 2 + len(CONFIG_FIELDS)], strict=True
-                            )
-                        },
-                        "figures": dict(
-                            zip(FIGURE_FIELDS, row[2 + len(CONFIG_FIELDS) :], strict=True)
-                        ),
+                        "followerId": follower,
+                        "leaderUserId": leader,
+                        "config": {**json.loads(config), **json.loads(extra)},
+                        "figures": json.loads(figures),
                     }
-                    for row in db.execute(
-                        f"SELECT follower_id, leader_id, {', '.join(CONFIG_COLUMNS)}, "  # noqa: S608
-                        f"{', '.join(FIGURE_COLUMNS)} FROM follows ORDER BY follower_id, leader_id"
+                    for follower, leader, config, extra, figures in db.execute(
+                        "SELECT follower_id, leader_id, config, config_extra, figures"
+                        " FROM follows ORDER BY follower_id, leader_id"
                     )
                 ],
                 "positions": [
-                    {
-                        "followerId": row[0],
-                        "leaderUserId": row[1],
-                        **dict(zip(POSITION_FIELDS, row[2:], strict=True)),
-                    }
-                    for row in db.execute(
-                        f"SELECT follower_id, leader_id, {', '.join(POSITION_COLUMNS)} "  # noqa: S608
-                        "FROM positions ORDER BY follower_id, leader_id, symbol_id, is_long"
+                    {**json.loads(doc), **json.loads(extra), "followerId": f, "leaderUserId": ld}
+                    for f, ld, doc, extra in db.execute(
+                        "SELECT follower_id, leader_id, doc, extra FROM positions"
+                        " ORDER BY follower_id, leader_id, symbol_id, is_long"
                     )
                 ],
             }
@@ -418,15 +393,14 @@ class Store:
             rows: list[dict[str, Any]] = []
             count = 0
             cursor = db.execute(
-                f"SELECT follower_id, leader_id, pos, {', '.join(HISTORY_COLUMNS)} "  # noqa: S608
-                "FROM history ORDER BY follower_id, pos"
+                "SELECT follower_id, leader_id, pos, doc FROM history ORDER BY follower_id, pos"
             )
-            for row in cursor:
+            for follower, leader, pos, doc in cursor:
                 item = {
-                    "followerId": row[0],
-                    "leaderUserId": row[1],
-                    "pos": row[2],
-                    **dict(zip(HISTORY_FIELDS, row[3:], strict=True)),
+                    **json.loads(doc),
+                    "followerId": follower,
+                    "leaderUserId": leader,
+                    "pos": pos,
                 }
                 digest.update(_canonical(item) + b"\n")
                 count += 1
@@ -442,18 +416,6 @@ class Store:
 
     def digest(self) -> str:
         return str(self.dump(history_rows_limit=0)["digest"])
-
-
-def _to_db(name: str, value: Any) -> Any:
-    if name == "zeroSlippageSwitch":
-        return 1 if value else 0
-    return value
-
-
-def _from_db(name: str, value: Any) -> Any:
-    if name == "zeroSlippageSwitch":
-        return bool(value)
-    return value
 
 
 def _canonical(data: Any) -> bytes:

@@ -1,8 +1,9 @@
-"""Request checks against the spec's rules: -1102 (missing / null / wrong JSON type /
-malformed) and -1130 (present but out of range, precision, pattern, enum, unknown field).
+"""Checks against the spec's rules: -1102 (missing / null / wrong JSON type /
+malformed), -1103 (unknown field) and -1130 (present but out of range, precision,
+pattern, enum); `conforms` applies the same rules to a stored document.
 
 Order inside one request: the body must be a JSON object; then every field's presence
-and JSON type in the spec's property order (-1102); then unknown fields (-1130); then
+and JSON type in the spec's property order (-1102); then unknown fields (-1103); then
 every field's value in property order (-1130); then the generated pydantic model.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import ApiError, invalid, missing
+from .errors import ApiError, invalid, missing, unknown_parameter
 from .spec import FieldRule
 
 BODY = "body"
@@ -152,11 +153,18 @@ def check_body(plan: BodyPlan, obj: dict[str, Any]) -> None:
     names = plan.names
     for key in obj:
         if key not in names:
-            raise invalid(_shown(key))
+            raise unknown_parameter(_shown(key))
     for name, _, _, rule in fields:
         value = obj.get(name, _ABSENT)
         if value is not _ABSENT and not _value_ok(rule, value):
             raise invalid(name)
+
+
+def conforms(rule: FieldRule, value: Any) -> bool:
+    """True when a value (of any JSON type) meets the rule: type, then enum/range/pattern."""
+    if rule.any_of is not None:
+        return any(conforms(alternative, value) for alternative in rule.any_of)
+    return type(value) is _TYPES[rule.kind] and _value_ok(rule, value)
 
 
 def check_model(model: type[BaseModel], obj: dict[str, Any]) -> BaseModel:
@@ -194,6 +202,7 @@ __all__ = [
     "BodyPlan",
     "check_body",
     "check_model",
+    "conforms",
     "parse_int_param",
     "parse_json_object",
 ]

@@ -1,0 +1,117 @@
+"""What the simulator stores: documents in the vocabulary of the spec's schemas.
+
+Four kinds of things are stored, each as the object that serves it (the response
+schema's properties, in the spec's order) plus the properties that only the request
+body writing it declares (kept, never served):
+
+| kind | served as | written by |
+|---|---|---|
+| follow config | `FollowConfig` | the `updateFollowConfig` body |
+| a follow relation's figures | `Leader` | (seed only) |
+| open position | `CurrentOrder` | the `updateStopProfitLoss` body |
+| closed position | `HistoryOrder` | (seed only) |
+
+No field is named here: a property the spec adds to a schema is stored, checked and
+served like the others. The one exception is the leader's identity (id, nickname,
+avatar), which belongs to the leader and is served with every document under it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .spec import FieldRule, ObjectRules, SpecData
+from .validation import conforms
+
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def leader_identity(leader_id: int, nickname: str, avatar: str) -> dict[str, Any]:
+    """The leader's properties as every response schema that carries them names them."""
+    return {"leaderUserId": str(leader_id), "leaderNickname": nickname, "leaderAvatar": avatar}
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One kind of stored document: the schema it is served as, and the body that writes it."""
+
+    served: ObjectRules
+    written: ObjectRules | None = None
+
+    def split(
+        self, values: Mapping[str, Any], leader: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(served object, stored-only properties) of `values` under `leader`.
+
+        Served: every property of the response schema found in the values or the leader's
+        identity (the leader wins); an integer where the schema wants a string is sent as
+        its digits (the spec's rule for 64-bit integers). Stored only: the properties that
+        the writing body declares and the response does not."""
+        merged = {**values, **leader}
+        served: dict[str, Any] = {}
+        for name, rule in self.served.properties.items():
+            if name in merged:
+                value = merged[name]
+                served[name] = str(value) if type(value) is int and rule.kind == "string" else value
+        served_names = self.served.properties
+        written = self.written.properties if self.written else {}
+        extra = {k: v for k, v in values.items() if k not in served_names and k in written}
+        return served, extra
+
+    def encode(self, values: Mapping[str, Any], leader: Mapping[str, Any]) -> tuple[str, str]:
+        """`split`, as the compact JSON texts the store keeps."""
+        served, extra = self.split(values, leader)
+        return _ENCODE(served), _ENCODE(extra)
+
+    def known(self, name: str) -> bool:
+        return name in self.served.properties or (
+            self.written is not None and name in self.written.properties
+        )
+
+    def problem(
+        self, served: Mapping[str, Any], extra: Mapping[str, Any]
+    ) -> tuple[str, str] | None:
+        """The first way the document breaks its schemas: (property or "", what), or None."""
+        missing = sorted(self.served.required - served.keys())
+        if missing:
+            return "", f"missing {missing} (required by the spec's {self.served.name})"
+        for rules, values in ((self.served, served), (self.written, extra)):
+            for name, value in values.items():
+                assert rules is not None
+                rule = rules.properties[name]
+                if not conforms(rule, value):
+                    return name, f"{value!r} is not a valid {rules.name}.{name}{_hint(rule, value)}"
+        return None
+
+
+def _hint(rule: FieldRule, value: Any) -> str:
+    wants_string = rule.kind == "string" or any(a.kind == "string" for a in rule.any_of or ())
+    if wants_string and isinstance(value, float):
+        return " (decimals are strings: quote them)"
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Documents:
+    config: Kind
+    figures: Kind
+    position: Kind
+    history: Kind
+
+
+def documents(spec: SpecData) -> Documents:
+    def body(operation_id: str) -> ObjectRules:
+        name = spec.operations[operation_id].body_schema_name
+        assert name is not None, operation_id
+        return spec.schemas[name]
+
+    schemas = spec.schemas
+    return Documents(
+        config=Kind(schemas["FollowConfig"], body("updateFollowConfig")),
+        figures=Kind(schemas["Leader"]),
+        position=Kind(schemas["CurrentOrder"], body("updateStopProfitLoss")),
+        history=Kind(schemas["HistoryOrder"]),
+    )
