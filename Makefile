@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 all: venv generate check-generated lint fuzz docs
 
 ## test: every test (CI runs this)
-test: venv npm chromium check-generated docs
+test: venv npm chromium spec-gate check-generated docs
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # --- bootstrap -------------------------------------------------------------
@@ -58,6 +58,20 @@ lint: venv npm
 ## docs: dist/spec/ with openapi.yaml, openapi.json and an offline index.html
 docs: venv npm
 	$(PY) tools/publish_spec.py dist/spec
+
+# --- releases of the contract (tools/spec_release.py) ------------------------
+.PHONY: spec-gate spec-diff release
+## spec-gate: openapi.yaml against the latest spec-releases/: the semver step and CHANGELOG.md match the changes (redocly diff)
+spec-gate: venv npm
+	$(PY) tools/spec_release.py gate
+
+## spec-diff: what changed, as markdown: FROM=1.0.5 (default: the release before TO), TO=X.Y.Z (default: openapi.yaml)
+spec-diff: venv npm
+	@$(PY) tools/spec_release.py diff $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+
+## release: record openapi.yaml as spec-releases/<info.version>/ (the version moved, CHANGELOG.md has its section, the gate passes)
+release: venv npm
+	$(PY) tools/spec_release.py release
 
 ## typecheck: mypy on the overlay (strict) and the generated code
 typecheck: venv
