@@ -9,10 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
+from test_sim_support import K7, NO_RELATION_KEY, SECOND_KEY
 from toobit_follower import (
     APIConnectionError,
     APITimeoutError,
     AsyncFollowerClient,
+    ErrorCode,
+    FollowConfigUpdate,
     FollowerClient,
     FollowerNotFoundError,
     IPBannedError,
@@ -23,81 +26,85 @@ from toobit_follower import (
     UnknownServerError,
     constants,
 )
-from toobit_follower.testing import (
+from toobit_follower.spec import spec_dict
+from toobit_follower_sim import SimOptions
+from toobit_follower_sim.testing import (
+    BASE_URL,
     DEMO_API_KEY,
     DEMO_API_SECRET,
     DEMO_LEADER_ID,
-    FakeClock,
-    MockExchange,
-    json_response,
+    SimExchange,
 )
 
 MODES = ["sync", "async"]
-T0 = 1717200000.0
-NOW_MS = 1717200000000
-CONFIG: dict[str, Any] = {
-    "leader_user_id": DEMO_LEADER_ID,
-    "invest_amount": "100",
-    "single_place_amount": "10",
-    "daily_max_invest_amount": "50",
-    "leverage": "20",
-    "max_invest_rate": "0.5",
-    "stop_profit_rate": "0.1",
-    "stop_loss_rate": "0.2",
-    "real_invest_amount": "100",
-    "follow_amount_mode": 1,
-    "stop_loss_delay": 30,
-    "isolated_reserved_amount": "5",
-    "follow_margin_type": 2,
-    "follow_symbol_ids": "all",
-    "zero_slippage_switch": False,
-}
+NOW_MS = 1717200000000  # the fake clock's start
+CONFIG_EXAMPLE: dict[str, Any] = spec_dict()["paths"]["/api/v2/copy-trading/follower/config"][
+    "put"
+]["requestBody"]["content"]["application/json"]["examples"]["followConfig"]["value"]
+CONFIG = FollowConfigUpdate.model_validate(CONFIG_EXAMPLE)
 
-# One call of each kind: (client method, args, HTTP method)
+# One call of each kind: (client method, args, HTTP method). The DELETE is the second
+# follower's (SECOND_KEY): it has no open positions, so the cancel succeeds.
 GET_CALL = ("list_leaders", (), "GET")
 PUT_CALLS = [
-    ("update_follow_config", (), "PUT"),
-    ("update_stop_profit_loss", (DEMO_LEADER_ID, "BTC-SWAP-USDT", 1, "0.1"), "PUT"),
+    ("update_follow_config", (CONFIG,), "PUT"),
+    ("update_stop_profit_loss", (DEMO_LEADER_ID, "BTC-SWAP-USDT", 1), "PUT"),
 ]
-DELETE_CALL = ("cancel_leader", (DEMO_LEADER_ID,), "DELETE")
+DELETE_CALL = ("cancel_leader", (K7,), "DELETE")
+KWARGS = {"update_stop_profit_loss": {"stop_profit_rate": "0.1"}}
 
 
 class Env:
-    def __init__(self, mode: str, fake: MockExchange | None = None, **kwargs: Any) -> None:
-        self.clock = FakeClock(T0)
-        self.fake = fake or MockExchange()
-        self.fake.clock = self.clock.time
-        cls = FollowerClient if mode == "sync" else AsyncFollowerClient
-        sleep = self.clock.sleep if mode == "sync" else self.clock.async_sleep
-        self.client: Any = cls(
-            DEMO_API_KEY,
+    """Clients of the demo follower and of the second follower (for the DELETE), one
+    simulator, one fake clock."""
+
+    def __init__(self, mode: str, exchange: SimExchange | None = None, **kwargs: Any) -> None:
+        self.exchange = exchange or SimExchange()
+        self.clock = self.exchange.clock
+        self.client: Any = self._client(mode, DEMO_API_KEY, kwargs)
+        self.second: Any = self._client(mode, SECOND_KEY, kwargs)
+
+    def _client(self, mode: str, key: str, kwargs: dict[str, Any]) -> Any:
+        if mode == "sync":
+            return FollowerClient(
+                key,
+                DEMO_API_SECRET,
+                base_url=BASE_URL,
+                transport=self.exchange.transport(),
+                sleep=self.clock.sleep,
+                clock=self.clock.time,
+                **kwargs,
+            )
+        return AsyncFollowerClient(
+            key,
             DEMO_API_SECRET,
-            base_url="https://fake.test",
-            transport=self.fake.transport(),
-            sleep=sleep,
+            base_url=BASE_URL,
+            transport=self.exchange.async_transport(),
+            sleep=self.clock.async_sleep,
             clock=self.clock.time,
             **kwargs,
         )
 
-    async def call(self, name: str, *args: Any) -> Any:
-        if name == "cancel_leader":
-            self.fake.positions.clear()  # so that the cancel can succeed
-        kwargs = CONFIG if name == "update_follow_config" else {}
-        result = getattr(self.client, name)(*args, **kwargs)
+    def client_for(self, name: str) -> Any:
+        return self.second if name == "cancel_leader" else self.client
+
+    async def call(self, name: str, *args: Any, client: Any = None) -> Any:
+        client = client or self.client_for(name)
+        result = getattr(client, name)(*args, **KWARGS.get(name, {}))
         if inspect.isawaitable(result):
             result = await result
         return result
 
     @property
     def sent(self) -> list[httpx.Request]:
-        return self.fake.requests
+        return self.exchange.requests
 
     def paths(self) -> list[str]:
         return [request.url.path for request in self.sent]
 
 
 def server_error(status: int = 500) -> httpx.Response:
-    return json_response(status, {"code": -1000, "msg": "An unknown error occurred."})
+    return httpx.Response(status, json={"code": ErrorCode.UNKNOWN, "msg": "An unknown error."})
 
 
 def html_502() -> httpx.Response:
@@ -114,7 +121,8 @@ def too_many(
         headers["X-Api-Limit-Reset-Timestamp"] = str(reset_ms)
     if retry_after is not None:
         headers["Retry-After"] = retry_after
-    return json_response(status, {"code": -1003, "msg": "Too many requests"}, headers)
+    body = {"code": ErrorCode.TOO_MANY_REQUESTS, "msg": "Too many requests"}
+    return httpx.Response(status, json=body, headers=headers)
 
 
 def raising(exc_type: type[httpx.TransportError]) -> Callable[[httpx.Request], httpx.Response]:
@@ -149,7 +157,7 @@ def test_policy_constants() -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_get_5xx_is_retried_then_raises(mode: str) -> None:
     env = Env(mode)
-    env.fake.script(server_error(), html_502(), server_error(503))
+    env.exchange.script(server_error(), html_502(), server_error(503))
     with pytest.raises(UnknownServerError) as caught:
         await env.call("list_leaders")
     assert caught.value.status_code == 503
@@ -164,7 +172,7 @@ async def test_get_5xx_is_retried_then_raises(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_get_5xx_then_success(mode: str) -> None:
     env = Env(mode)
-    env.fake.script(html_502())
+    env.exchange.script(html_502())
     leaders = await env.call("list_leaders")
     assert len(leaders) == 1
     assert len(env.sent) == 2
@@ -186,10 +194,10 @@ async def test_get_transport_errors_are_retried(
     mode: str, exc_type: type[httpx.TransportError], raised: type[Exception]
 ) -> None:
     env = Env(mode)
-    env.fake.script(raising(exc_type))
+    env.exchange.script(raising(exc_type))
     assert len(await env.call("list_leaders")) == 1
     assert len(env.sent) == 2
-    env.fake.script(*[raising(exc_type)] * 3)
+    env.exchange.script(*[raising(exc_type)] * 3)
     with pytest.raises(raised):
         await env.call("list_leaders")
     assert len(env.sent) == 2 + 3
@@ -199,9 +207,9 @@ async def test_get_transport_errors_are_retried(
 @pytest.mark.parametrize("mode", MODES)
 async def test_business_errors_are_not_retried(mode: str) -> None:
     env = Env(mode)
-    env.fake.leaders.clear()
+    nobody = env._client(mode, NO_RELATION_KEY, {})  # follows nobody
     with pytest.raises(FollowerNotFoundError):
-        await env.call("list_leaders")
+        await env.call("list_leaders", client=nobody)
     assert len(env.sent) == 1
     assert env.clock.sleeps == []
 
@@ -209,7 +217,7 @@ async def test_business_errors_are_not_retried(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_max_retries_zero(mode: str) -> None:
     env = Env(mode, max_retries=0)
-    env.fake.script(server_error())
+    env.exchange.script(server_error())
     with pytest.raises(UnknownServerError):
         await env.call("list_leaders")
     assert len(env.sent) == 1
@@ -227,7 +235,7 @@ async def test_put_5xx_then_success_resends_the_same_body(
     mode: str, name: str, args: tuple[Any, ...], method: str
 ) -> None:
     env = Env(mode)
-    env.fake.script(server_error())
+    env.exchange.script(server_error())
     assert await env.call(name, *args) is None
     assert [r.method for r in env.sent] == [method, method]
     assert env.sent[0].content == env.sent[1].content
@@ -242,7 +250,7 @@ async def test_put_failing_every_time_is_outcome_unknown(
 ) -> None:
     env = Env(mode)
     answer = server_error() if failure == "500" else raising(httpx.ReadTimeout)
-    env.fake.script(*[answer] * 3)
+    env.exchange.script(*[answer] * 3)
     with pytest.raises(OutcomeUnknownError) as caught:
         await env.call(name, *args)
     assert len(env.sent) == 3
@@ -263,35 +271,38 @@ async def test_delete_outcome_unknown_sends_exactly_one_request(mode: str, failu
         "read-timeout": raising(httpx.ReadTimeout),
         "read-error": raising(httpx.ReadError),
     }[failure]
-    env.fake.script(answer)
+    env.exchange.script(answer)
     with pytest.raises(OutcomeUnknownError) as caught:
-        await env.call("cancel_leader", DEMO_LEADER_ID)
+        await env.call("cancel_leader", K7)
     assert len(env.sent) == 1
     assert env.clock.sleeps == []
     assert caught.value.method == "DELETE"
-    assert caught.value.path == f"/api/v2/copy-trading/follower/leaders/{DEMO_LEADER_ID}"
+    assert caught.value.path == f"/api/v2/copy-trading/follower/leaders/{K7}"
     if failure == "502-html":
         assert isinstance(caught.value.error, UnexpectedResponseError)
         assert caught.value.status_code == 502
-    # the fake applied nothing, the client did not repeat: the leader is still there
-    assert DEMO_LEADER_ID in env.fake.leaders
+    # the scripted failure applied nothing, the client did not repeat: still following
+    assert [
+        leader.leader_user_id for leader in await env.call("list_leaders", client=env.second)
+    ] == [str(K7)]
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_delete_not_sent_is_retried(mode: str) -> None:
     env = Env(mode)
-    env.fake.script(raising(httpx.ConnectError))
-    assert await env.call("cancel_leader", DEMO_LEADER_ID) is None
+    env.exchange.script(raising(httpx.ConnectError))
+    assert await env.call("cancel_leader", K7) is None
     assert len(env.sent) == 2
-    assert DEMO_LEADER_ID not in env.fake.leaders
+    with pytest.raises(FollowerNotFoundError):  # the simulator applied it: follows nobody
+        await env.call("list_leaders", client=env.second)
 
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_delete_rate_limited_is_retried(mode: str) -> None:
     # a 429 means the server refused the request: nothing changed, repeating is safe
     env = Env(mode)
-    env.fake.script(too_many(reset_ms=NOW_MS + 250))
-    assert await env.call("cancel_leader", DEMO_LEADER_ID) is None
+    env.exchange.script(too_many(reset_ms=NOW_MS + 250))
+    assert await env.call("cancel_leader", K7) is None
     assert env.clock.sleeps == [0.25]
     assert len(env.sent) == 2
 
@@ -300,7 +311,7 @@ async def test_delete_rate_limited_is_retried(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_429_waits_until_the_reset_timestamp(mode: str) -> None:
     env = Env(mode)
-    env.fake.script(too_many(reset_ms=NOW_MS + 1500))
+    env.exchange.script(too_many(reset_ms=NOW_MS + 1500))
     assert len(await env.call("list_leaders")) == 1
     assert env.clock.sleeps == [1.5]
     assert len(env.sent) == 2
@@ -310,9 +321,9 @@ async def test_429_waits_until_the_reset_timestamp(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_429_reset_uses_the_synced_server_clock(mode: str) -> None:
-    env = Env(mode, MockExchange(server_offset_ms=10_000))
+    env = Env(mode, SimExchange(server_offset_ms=10_000))
     await env.call("sync_time")
-    env.fake.script(too_many(reset_ms=NOW_MS + 10_000 + 2000))
+    env.exchange.script(too_many(reset_ms=NOW_MS + 10_000 + 2000))
     await env.call("list_leaders")
     assert env.clock.sleeps == [2.0]
 
@@ -320,7 +331,7 @@ async def test_429_reset_uses_the_synced_server_clock(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_429_with_too_long_a_wait_raises_at_once(mode: str) -> None:
     env = Env(mode)
-    env.fake.script(too_many(reset_ms=NOW_MS + 120_000))
+    env.exchange.script(too_many(reset_ms=NOW_MS + 120_000))
     with pytest.raises(RateLimitError) as caught:
         await env.call("list_leaders")
     assert caught.value.retry_after == 120.0
@@ -333,7 +344,7 @@ async def test_429_with_too_long_a_wait_raises_at_once(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_max_rate_limit_wait_is_configurable(mode: str) -> None:
     env = Env(mode, max_rate_limit_wait=1.0)
-    env.fake.script(too_many(reset_ms=NOW_MS + 1500))
+    env.exchange.script(too_many(reset_ms=NOW_MS + 1500))
     with pytest.raises(RateLimitError):
         await env.call("list_leaders")
     assert env.clock.sleeps == []
@@ -342,7 +353,7 @@ async def test_max_rate_limit_wait_is_configurable(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_429_retry_after_when_no_reset_header(mode: str) -> None:
     env = Env(mode)
-    env.fake.script(too_many(retry_after="3"))
+    env.exchange.script(too_many(retry_after="3"))
     await env.call("list_leaders")
     assert env.clock.sleeps == [3.0]
 
@@ -350,7 +361,7 @@ async def test_429_retry_after_when_no_reset_header(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_429_every_time_gives_up_after_max_retries(mode: str) -> None:
     env = Env(mode)
-    env.fake.script(*[too_many(reset_ms=NOW_MS + 100)] * 3)
+    env.exchange.script(*[too_many(reset_ms=NOW_MS + 100)] * 3)
     with pytest.raises(RateLimitError):
         await env.call("list_leaders")
     assert len(env.sent) == 3
@@ -360,7 +371,7 @@ async def test_429_every_time_gives_up_after_max_retries(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_418_ban_raises_without_waiting(mode: str) -> None:
     env = Env(mode)
-    env.fake.script(too_many(reset_ms=NOW_MS + 180_000, status=418))
+    env.exchange.script(too_many(reset_ms=NOW_MS + 180_000, status=418))
     with pytest.raises(IPBannedError) as caught:
         await env.call("list_leaders")
     assert caught.value.retry_after == 180.0
@@ -371,7 +382,7 @@ async def test_418_ban_raises_without_waiting(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 async def test_rate_limit_in_a_200_envelope(mode: str) -> None:
     env = Env(mode)
-    env.fake.script(too_many(reset_ms=NOW_MS + 500, status=200))
+    env.exchange.script(too_many(reset_ms=NOW_MS + 500, status=200))
     await env.call("list_leaders")
     assert env.clock.sleeps == [0.5]
 
@@ -383,7 +394,7 @@ async def test_rate_limit_in_a_200_envelope(mode: str) -> None:
 async def test_timestamp_error_resyncs_and_retries_once(
     mode: str, skew_ms: int, name: str, args: tuple[Any, ...], method: str
 ) -> None:
-    env = Env(mode, MockExchange(server_offset_ms=skew_ms))
+    env = Env(mode, SimExchange(server_offset_ms=skew_ms))
     await env.call(name, *args)
     first, time_request, retry = env.sent
     assert time_request.url.path == "/api/v1/time"
@@ -392,7 +403,7 @@ async def test_timestamp_error_resyncs_and_retries_once(
     assert first.content == retry.content
     assert int(retry.url.params["timestamp"]) - int(first.url.params["timestamp"]) == skew_ms
     assert retry.url.params["signature"] != first.url.params["signature"]
-    assert env.client.clock_offset_ms == skew_ms
+    assert env.client_for(name).clock_offset_ms == skew_ms
     assert env.clock.sleeps == []
     # later calls are signed with the synced clock right away
     if method != "DELETE":
@@ -403,9 +414,43 @@ async def test_timestamp_error_resyncs_and_retries_once(
 @pytest.mark.parametrize("mode", MODES)
 async def test_timestamp_error_twice_raises(mode: str) -> None:
     env = Env(mode)
-    refused = json_response(401, {"code": -1021, "msg": "Timestamp outside recvWindow."})
-    env.fake.script(refused, json_response(200, {"serverTime": NOW_MS}), refused)
+    refused = httpx.Response(
+        401, json={"code": ErrorCode.INVALID_TIMESTAMP, "msg": "Timestamp outside recvWindow."}
+    )
+    env.exchange.script(refused, httpx.Response(200, json={"serverTime": NOW_MS}), refused)
     with pytest.raises(TimestampError):
         await env.call("list_leaders")
     assert [r.url.path for r in env.sent][1] == "/api/v1/time"
     assert len(env.sent) == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_clock_that_drifts_later_is_resynced(mode: str) -> None:
+    env = Env(mode)
+    await env.call("list_leaders")
+    env.exchange.server_offset_ms = 8000  # the local clock falls 8 s behind the server's
+    await env.call("list_leaders")
+    assert env.paths()[1:] == [env.paths()[0], "/api/v1/time", env.paths()[0]]
+    assert env.client.clock_offset_ms == 8000
+
+
+# ---- the simulator's own failures ---------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_simulators_429_is_waited_out(mode: str) -> None:
+    env = Env(mode, SimExchange(options=SimOptions(rate_limit=1, rate_window_ms=2000)))
+    await env.call("list_leaders")
+    env.clock.advance(0.5)
+    assert len(await env.call("list_leaders")) == 1  # 429, wait for the next window, retry
+    assert env.clock.sleeps == [1.5]
+    assert len(env.sent) == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_simulators_dropped_connections_are_retried_then_raised(mode: str) -> None:
+    env = Env(mode, SimExchange(options=SimOptions(faults="drop=1")))
+    with pytest.raises(APIConnectionError):
+        await env.call("list_leaders")
+    assert len(env.sent) == 1 + constants.DEFAULT_MAX_RETRIES
+    with pytest.raises(OutcomeUnknownError):  # a DELETE whose connection broke: not repeated
+        await env.call("cancel_leader", K7)
+    assert len(env.sent) == 2 + constants.DEFAULT_MAX_RETRIES

@@ -19,7 +19,7 @@ from toobit_follower.signing import (
     strip_signing_params,
     validate_recv_window,
 )
-from toobit_follower.testing import DEMO_API_KEY, DEMO_API_SECRET
+from toobit_follower_sim.testing import DEMO_API_KEY, DEMO_API_SECRET
 
 # docs/reference/basic-information.md, "Known-answer vectors"
 SPOT_MESSAGE = (

@@ -21,7 +21,7 @@ from toobit_follower_models import (
     StopProfitLossUpdate,
 )
 
-from . import _constants as constants
+from . import constants
 from ._auth import ToobitAuth
 from ._client import (
     AsyncFollowerClient,
@@ -30,14 +30,15 @@ from ._client import (
     FollowerClientWithRawResponse,
 )
 from ._exceptions import (
-    ERROR_CLASSES,
+    CODE_CLASSES,
     ERROR_TABLE,
-    STATUS_ERROR_CLASSES,
+    FAMILIES,
     APIConnectionError,
     APIError,
     APITimeoutError,
     AuthenticationError,
-    ErrorCodeInfo,
+    ErrorCode,
+    ErrorInfo,
     FollowerNotFoundError,
     HasOpenPositionsError,
     InvalidRequestError,
@@ -50,8 +51,9 @@ from ._exceptions import (
     UnexpectedResponseError,
     UnknownServerError,
     error_class,
+    error_info,
 )
-from ._operations import FollowConfigFields, LeaderId, Money
+from ._operations import LeaderId, Money
 from ._secret import Secret
 from ._types import RateLimit, RawResponse
 from .signing import BodySigning
@@ -60,9 +62,9 @@ from .spec import spec_path, spec_text  # the contract itself (the packaged open
 __version__ = "0.1.0"
 
 __all__ = [
-    "ERROR_CLASSES",
+    "CODE_CLASSES",
     "ERROR_TABLE",
-    "STATUS_ERROR_CLASSES",
+    "FAMILIES",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -71,9 +73,9 @@ __all__ = [
     "AuthenticationError",
     "BodySigning",
     "CurrentOrder",
-    "ErrorCodeInfo",
+    "ErrorCode",
+    "ErrorInfo",
     "FollowConfig",
-    "FollowConfigFields",
     "FollowConfigUpdate",
     "FollowerClient",
     "FollowerClientWithRawResponse",
@@ -100,6 +102,7 @@ __all__ = [
     "UnknownServerError",
     "constants",
     "error_class",
+    "error_info",
     "spec_path",
     "spec_text",
 ]

@@ -17,7 +17,6 @@ from toobit_follower_models import Envelope
 from . import _constants as C
 from ._auth import ToobitAuth
 from ._exceptions import (
-    STATUS_ERROR_CLASSES,
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -186,8 +185,8 @@ class BaseClient:
                 envelope = None
         if envelope is None or envelope.code == C.SUCCESS_CODE:
             excerpt = _excerpt(content)
-            status_class = STATUS_ERROR_CLASSES.get(status)
-            if status_class is not None:
+            status_class = error_class(status, None)  # rate limited / banned, whatever the body
+            if status_class is not UnexpectedResponseError:
                 return status_class(
                     excerpt or "no body",
                     status_code=status,

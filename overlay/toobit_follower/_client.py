@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Self, TypeVar, Unpack
+from typing import Self, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from . import _constants as C
 from . import _operations as ops
 from ._base_client import NOT_SENT, RESYNC, BaseClient, without_cookie_jar
 from ._exceptions import APIConnectionError, APIError, ToobitError
-from ._operations import FollowConfigFields, LeaderId, Money, Prepared
+from ._operations import LeaderId, Prepared
 from ._secret import Secret
 from ._types import RawResponse
 from .signing import BodySigning
@@ -107,7 +107,7 @@ class FollowerClient(BaseClient):
             # A new request per attempt: the auth signs it afresh, and the request of an
             # earlier attempt (reachable from its response or exception) stays as sent.
             request = http.build_request(
-                prepared.method, url, json=prepared.json, headers=prepared.headers
+                prepared.method, url, content=prepared.json, headers=prepared.headers
             )
             sent = True
             error: APIError | APIConnectionError
@@ -182,13 +182,14 @@ class FollowerClient(BaseClient):
         return self._call(ops.get_follow_config(leader_user_id))
 
     def update_follow_config(
-        self, config: FollowConfigUpdate | None = None, /, **fields: Unpack[FollowConfigFields]
+        self, config: FollowConfigUpdate | None = None, /, **fields: object
     ) -> None:
         """PUT /api/v2/copy-trading/follower/config: replace the follow settings.
 
-        Pass a FollowConfigUpdate, keyword fields, or both (fields override the model).
-        Raises pydantic.ValidationError (a ValueError) before sending when a field is
-        missing or invalid, TypeError for a float amount.
+        Pass a FollowConfigUpdate, keyword fields named as its Python fields, or both
+        (fields override the model). Raises TypeError for an unknown keyword or a float
+        amount, pydantic.ValidationError (a ValueError) when a field is missing or invalid;
+        both before sending.
         """
         self._call(ops.update_follow_config(ops.follow_config_update(config, fields)))
 
@@ -197,22 +198,12 @@ class FollowerClient(BaseClient):
         leader_user_id: LeaderId,
         symbol_id: str,
         is_long: bool | int,
-        stop_profit_rate: Money | None = None,
-        stop_loss_rate: Money | None = None,
-        stop_loss_delay: int | None = None,
+        **fields: object,
     ) -> None:
-        """PUT /api/v2/copy-trading/follower/positions/stop-profit-loss. ``None`` leaves a
-        field out (it keeps its stored value)."""
-        self._call(
-            ops.update_stop_profit_loss(
-                leader_user_id,
-                symbol_id,
-                is_long,
-                stop_profit_rate,
-                stop_loss_rate,
-                stop_loss_delay,
-            )
-        )
+        """PUT /api/v2/copy-trading/follower/positions/stop-profit-loss: the optional
+        StopProfitLossUpdate fields as keywords (Python names); one left out or ``None``
+        keeps its stored value. TypeError for an unknown keyword or a float."""
+        self._call(ops.update_stop_profit_loss(leader_user_id, symbol_id, is_long, fields))
 
     def list_leaders(self) -> list[Leader]:
         """GET /api/v2/copy-trading/follower/leaders: the leaders followed."""
@@ -285,7 +276,7 @@ class AsyncFollowerClient(BaseClient):
             # A new request per attempt: the auth signs it afresh, and the request of an
             # earlier attempt (reachable from its response or exception) stays as sent.
             request = http.build_request(
-                prepared.method, url, json=prepared.json, headers=prepared.headers
+                prepared.method, url, content=prepared.json, headers=prepared.headers
             )
             sent = True
             error: APIError | APIConnectionError
@@ -359,7 +350,7 @@ class AsyncFollowerClient(BaseClient):
         return await self._call(ops.get_follow_config(leader_user_id))
 
     async def update_follow_config(
-        self, config: FollowConfigUpdate | None = None, /, **fields: Unpack[FollowConfigFields]
+        self, config: FollowConfigUpdate | None = None, /, **fields: object
     ) -> None:
         """PUT /api/v2/copy-trading/follower/config: replace the follow settings."""
         await self._call(ops.update_follow_config(ops.follow_config_update(config, fields)))
@@ -369,21 +360,10 @@ class AsyncFollowerClient(BaseClient):
         leader_user_id: LeaderId,
         symbol_id: str,
         is_long: bool | int,
-        stop_profit_rate: Money | None = None,
-        stop_loss_rate: Money | None = None,
-        stop_loss_delay: int | None = None,
+        **fields: object,
     ) -> None:
         """PUT /api/v2/copy-trading/follower/positions/stop-profit-loss."""
-        await self._call(
-            ops.update_stop_profit_loss(
-                leader_user_id,
-                symbol_id,
-                is_long,
-                stop_profit_rate,
-                stop_loss_rate,
-                stop_loss_delay,
-            )
-        )
+        await self._call(ops.update_stop_profit_loss(leader_user_id, symbol_id, is_long, fields))
 
     async def list_leaders(self) -> list[Leader]:
         """GET /api/v2/copy-trading/follower/leaders: the leaders followed."""
@@ -417,7 +397,7 @@ class FollowerClientWithRawResponse:
         return self._raw(ops.get_follow_config(leader_user_id))
 
     def update_follow_config(
-        self, config: FollowConfigUpdate | None = None, /, **fields: Unpack[FollowConfigFields]
+        self, config: FollowConfigUpdate | None = None, /, **fields: object
     ) -> RawResponse[None]:
         return self._raw(ops.update_follow_config(ops.follow_config_update(config, fields)))
 
@@ -426,20 +406,9 @@ class FollowerClientWithRawResponse:
         leader_user_id: LeaderId,
         symbol_id: str,
         is_long: bool | int,
-        stop_profit_rate: Money | None = None,
-        stop_loss_rate: Money | None = None,
-        stop_loss_delay: int | None = None,
+        **fields: object,
     ) -> RawResponse[None]:
-        return self._raw(
-            ops.update_stop_profit_loss(
-                leader_user_id,
-                symbol_id,
-                is_long,
-                stop_profit_rate,
-                stop_loss_rate,
-                stop_loss_delay,
-            )
-        )
+        return self._raw(ops.update_stop_profit_loss(leader_user_id, symbol_id, is_long, fields))
 
     def list_leaders(self) -> RawResponse[list[Leader]]:
         return self._raw(ops.list_leaders())
@@ -472,7 +441,7 @@ class AsyncFollowerClientWithRawResponse:
         return await self._raw(ops.get_follow_config(leader_user_id))
 
     async def update_follow_config(
-        self, config: FollowConfigUpdate | None = None, /, **fields: Unpack[FollowConfigFields]
+        self, config: FollowConfigUpdate | None = None, /, **fields: object
     ) -> RawResponse[None]:
         return await self._raw(ops.update_follow_config(ops.follow_config_update(config, fields)))
 
@@ -481,19 +450,10 @@ class AsyncFollowerClientWithRawResponse:
         leader_user_id: LeaderId,
         symbol_id: str,
         is_long: bool | int,
-        stop_profit_rate: Money | None = None,
-        stop_loss_rate: Money | None = None,
-        stop_loss_delay: int | None = None,
+        **fields: object,
     ) -> RawResponse[None]:
         return await self._raw(
-            ops.update_stop_profit_loss(
-                leader_user_id,
-                symbol_id,
-                is_long,
-                stop_profit_rate,
-                stop_loss_rate,
-                stop_loss_delay,
-            )
+            ops.update_stop_profit_loss(leader_user_id, symbol_id, is_long, fields)
         )
 
     async def list_leaders(self) -> RawResponse[list[Leader]]:

@@ -1,27 +1,29 @@
-"""The one exception hierarchy of toobit_follower and the one table from error code to class.
+"""The one exception hierarchy of toobit_follower and the one rule from error to class.
 
 ::
 
     ToobitError
-    ├── APIError                      the server answered with an error (.status_code, .code, .msg)
-    │   ├── AuthenticationError       key or signature refused
-    │   ├── TimestampError            -1021, clock outside recvWindow
-    │   ├── PermissionDeniedError     read-only key on a write, account not COPY_TRADING
-    │   ├── InvalidRequestError       a parameter is missing or invalid
-    │   ├── RateLimitError            -1003 / HTTP 429
-    │   │   └── IPBannedError         HTTP 418
-    │   ├── FollowerNotFoundError     -32045, no such follow relation
-    │   ├── HasOpenPositionsError     -120055, cancel refused
-    │   ├── UnknownServerError        -1000
+    ├── APIError                      the server answered with an error
+    │   ├── InvalidRequestError       HTTP 400 family: a parameter is missing or invalid
+    │   │   ├── FollowerNotFoundError     FOLLOWER_NOT_FOUND
+    │   │   └── HasOpenPositionsError     FOLLOWER_HAS_POSITIONS
+    │   ├── AuthenticationError       HTTP 401 family: key or signature refused
+    │   │   └── TimestampError            INVALID_TIMESTAMP (clock outside recvWindow)
+    │   ├── PermissionDeniedError     HTTP 403 family
+    │   ├── RateLimitError            HTTP 429
+    │   │   └── IPBannedError             HTTP 418
+    │   ├── UnknownServerError        HTTP 5XX family
     │   └── UnexpectedResponseError   body not the JSON envelope (HTML 502, empty, ...)
     ├── APIConnectionError            no answer: connect/read/write failed
     │   └── APITimeoutError
     └── OutcomeUnknownError           a write failed with 5XX/timeout: it may have been applied
 
-The HTTP status and the exchange's ``code`` are separate attributes; the class is chosen
-by :func:`error_class` from ``code`` (read from the body whatever the status), except
-that HTTP 429 and 418 always mean rate limited / banned. A code missing from
-:data:`ERROR_TABLE` raises a plain :class:`APIError` that keeps the code.
+The error table itself (code, name, HTTP status, message, meaning) is the spec's
+``ErrorCode.x-error-table``, generated into ``toobit_follower_models.errors``: a code
+added there becomes a typed error here with no change to this file. The class comes
+from the body's ``code`` when the table knows it (its row's HTTP status gives the
+family, even when a gateway answered HTTP 200), else from the HTTP status; HTTP 429 and
+418 always mean rate limited / banned.
 """
 
 from __future__ import annotations
@@ -29,21 +31,24 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final, NamedTuple
+from typing import Final
 
 import httpx
+from toobit_follower_models import errors as _errors
+from toobit_follower_models.errors import ERROR_TABLE, ErrorCode, ErrorInfo
 
 from ._types import NO_RATE_LIMIT, RateLimit
 
 __all__ = [
-    "ERROR_CLASSES",
+    "CODE_CLASSES",
     "ERROR_TABLE",
-    "STATUS_ERROR_CLASSES",
+    "FAMILIES",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
     "AuthenticationError",
-    "ErrorCodeInfo",
+    "ErrorCode",
+    "ErrorInfo",
     "FollowerNotFoundError",
     "HasOpenPositionsError",
     "IPBannedError",
@@ -56,6 +61,7 @@ __all__ = [
     "UnexpectedResponseError",
     "UnknownServerError",
     "error_class",
+    "error_info",
     "redact",
 ]
 
@@ -67,6 +73,16 @@ def redact(text: str) -> str:
     return _SIGNATURE_RE.sub(r"\1<redacted>", text)
 
 
+def error_info(code: int, status_code: int | None = None) -> ErrorInfo | None:
+    """The spec's row for ``code`` (the one with this HTTP status when the code has
+    several, e.g. rate limited / banned), or ``None`` for a code the spec does not list."""
+    rows = [row for row in _errors.ERROR_TABLE if row.code == code]
+    for row in rows:
+        if row.http_status == status_code:
+            return row
+    return rows[0] if rows else None
+
+
 class ToobitError(Exception):
     """Base class of every error this package raises."""
 
@@ -75,8 +91,10 @@ class APIError(ToobitError):
     """The server answered and the answer is an error.
 
     ``code`` is the exchange's code from the body (``None`` when the body had none),
-    ``status_code`` the HTTP status; ``rate_limit`` holds the response's
-    ``X-Api-Limit*`` headers and ``response`` the httpx response itself.
+    ``status_code`` the HTTP status, ``msg`` the body's message; ``info`` is the spec's
+    row for the code and ``meaning`` its meaning (both ``None`` for a code the spec does
+    not list). ``rate_limit`` holds the ``X-Api-Limit*`` headers, ``response`` the httpx
+    response itself.
     """
 
     def __init__(
@@ -93,6 +111,8 @@ class APIError(ToobitError):
         self.msg = msg
         self.status_code = status_code
         self.code = code
+        self.info: ErrorInfo | None = None if code is None else error_info(code, status_code)
+        self.meaning: str | None = None if self.info is None else self.info.meaning
         self.method = method
         self.path = path
         self.response = response
@@ -110,24 +130,32 @@ class APIError(ToobitError):
         )
 
 
+class InvalidRequestError(APIError):
+    """HTTP 400 family: a parameter or body field is missing, malformed or refused."""
+
+
+class FollowerNotFoundError(InvalidRequestError):
+    """FOLLOWER_NOT_FOUND: no follow relation (or no such open copy position)."""
+
+
+class HasOpenPositionsError(InvalidRequestError):
+    """FOLLOWER_HAS_POSITIONS: the follower holds copy positions under that leader."""
+
+
 class AuthenticationError(APIError):
-    """The API key or the signature was refused (HTTP 401)."""
+    """HTTP 401 family: the API key, the timestamp or the signature was refused."""
 
 
-class TimestampError(APIError):
-    """-1021: the timestamp is outside recvWindow or ahead of server time (clock skew)."""
+class TimestampError(AuthenticationError):
+    """INVALID_TIMESTAMP: the timestamp is outside recvWindow or ahead of server time."""
 
 
 class PermissionDeniedError(APIError):
-    """The key may not do this: read-only key on a write, or not a COPY_TRADING account."""
-
-
-class InvalidRequestError(APIError):
-    """A parameter or body field is missing, malformed or out of range (HTTP 400)."""
+    """HTTP 403 family: read-only key on a write, or not a COPY_TRADING account."""
 
 
 class RateLimitError(APIError):
-    """Request weight exceeded (-1003, HTTP 429). ``retry_after``: seconds until the reset."""
+    """HTTP 429: request weight exceeded. ``retry_after``: seconds until the reset."""
 
     retry_after: float | None = None
 
@@ -136,16 +164,8 @@ class IPBannedError(RateLimitError):
     """HTTP 418: the IP is banned for continuing after a 429 (2 minutes up to 3 days)."""
 
 
-class FollowerNotFoundError(APIError):
-    """-32045: no follow relation (or no such open copy position) for the signed account."""
-
-
-class HasOpenPositionsError(APIError):
-    """-120055: the follower holds copy positions under that leader; cancel refused."""
-
-
 class UnknownServerError(APIError):
-    """-1000: the exchange failed for an unknown reason."""
+    """HTTP 5XX family: the exchange failed for an unknown reason."""
 
 
 class UnexpectedResponseError(APIError):
@@ -224,53 +244,44 @@ class OutcomeUnknownError(ToobitError):
         )
 
 
-class ErrorCodeInfo(NamedTuple):
-    """One row of :data:`ERROR_TABLE`."""
-
-    code: int
-    exception: type[APIError]
-    meaning: str
-
-
-ERROR_TABLE: Final[tuple[ErrorCodeInfo, ...]] = (
-    ErrorCodeInfo(-1000, UnknownServerError, "unknown error"),
-    ErrorCodeInfo(-1002, AuthenticationError, "unauthorized (API key header missing)"),
-    ErrorCodeInfo(-1003, RateLimitError, "too many requests (request weight exceeded)"),
-    ErrorCodeInfo(-1005, PermissionDeniedError, "no permission (account is not COPY_TRADING)"),
-    ErrorCodeInfo(-1020, PermissionDeniedError, "not supported (read-only key on a write)"),
-    ErrorCodeInfo(-1021, TimestampError, "timestamp outside recvWindow or ahead of server time"),
-    ErrorCodeInfo(-1022, AuthenticationError, "signature not valid"),
-    ErrorCodeInfo(-1100, InvalidRequestError, "illegal characters in a parameter"),
-    ErrorCodeInfo(-1101, InvalidRequestError, "too many parameters"),
-    ErrorCodeInfo(-1102, InvalidRequestError, "mandatory parameter missing, empty or malformed"),
-    ErrorCodeInfo(-1103, InvalidRequestError, "unknown parameter"),
-    ErrorCodeInfo(-1105, InvalidRequestError, "parameter empty"),
-    ErrorCodeInfo(-1130, InvalidRequestError, "parameter value not valid (range, precision)"),
-    ErrorCodeInfo(-2014, AuthenticationError, "API-key format invalid"),
-    ErrorCodeInfo(-2015, AuthenticationError, "invalid API-key, IP, or permissions for action"),
-    ErrorCodeInfo(-2017, AuthenticationError, "API key expired"),
-    ErrorCodeInfo(-2018, AuthenticationError, "API key suspended"),
-    ErrorCodeInfo(-32045, FollowerNotFoundError, "copy trading follower not found"),
-    ErrorCodeInfo(-120055, HasOpenPositionsError, "follower has copy positions, cannot cancel"),
+FAMILIES: Final[Mapping[int, type[APIError]]] = MappingProxyType(
+    {
+        400: InvalidRequestError,
+        401: AuthenticationError,
+        403: PermissionDeniedError,
+        418: IPBannedError,
+        429: RateLimitError,
+        500: UnknownServerError,
+    }
 )
-"""Every documented error code, the class raised for it and what it means."""
+"""HTTP status -> exception family (any other 5XX is UnknownServerError too): one class
+for each status the spec's error table uses."""
 
-ERROR_CLASSES: Final[Mapping[int, type[APIError]]] = MappingProxyType(
-    {row.code: row.exception for row in ERROR_TABLE}
+CODE_CLASSES: Final[Mapping[str, type[APIError]]] = MappingProxyType(
+    {
+        ErrorCode.INVALID_TIMESTAMP.name: TimestampError,  # the client re-syncs its clock
+        ErrorCode.FOLLOWER_NOT_FOUND.name: FollowerNotFoundError,
+        ErrorCode.FOLLOWER_HAS_POSITIONS.name: HasOpenPositionsError,
+    }
 )
-"""``code -> exception class``, derived from :data:`ERROR_TABLE`."""
+"""``ErrorCode`` name -> a class of its own (each a subclass of its row's family)."""
 
-STATUS_ERROR_CLASSES: Final[Mapping[int, type[APIError]]] = MappingProxyType(
-    {429: RateLimitError, 418: IPBannedError}
-)
-"""HTTP statuses whose class wins over the body's code."""
+
+def _family(status_code: int) -> type[APIError]:
+    family = FAMILIES.get(status_code)
+    if family is not None:
+        return family
+    return UnknownServerError if 500 <= status_code <= 599 else APIError
 
 
 def error_class(status_code: int, code: int | None) -> type[APIError]:
     """The exception class for an error answer with this HTTP status and body ``code``."""
-    by_status = STATUS_ERROR_CLASSES.get(status_code)
-    if by_status is not None:
+    by_status = _family(status_code)
+    if issubclass(by_status, RateLimitError):
         return by_status
     if code is None:
         return UnexpectedResponseError
-    return ERROR_CLASSES.get(code, APIError)
+    info = error_info(code, status_code)
+    if info is None:
+        return by_status
+    return CODE_CLASSES.get(info.name) or _family(info.http_status)

@@ -1,5 +1,6 @@
-"""One function per API operation: build the request with the generated module's
-``_get_kwargs`` and pick the pydantic model its success body is parsed with.
+"""One function per API operation: the method, path and query come from the generated
+module's ``_get_kwargs``; the body is the generated pydantic model, validated and sent as
+:func:`request_body` bytes; the success body is parsed with the generated pydantic models.
 
 Shared by the sync and async clients; nothing here does I/O.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Generic, NamedTuple, Protocol, TypedDict, TypeVar
+from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
 from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel
@@ -36,12 +37,6 @@ from toobit_follower_api.api.follower import (
 )
 from toobit_follower_api.api.follower import (
     update_stop_profit_loss as _update_stop_profit_loss,
-)
-from toobit_follower_api.models.follow_config_update import (
-    FollowConfigUpdate as _WireFollowConfigUpdate,
-)
-from toobit_follower_api.models.stop_profit_loss_update import (
-    StopProfitLossUpdate as _WireStopProfitLossUpdate,
 )
 from toobit_follower_api.types import UNSET
 from toobit_follower_models import (
@@ -87,15 +82,21 @@ class Prepared(NamedTuple, Generic[T]):
     """URL path (no query): what errors and logs show."""
     target: str
     """Path and query, relative to the base URL."""
-    json: Any
-    """JSON body for ``httpx`` (``None`` for GET/DELETE)."""
+    json: bytes | None
+    """The JSON body, exactly the bytes sent and signed (``None`` for GET/DELETE)."""
     headers: Mapping[str, str] | None
     parse: Parser[T]
     """Parses the raw bytes of a 200 answer; raises pydantic.ValidationError on mismatch."""
     signed: bool
 
 
-def _prepare(kwargs: dict[str, Any], parse: Parser[T], *, signed: bool = True) -> Prepared[T]:
+def _prepare(
+    kwargs: dict[str, Any],
+    parse: Parser[T],
+    *,
+    signed: bool = True,
+    body: BaseModel | None = None,
+) -> Prepared[T]:
     path: str = kwargs["url"]
     params = kwargs.get("params")
     # The query is encoded here, not by httpx's params merge, which would parse the URL
@@ -105,7 +106,7 @@ def _prepare(kwargs: dict[str, Any], parse: Parser[T], *, signed: bool = True) -
         kwargs["method"].upper(),
         path,
         target,
-        kwargs.get("json"),
+        None if body is None else request_body(body),
         kwargs.get("headers"),
         parse,
         signed,
@@ -133,37 +134,21 @@ _PARSE_EMPTY: Parser[None] = EmptyResponse.model_validate_json
 Money = Decimal | str | int
 """Money, rates and leverage: ``Decimal``, an exact decimal string, or an int. Never float."""
 
-
-class FollowConfigFields(TypedDict, total=False):
-    """Keyword fields of ``update_follow_config`` (the FollowConfigUpdate fields)."""
-
-    leader_user_id: int | str
-    invest_amount: Money
-    single_place_amount: Money
-    daily_max_invest_amount: Money
-    leverage: Money
-    max_invest_rate: Money
-    stop_profit_rate: Money
-    stop_loss_rate: Money
-    real_invest_amount: Money
-    follow_amount_mode: int
-    stop_loss_delay: int
-    isolated_reserved_amount: Money
-    follow_margin_type: int
-    follow_symbol_ids: str
-    zero_slippage_switch: bool
-
-
-def decimal_str(value: Decimal) -> str:
-    """Plain decimal notation, exactly: ``Decimal('1E-8')`` -> ``'0.00000001'``,
-    ``Decimal('10.50')`` -> ``'10.50'`` (the spec's patterns forbid exponents)."""
-    if value.is_zero():
-        value = value.copy_abs()
-    return format(value, "f")
-
-
 LeaderId = int | str
 """A leader user ID: an int, or the string of digits the responses carry."""
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _BodyFromModel:
+    """Stands in for the generated attrs body that ``_get_kwargs`` of a PUT expects: the
+    body sent is ``request_body`` of the pydantic model, one model family end to end."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {}
+
+
+_BODY_FROM_MODEL: Final[Any] = _BodyFromModel()
 
 
 def leader_id(value: LeaderId) -> int:
@@ -175,25 +160,27 @@ def leader_id(value: LeaderId) -> int:
     return int(value)
 
 
-def _reject_floats(fields: Mapping[str, object]) -> None:
+def build(model: type[M], fields: Mapping[str, object]) -> M:
+    """``model`` validated from keyword fields named as its Python fields.
+
+    A name the model does not have, or a float (money must stay exact), raises TypeError;
+    ``None`` leaves an optional field out; pydantic.ValidationError for the rest.
+    """
     for name, value in fields.items():
+        if name not in model.model_fields:
+            raise TypeError(f"{model.__name__} has no field {name!r}")
         if isinstance(value, float):
             raise TypeError(
                 f"{name} is a float ({value!r}); pass money as Decimal or str to keep it exact"
             )
+    return model.model_validate({k: v for k, v in fields.items() if v is not None})
 
 
-def _wire_dict(model: BaseModel) -> dict[str, Any]:
-    """The model as JSON-ready values under the wire names, unset optionals left out."""
-    return {
-        name: decimal_str(value) if isinstance(value, Decimal) else value
-        for name, value in model.model_dump(by_alias=True, exclude_none=True).items()
-    }
-
-
-def _json_default(value: object) -> str:
+def _plain(value: object) -> str:
     if isinstance(value, Decimal):
-        return decimal_str(value)
+        # plain notation, exactly: Decimal('1E-8') -> '0.00000001' (the spec's patterns
+        # forbid exponents); -0 is sent as 0
+        return format(value.copy_abs() if value.is_zero() else value, "f")
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
@@ -202,21 +189,20 @@ def request_body(model: BaseModel) -> bytes:
     wire names, optional fields that are unset or ``None`` left out, ``Decimal`` as a
     plain decimal string (``Decimal('1E-8')`` -> ``"0.00000001"``)."""
     data = model.model_dump(by_alias=True, exclude_none=True)
-    return json.dumps(
-        data, separators=(",", ":"), ensure_ascii=False, default=_json_default
-    ).encode("utf-8")
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_plain).encode(
+        "utf-8"
+    )
 
 
 def follow_config_update(
     config: FollowConfigUpdate | None, fields: Mapping[str, object]
 ) -> FollowConfigUpdate:
-    """A validated FollowConfigUpdate from a model, keyword fields, or a model plus overrides."""
+    """A validated FollowConfigUpdate from a model, keyword fields (its Python field
+    names), or a model plus overrides."""
     if config is not None and not fields:
         return config
-    _reject_floats(fields)
-    data: dict[str, object] = config.model_dump() if config is not None else {}
-    data.update(fields)
-    return FollowConfigUpdate.model_validate(data)
+    base = {} if config is None else config.model_dump(exclude_none=True)
+    return build(FollowConfigUpdate, {**base, **fields})
 
 
 # ---- operations ----------------------------------------------------------------------
@@ -244,32 +230,25 @@ def get_follow_config(leader_user_id: LeaderId) -> Prepared[FollowConfig]:
 
 
 def update_follow_config(update: FollowConfigUpdate) -> Prepared[None]:
-    body = _WireFollowConfigUpdate.from_dict(_wire_dict(update))
-    return _prepare(_update_follow_config._get_kwargs(body=body, recv_window=UNSET), _PARSE_EMPTY)
+    kwargs = _update_follow_config._get_kwargs(body=_BODY_FROM_MODEL, recv_window=UNSET)
+    return _prepare(kwargs, _PARSE_EMPTY, body=update)
 
 
 def update_stop_profit_loss(
-    leader_user_id: LeaderId,
-    symbol_id: str,
-    is_long: bool | int,
-    stop_profit_rate: Money | None,
-    stop_loss_rate: Money | None,
-    stop_loss_delay: int | None,
+    leader_user_id: LeaderId, symbol_id: str, is_long: bool | int, fields: Mapping[str, object]
 ) -> Prepared[None]:
-    fields: dict[str, object] = {
-        "leader_user_id": leader_id(leader_user_id),
-        "symbol_id": symbol_id,
-        "is_long": int(is_long) if isinstance(is_long, bool) else is_long,
-        "stop_profit_rate": stop_profit_rate,
-        "stop_loss_rate": stop_loss_rate,
-        "stop_loss_delay": stop_loss_delay,
-    }
-    _reject_floats(fields)
-    update = StopProfitLossUpdate.model_validate(fields)
-    body = _WireStopProfitLossUpdate.from_dict(_wire_dict(update))
-    return _prepare(
-        _update_stop_profit_loss._get_kwargs(body=body, recv_window=UNSET), _PARSE_EMPTY
+    """``fields``: the optional StopProfitLossUpdate fields by Python name."""
+    update = build(
+        StopProfitLossUpdate,
+        {
+            **fields,
+            "leader_user_id": leader_id(leader_user_id),
+            "symbol_id": symbol_id,
+            "is_long": int(is_long) if isinstance(is_long, bool) else is_long,
+        },
     )
+    kwargs = _update_stop_profit_loss._get_kwargs(body=_BODY_FROM_MODEL, recv_window=UNSET)
+    return _prepare(kwargs, _PARSE_EMPTY, body=update)
 
 
 def list_leaders() -> Prepared[list[Leader]]:
