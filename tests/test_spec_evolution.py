@@ -34,6 +34,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -446,6 +447,7 @@ def drill_main(drill: Drill) -> None:
 
     fuzz_spec.load.cache_clear()
     code, status = drill.error["code"], drill.error["status"]
+    path, method, _ = _operation(spec, drill.error_operation)
     case, response = fake(drill.error_operation, code, status)
     assert checks.toobit_envelope_code(None, response, case) is None  # type: ignore[arg-type]
     assert checks.toobit_positive_accepted(None, response, case) is None  # type: ignore[arg-type]
@@ -459,25 +461,43 @@ def drill_main(drill: Drill) -> None:
         raise AssertionError(f"the fuzz check took {code} with HTTP {wrong_status} on {where}")
     _step(f"fuzz: {code} accepted on {drill.error_operation} with HTTP {status}, not elsewhere")
 
-    # 6: the new error as a typed exception, from the simulator's table row on the wire
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(row.http_status, json={"code": row.code, "msg": row.message})
+    # 6: the new error as a typed exception: the simulator's own answer for the new row
+    # (its api_error reads the generated table), scripted for the operation's next call
+    from toobit_follower_sim.errors import api_error
+    from toobit_follower_sim.testing import BASE_URL, SimExchange
 
+    exchange = SimExchange()
+    error = api_error(drill.error["name"])
+    assert (error.code, error.status) == (code, status)
+    exchange.script(httpx.Response(error.status, json={"code": error.code, "msg": error.msg}))
     client = toobit_follower.FollowerClient(
-        DEMO_KEY, secret, base_url="http://127.0.0.1:9", transport=httpx.MockTransport(answer)
+        DEMO_KEY, secret, base_url=BASE_URL, transport=exchange.transport()
     )
     family = getattr(toobit_follower, drill.error_class)
+    calls: dict[str, Callable[[], object]] = {
+        "listCurrentOrders": client.list_current_orders,
+        "listHistoryOrders": client.list_history_orders,
+        "updateStopProfitLoss": lambda: client.update_stop_profit_loss(
+            leader, "BTC-SWAP-USDT", 1, stop_loss_rate="0.3"
+        ),
+        "updateFollowConfig": lambda: client.update_follow_config(**fields),
+        "getFollowConfig": lambda: client.get_follow_config(leader),
+        "listLeaders": client.list_leaders,
+        "cancelLeader": lambda: client.cancel_leader(leader),
+    }
     try:
-        if drill.error_operation == "cancelLeader":
-            client.cancel_leader(leader)
-        else:
-            client.update_follow_config(**fields)
+        calls[drill.error_operation]()
     except toobit_follower.APIError as exc:
         assert isinstance(exc, family), (type(exc).__mro__, drill.error_class)
         assert (exc.code, exc.status_code) == (code, status), (exc.code, exc.status_code)
         assert exc.meaning == drill.error["meaning"], exc.meaning  # type: ignore[attr-defined]
     else:
         raise AssertionError(f"{drill.error_operation} did not raise for {code}")
+    finally:
+        client.close()
+        exchange.close()
+    (sent,) = exchange.requests
+    assert (sent.method, sent.url.path) == (method, path.replace("{leaderUserId}", str(leader)))
     _step(f"client: {code} raised as {drill.error_class} with its meaning")
     print(f"drill {drill.id}: all layers follow the spec", flush=True)
 
