@@ -42,13 +42,23 @@ chromium:
 	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 # --- the contract ----------------------------------------------------------
-## generate: regenerate generated/ from openapi.yaml
-generate: venv
+## generate: regenerate generated/ and ts/openapi.d.ts from openapi.yaml
+generate: venv ts-types
 	$(PY) generator/generate.py
 
-## check-generated: fail with a diff when generated/ differs from what the spec gives
-check-generated: venv
+## check-generated: fail with a diff when generated/ or ts/openapi.d.ts differs from what the spec gives
+check-generated: venv check-ts-types
 	$(PY) generator/generate.py --check
+
+# The TypeScript types of the contract (openapi-typescript, pinned in package.json),
+# committed like generated/: ts/usage.ts builds on them (tests/test_typescript.py).
+.PHONY: ts-types check-ts-types
+TS_TYPES := openapi-typescript openapi.yaml --redocly ts/redocly.yaml --output ts/openapi.d.ts
+ts-types: npm
+	@$(TS_TYPES) >/dev/null
+check-ts-types: npm
+	@$(TS_TYPES) --check >/dev/null || { \
+	  echo "ts/openapi.d.ts is not what openapi.yaml gives: run make generate" >&2; exit 1; }
 
 ## lint: structural validation and style lint of openapi.yaml (zero warnings)
 lint: venv npm
