@@ -287,3 +287,33 @@ def test_a_correctly_signed_valid_request_is_never_refused_as_badly_signed(
             assert checks.toobit_positive_accepted(None, response, case) is None  # type: ignore[arg-type]
     finally:
         harness.configure(settings.Settings())
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "status", "fails"),
+    [
+        ({"8": "null"}, 200, 200, True),  # an undeclared parameter answered as if absent
+        ({"8": "null"}, "UNKNOWN_PARAM", None, False),  # refused as the spec says
+        ({"8": "null", "recvWindow": 5000}, "UNKNOWN_PARAM", None, False),
+    ],
+)
+def test_an_undeclared_query_parameter_must_be_refused(query, code, status, fails) -> None:  # type: ignore[no-untyped-def]
+    """The spec's "Unknown parameters" rule: schemathesis assumes an extra query parameter
+    is ignored; this API refuses it, so a 200 to one is a finding."""
+    from toobit_follower_models.errors import BY_NAME
+
+    from fuzz import checks
+
+    if isinstance(code, str):
+        code, status = BY_NAME[code].code, BY_NAME[code].http_status
+    case, response = _fake(code, status, mode="negative")
+    case.query = query
+    case.operation.get_parameter_set = lambda location: {"recvWindow"}
+    assert checks.has_undeclared_query_parameter(case)
+    if fails:
+        with pytest.raises(AssertionError, match="schema-invalid"):
+            checks.toobit_negative_rejected(None, response, case)  # type: ignore[arg-type]
+    else:
+        assert checks.toobit_negative_rejected(None, response, case) is None  # type: ignore[arg-type]
+    case.query = {"recvWindow": 5000}
+    assert not checks.has_undeclared_query_parameter(case)
