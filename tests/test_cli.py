@@ -4,6 +4,10 @@ The simulator runs as a real TCP server (`python -m toobit_follower_sim serve` o
 127.0.0.1 and a free port). The CLI runs both as a subprocess (the installed console
 script and `python -m toobit_follower.cli`) and in-process through `main(argv, ...)`,
 which is faster and lets a test stand in for a terminal on stdin.
+
+Tests that cover every field or every error code iterate over the generated models,
+the spec's example and the generated error table, so an additive spec change (a new
+optional field, enum value or error code) breaks none of them.
 """
 
 from __future__ import annotations
@@ -15,15 +19,23 @@ import socket
 import subprocess
 import sys
 import time
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
-from toobit_follower.cli import EXIT_CODES, main
+from pydantic import BaseModel
+from toobit_follower._cli_output import field_description, unoptional
+from toobit_follower._exceptions import APIError, error_class
+from toobit_follower._operations import request_body
+from toobit_follower.cli import EXIT_CODES, Context, build_parser, describe, main, report
+from toobit_follower_models import FollowConfig, FollowConfigUpdate
+from toobit_follower_models.errors import BY_CODE, ERROR_TABLE, ErrorCode, ErrorInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = ROOT / "simulator" / "toobit_follower_sim" / "default_seed.yaml"
@@ -37,6 +49,43 @@ SPOT_KEY = "SimSpotAccountKey8nV5MbzwDDSWoiTStN4OrfSYrE0sju0oH6FZKHUBTz09qwj"
 LEADER = 123456789
 SECOND_LEADER = 987654321
 EXTRA_HISTORY_ROWS = 249  # plus the seed's own row: 250 rows, 3 pages of 100
+SPEC = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+
+
+def _spec_example(operation_id: str) -> dict[str, Any]:
+    """The first request body example of an operation in openapi.yaml."""
+    for item in SPEC["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("operationId") == operation_id:
+                examples = op["requestBody"]["content"]["application/json"]["examples"]
+                return dict(next(iter(examples.values()))["value"])
+    raise KeyError(operation_id)
+
+
+def _alias(model: type[BaseModel], name: str) -> str:
+    return model.model_fields[name].alias or name
+
+
+def _name(model: type[BaseModel], alias: str) -> str:
+    return next(n for n, info in model.model_fields.items() if (info.alias or n) == alias)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _flags(body: dict[str, Any]) -> list[str]:
+    """A follow config body (wire names) as `config set` options, the leader left out."""
+    argv: list[str] = []
+    for alias, value in body.items():
+        name = _name(FollowConfigUpdate, alias)
+        if name == "leader_user_id":
+            continue
+        if isinstance(value, bool):
+            argv.append(_flag(name) if value else "--no-" + _flag(name)[2:])
+        else:
+            argv += [_flag(name), str(value)]
+    return argv
 
 
 # ---- the simulator ------------------------------------------------------------------
@@ -215,12 +264,45 @@ def assert_no_secret(result: Result) -> None:
 
 
 # ---- help and usage -----------------------------------------------------------------
-def test_help_documents_every_exit_code(sim_server: Sim, home: Path) -> None:
+def _spec_error(row: ErrorInfo) -> APIError:
+    """The exception the client raises for a row of the spec's error table."""
+    cls = error_class(row.http_status, row.code)
+    return cls(
+        row.format_message(name="x", limit=1, until=1),
+        status_code=row.http_status,
+        code=row.code,
+        method="GET",
+        path="/api/v2/copy-trading/follower/leaders",
+    )
+
+
+def _exit_sections(help_text: str) -> dict[int, str]:
+    """The `exit codes` part of --help, one text per exit code."""
+    sections: dict[int, str] = {}
+    current: int | None = None
+    for line in help_text.split("exit codes", 1)[1].split("\nexamples:", 1)[0].splitlines():
+        head = line[:5].strip()
+        if line.startswith("  ") and head.isdigit():
+            current = int(head)
+            sections[current] = ""
+        if current is not None:
+            sections[current] += " " + line.strip()
+    return sections
+
+
+def test_help_documents_every_exit_code_and_the_spec_codes_under_them(
+    sim_server: Sim, home: Path
+) -> None:
     result = run_process(sim_server, home, "--help", script=True)
     assert result.code == 0
-    assert "exit codes:" in result.out
-    for code, _ in EXIT_CODES:
-        assert f"\n  {code:>3}  " in result.out
+    sections = _exit_sections(result.out)
+    assert sorted(sections) == sorted(code for code, _ in EXIT_CODES)
+    for code, text in EXIT_CODES:
+        assert " ".join(text.split()) in " ".join(sections[code].split())
+    # every code of the spec's table is listed under the exit code its error gets
+    for row in ERROR_TABLE:
+        listed = sections[run_describe(_spec_error(row))["exitCode"]]
+        assert f"{row.code}," in listed + ",", (row, listed)
     for name in ("leaders", "orders", "config", "positions", "time"):
         assert name in result.out
 
@@ -236,12 +318,89 @@ def test_readme_documents_the_same_exit_codes() -> None:
     assert [(int(code), text.strip(" |")) for code, text in rows] == list(EXIT_CODES)
 
 
+def run_describe(error: BaseException, *argv: str) -> dict[str, Any]:
+    """describe() and report() of the CLI for an exception, as its --json error."""
+    err = io.StringIO()
+    ctx = Context(
+        args=build_parser().parse_args(["--json", *(argv or ("leaders",))]),
+        out=io.StringIO(),
+        err=err,
+        stdin=io.StringIO(""),
+        environ={},
+        base_url=f"http://127.0.0.1:{_free_port()}",  # nothing listens: no hint reaches out
+    )
+    report(ctx, describe(ctx, error))
+    payload: dict[str, Any] = json.loads(err.getvalue())["error"]
+    return payload
+
+
+@pytest.mark.parametrize("row", ERROR_TABLE, ids=lambda row: row.name)
+def test_every_spec_error_shows_its_code_meaning_and_a_family_exit(row: ErrorInfo) -> None:
+    error = _spec_error(row)
+    shown = run_describe(error)
+    assert shown["code"] == row.code and shown["httpStatus"] == row.http_status
+    assert shown["meaning"] == row.meaning and row.meaning in shown["error"]
+    assert shown["exitCode"] in dict(EXIT_CODES)
+    assert shown["exitCode"] not in (0, 2, 130)
+    # an error of a known family (every class but the bare APIError) has its own exit code
+    assert (shown["exitCode"] == 1) == (type(error) is APIError), (row, type(error))
+
+
+def test_an_unknown_code_keeps_its_code_and_exits_by_its_family() -> None:
+    codes = {row.code for row in ERROR_TABLE}
+    unknown = min(codes) - 1
+    shown = {
+        status: run_describe(
+            error_class(status, unknown)(
+                "new", status_code=status, code=unknown, method="GET", path="/x"
+            )
+        )
+        for status in (400, 401, 403, 429, 503)
+    }
+    assert all(s["code"] == unknown and s["meaning"] is None for s in shown.values())
+    exits = {status: s["exitCode"] for status, s in shown.items()}
+    assert exits == {400: 5, 401: 3, 403: 4, 429: 8, 503: 9}
+
+
 def test_usage_errors_exit_2(home: Path) -> None:
     assert run(None, home, "no-such-command").code == 2
     assert run(None, home, "config", "get", "not-a-number").code == 2
+    assert run(None, home, "config", "get", "1_000").code == 2
     assert run(None, home, "positions", "stop", str(LEADER), "BTC-SWAP-USDT").code == 2
     result = run(None, home, "--recv-window", "0", "leaders")
     assert result.code == 2 and "--recv-window" in result.err
+    usage = run(None, home, "config", "set", str(LEADER), "--no-such-field", "1")
+    assert usage.code == 2 and "--no-such-field" in usage.err  # argparse's message is ours
+
+
+def test_config_set_options_come_from_the_model(home: Path) -> None:
+    result = run(None, home, "config", "set", "--help")
+    assert result.code == 0
+    text = " ".join(result.out.split())
+    for name, info in FollowConfigUpdate.model_fields.items():
+        if name == "leader_user_id":  # the LEADER_ID argument
+            continue
+        assert _flag(name) in text, name
+        if info.annotation is bool:
+            assert "--no-" + _flag(name)[2:] in text, name
+    # an enum field offers its values; another value is a usage error
+    types = {
+        name: unoptional(info.annotation) for name, info in FollowConfigUpdate.model_fields.items()
+    }
+    for name, kind in types.items():
+        if typing.get_origin(kind) is typing.Literal:
+            values = typing.get_args(kind)
+            assert "{" + ",".join(map(str, values)) + "}" in text, name
+            outside = max(v for v in values if isinstance(v, int)) + 1
+            assert (
+                run(None, home, "config", "set", str(LEADER), _flag(name), str(outside)).code == 2
+            )
+    # numbers are ASCII digits: no other script, no underscores, no exponent
+    first_int = next(name for name, kind in types.items() if kind is int)
+    first_decimal = next(name for name, kind in types.items() if kind is Decimal)
+    for name, bad in (first_int, "1_0"), (first_decimal, "1e1"), (first_decimal, "\u0661"):
+        result = run(None, home, "config", "set", str(LEADER), _flag(name), bad)
+        assert result.code == 2 and _flag(name) in result.err, (name, bad)
 
 
 # ---- the seven operations, happy paths -------------------------------------------------
@@ -250,7 +409,7 @@ def test_leaders_table_on_the_console_script(sim: Sim, home: Path) -> None:
     assert result.code == 0, result.err
     assert "S5" in result.out and "123456789" in result.out
     assert "521.64" in result.out and "-0.58" in result.out
-    header = next(line for line in result.out.splitlines() if "leader ID" in line)
+    header = next(line for line in result.out.splitlines() if "leader user id" in line)
     row = next(line for line in result.out.splitlines() if "123456789" in line)
     # aligned: the numeric cell ends where its column's header cell ends
     assert row.index("521.64") + len("521.64") == header.index("margin balance") + len(
@@ -310,14 +469,20 @@ def test_orders_history_all_shows_progress_on_stderr(sim: Sim, home: Path) -> No
     assert "250 of 250" in result.out
 
 
-def test_config_get(sim: Sim, home: Path) -> None:
+def test_config_get_shows_every_field_of_the_model(sim: Sim, home: Path) -> None:
+    config = run(sim, home, "config", "get", str(LEADER), "--json").json()
     table = run(sim, home, "config", "get", str(LEADER))
     assert table.code == 0, table.err
-    assert "fixed rate (1)" in table.out and "BTC-SWAP-USDT,ETH-SWAP-USDT" in table.out
-    config = run(sim, home, "config", "get", str(LEADER), "--json").json()
-    assert config["investAmount"] == "100"
-    assert config["maxInvestRate"] == "0.5"
-    assert config["zeroSlippageSwitch"] is True
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in table.out.splitlines()]
+    rows = [cells for cells in rows if cells]
+    for name, info in FollowConfig.model_fields.items():
+        value = config[_alias(FollowConfig, name)]
+        if unoptional(info.annotation) is Decimal:
+            assert isinstance(value, str), (name, value)  # exact, never a JSON number
+        shown = {"True": "yes", "False": "no", "None": "-"}.get(str(value), str(value))
+        cells = next(cells for cells in rows if cells[0] == name.replace("_", " "))
+        assert cells[1:] == [shown, field_description(FollowConfig, name)], cells
+    assert set(config) == {_alias(FollowConfig, n) for n in FollowConfig.model_fields}
 
 
 def test_config_set_with_flags_keeps_other_fields(sim: Sim, home: Path) -> None:
@@ -350,29 +515,82 @@ def test_config_set_from_file_written_by_config_get(sim: Sim, home: Path, tmp_pa
     assert run(sim, home, "config", "get", str(LEADER), "--json").json()["stopProfitRate"] == "0.12"
 
 
-def test_config_set_dry_run_sends_nothing(sim: Sim, home: Path) -> None:
-    result = run(
-        sim,
-        home,
-        "config",
-        "set",
-        str(LEADER),
-        "--leverage",
-        "5.50",
-        "--real-invest-amount",
-        "100",
-        "--dry-run",
-    )
+def _sent_bodies(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The bodies of the PUTs the client sends from now on, as bytes on the wire."""
+    sent: list[bytes] = []
+    send = httpx.Client.send
+
+    def spy(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        if request.method == "PUT":
+            sent.append(request.content)
+        return send(self, request, **kwargs)
+
+    monkeypatch.setattr(httpx.Client, "send", spy)
+    return sent
+
+
+def test_config_set_dry_run_prints_exactly_the_body_sent(
+    sim: Sim, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The spec's example for a leader without open positions, written as a user may:
+    # whole amounts as JSON numbers. They are sent as exact decimal strings, and
+    # --dry-run must print those bytes, not the numbers of the file.
+    body = _spec_example("updateFollowConfig") | {"leaderUserId": SECOND_LEADER}
+    decimals = {
+        _alias(FollowConfigUpdate, name)
+        for name, info in FollowConfigUpdate.model_fields.items()
+        if unoptional(info.annotation) is Decimal
+    }
+    as_written = {
+        key: int(value) if key in decimals and str(value).isdigit() else value
+        for key, value in body.items()
+    }
+    assert any(isinstance(as_written[key], int) for key in decimals & set(body))
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(as_written), encoding="utf-8")
+    sent = _sent_bodies(monkeypatch)
+    argv = ("config", "set", str(SECOND_LEADER), "--file", str(path))
+
+    dry = run(sim, home, *argv, "--dry-run", key=SECOND_KEY)
+    assert dry.code == 0, dry.err
+    assert sent == []  # nothing was sent
+    shown = dry.json()
+    assert {key: shown[key] for key in decimals & set(body)} == {
+        key: body[key] for key in decimals & set(body)
+    }  # exact decimal strings, as sent, never JSON numbers
+    printed = dry.out.rstrip("\n").encode()
+    assert printed == request_body(FollowConfigUpdate.model_validate(body))
+
+    done = run(sim, home, *argv, key=SECOND_KEY)
+    assert done.code == 0, done.err
+    assert sent == [printed]  # what --dry-run printed is what went on the wire
+
+
+def test_every_field_of_the_spec_example_is_set_by_its_option(sim: Sim, home: Path) -> None:
+    example = _spec_example("updateFollowConfig") | {"leaderUserId": SECOND_LEADER}
+    get = ("config", "get", str(SECOND_LEADER), "--json")
+    before = run(sim, home, *get, key=SECOND_KEY).json()
+    argv = ("config", "set", str(SECOND_LEADER), *_flags(example), "--json")
+    result = run(sim, home, *argv, key=SECOND_KEY)
     assert result.code == 0, result.err
-    body = result.json()
-    assert body["leverage"] == "5.50" and body["leaderUserId"] == LEADER
-    assert run(sim, home, "config", "get", str(LEADER), "--json").json()["leverage"] == "20"
+    sent = request_body(FollowConfigUpdate.model_validate(example))
+    assert result.json()["config"] == json.loads(sent)
+    after = run(sim, home, *get, key=SECOND_KEY).json()
+    shared = set(after) & set(example) - {"leaderUserId"}
+    assert {key: after[key] for key in shared} == {key: example[key] for key in shared}
+    assert before != after
 
 
-def test_config_set_needs_real_invest_amount(sim: Sim, home: Path) -> None:
-    result = run(sim, home, "config", "set", str(LEADER), "--leverage", "10")
+def test_config_set_needs_what_config_get_does_not_return(sim: Sim, home: Path) -> None:
+    not_returned = [
+        _alias(FollowConfigUpdate, name)
+        for name, info in FollowConfigUpdate.model_fields.items()
+        if info.is_required() and name not in FollowConfig.model_fields
+    ]
+    assert not_returned, "every field is read back: drop this test and its rule in cli.py"
+    result = run(sim, home, "config", "set", str(LEADER), "--stop-loss-rate", "0.15")
     assert result.code == 2
-    assert "realInvestAmount" in result.err
+    assert not_returned[0] in result.err
 
 
 def test_config_set_refused_by_server_is_invalid_request(sim: Sim, home: Path) -> None:
@@ -391,7 +609,7 @@ def test_config_set_invalid_value_is_not_sent(sim: Sim, home: Path) -> None:
         "config",
         "set",
         str(LEADER),
-        "--follow-symbols",
+        "--follow-symbol-ids",
         "btc swap",
         "--real-invest-amount",
         "100",
@@ -529,6 +747,10 @@ def test_follower_not_found(sim: Sim, home: Path) -> None:
     result = run(sim, home, "config", "get", str(LEADER), key=NO_RELATION_KEY)
     assert result.code == 6
     assert "-32045" in result.err and f"does not follow leader {LEADER}" in result.err
+    shown = run(sim, home, "config", "get", str(LEADER), "--json", key=NO_RELATION_KEY)
+    error = json.loads(shown.err)["error"]
+    row = BY_CODE[ErrorCode.FOLLOWER_NOT_FOUND]
+    assert (error["exitCode"], error["code"], error["meaning"]) == (6, row.code, row.meaning)
 
 
 def test_cancel_with_open_positions(sim: Sim, home: Path) -> None:

@@ -3,14 +3,20 @@
 Money stays exact everywhere: a ``Decimal`` is printed in plain notation from its own
 digits (``format(d, "f")``, so ``0.00000001`` never turns into ``1E-8``) and JSON
 carries it as a string, never as a number.
+
+Tables take their columns, headers and descriptions from the generated models, so a
+field added to the spec shows up after ``make generate`` with no change here.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import io
 import json
 import shutil
+import types
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,9 +28,16 @@ __all__ = [
     "Column",
     "dump_json",
     "exact",
+    "field_description",
     "millis_to_utc",
+    "model_columns",
+    "render_record",
     "to_jsonable",
+    "unoptional",
 ]
+
+EPOCH_MS_SUFFIX = "_time_ms"
+"""A field whose name ends so holds epoch milliseconds; tables show it as UTC."""
 
 
 def exact(value: Decimal) -> str:
@@ -60,6 +73,69 @@ def millis_to_utc(ms: int | str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{int(ms) % 1000:03d} UTC"
 
 
+# ---- what the models say about their fields ---------------------------------------------
+def unoptional(annotation: Any) -> Any:
+    """``X`` for ``X | None``; any other annotation unchanged."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _is_numeric(annotation: Any) -> bool:
+    """Decimal or int (also inside a union, e.g. ``Literal[""] | Decimal``)."""
+    annotation = unoptional(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_is_numeric(a) for a in typing.get_args(annotation))
+    return annotation is Decimal or annotation is int
+
+
+@functools.cache
+def _docstrings(model: type[BaseModel]) -> Mapping[str, str]:
+    # The generator writes each field's spec description as an attribute docstring,
+    # which pydantic reads only with use_attribute_docstrings. Workaround until the
+    # generator passes --use-attribute-docstrings: read them as pydantic would.
+    try:
+        from pydantic._internal._docs_extraction import extract_docstrings_from_cls
+
+        return extract_docstrings_from_cls(model, use_inspect=True)
+    except (ImportError, OSError, TypeError):  # pragma: no cover - no source to read
+        return {}
+
+
+def field_description(model: type[BaseModel], name: str) -> str:
+    """The spec's description of a field, on one line (``""`` when it has none)."""
+    text = model.model_fields[name].description or _docstrings(model).get(name, "")
+    return " ".join(text.split())
+
+
+def _header(name: str) -> str:
+    return name.removesuffix(EPOCH_MS_SUFFIX[-3:]).replace("_", " ")
+
+
+def _field_value(name: str) -> Callable[[Any], Any]:
+    if name.endswith(EPOCH_MS_SUFFIX):
+        return lambda row: millis_to_utc(getattr(row, name))
+    return lambda row: getattr(row, name)
+
+
+def model_columns(
+    model: type[BaseModel],
+    *,
+    hidden: Iterable[str] = (),
+    shown_as: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> list[Column]:
+    """One column per field of ``model``, in the spec's order, but ``hidden``;
+    ``shown_as`` replaces how a field's cell is made."""
+    special = shown_as or {}
+    return [
+        Column(_header(name), special.get(name) or _field_value(name), _is_numeric(info.annotation))
+        for name, info in model.model_fields.items()
+        if name not in set(hidden)
+    ]
+
+
 def _text(value: Any) -> str:
     if isinstance(value, Decimal):
         return exact(value)
@@ -82,6 +158,10 @@ class Column:
         return _text(self.get(row))
 
 
+_PIPE_WIDTH = 1000
+"""Width of a table written to a pipe or file: wide enough for every model's fields."""
+
+
 def render_table(
     title: str | None,
     columns: Sequence[Column],
@@ -99,22 +179,26 @@ def render_table(
             "tables need rich: pip install 'toobit-follower[cli]' (or use --json)"
         ) from None
 
+    cells = [[column.text(row) for column in columns] for row in rows]
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
+    for i, column in enumerate(columns):
+        # A number is never cut or folded: its column is at least as wide as its
+        # longest cell; a header may fold instead.
+        longest = max((len(line[i]) for line in cells), default=0)
         table.add_column(
             column.header,
             justify="right" if column.numeric else "left",
             overflow="fold",
-            no_wrap=column.numeric,
+            min_width=longest if column.numeric else None,
         )
-    for row in rows:
-        table.add_row(*(column.text(row) for column in columns))
+    for line in cells:
+        table.add_row(*line)
     # On a pipe rich would assume 80 columns and fold wide tables; there is no screen
     # to fit, so give it room instead, and drop the padding that room leaves.
     buffer = io.StringIO()
     console = Console(
         file=buffer,
-        width=shutil.get_terminal_size().columns if terminal else 240,
+        width=shutil.get_terminal_size().columns if terminal else _PIPE_WIDTH,
         force_terminal=terminal,
         soft_wrap=False,
     )
@@ -125,11 +209,31 @@ def render_table(
 def render_pairs(
     title: str | None, pairs: Sequence[tuple[str, Any]], *, stream: IO[str], terminal: bool
 ) -> None:
-    """A two-column field/value table (one record)."""
+    """A two-column field/value table."""
     render_table(
         title,
         [Column("field", lambda p: p[0]), Column("value", lambda p: p[1])],
         pairs,
+        stream=stream,
+        terminal=terminal,
+    )
+
+
+def render_record(title: str | None, record: BaseModel, *, stream: IO[str], terminal: bool) -> None:
+    """One record, a row per field of its model: field, value, the spec's description."""
+    model = type(record)
+    rows = [
+        (_header(name), _field_value(name)(record), field_description(model, name))
+        for name in model.model_fields
+    ]
+    render_table(
+        title,
+        [
+            Column("field", lambda r: r[0]),
+            Column("value", lambda r: r[1]),
+            Column("description", lambda r: r[2]),
+        ],
+        rows,
         stream=stream,
         terminal=terminal,
     )

@@ -3,6 +3,12 @@
 Every command goes through :class:`toobit_follower.FollowerClient`; this module only
 parses arguments, finds credentials, prints results and turns exceptions into a
 message, a hint and an exit code (see ``EXIT_CODES``).
+
+The follow config's flags, the tables' columns and the ``--json`` output come from the
+generated models (``toobit_follower_models``), and the error codes and their meanings
+from the spec's error table: a field or code added to ``openapi.yaml`` reaches the
+command line through ``make generate`` alone. A field is named here only where a rule
+acts on it.
 """
 
 from __future__ import annotations
@@ -11,21 +17,45 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import textwrap
 import time
+import typing
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Final
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from toobit_follower_models import (
+    CurrentOrder,
+    FollowConfig,
+    FollowConfigUpdate,
+    HistoryOrder,
+    Leader,
+    ServerTime,
+    StopProfitLossUpdate,
+)
+from toobit_follower_models.errors import ERROR_TABLE, ErrorCode
 
 from . import _constants as C
-from ._cli_output import Column, dump_json, exact, millis_to_utc, render_pairs, render_table
+from ._cli_output import (
+    Column,
+    dump_json,
+    exact,
+    field_description,
+    millis_to_utc,
+    model_columns,
+    render_pairs,
+    render_record,
+    render_table,
+    unoptional,
+)
 from ._cli_profiles import (
     PROFILES_ENV,
     Credentials,
@@ -35,7 +65,6 @@ from ._cli_profiles import (
     resolve_credentials,
 )
 from ._exceptions import (
-    ERROR_TABLE,
     APIConnectionError,
     APIError,
     AuthenticationError,
@@ -49,12 +78,19 @@ from ._exceptions import (
     ToobitError,
     UnexpectedResponseError,
     UnknownServerError,
+    error_class,
 )
+from ._operations import request_body
 from ._secret import mask_api_key
 
 __all__ = ["EXIT_CODES", "main"]
 
 PROG: Final = "toobit-follower"
+
+
+class UsageError(Exception):
+    """Bad arguments found after parsing (exit 2)."""
+
 
 # ---- exit codes ---------------------------------------------------------------------
 EXIT_OK: Final = 0
@@ -69,179 +105,146 @@ EXIT_RATE_LIMITED: Final = 8
 EXIT_UNKNOWN_OUTCOME: Final = 9
 EXIT_INTERRUPTED: Final = 130
 
-EXIT_CODES: Final[tuple[tuple[int, str], ...]] = (
-    (EXIT_OK, "success"),
-    (EXIT_OTHER, "any other error (also: cancel not confirmed)"),
-    (EXIT_USAGE, "usage: bad arguments or file, or cancel without --yes when not interactive"),
+# Each exit code, what it covers, and the exception families that exit with it. An
+# error takes the row of its most specific class (HasOpenPositionsError is an
+# InvalidRequestError too, and exits 7, not 5). Error codes are not listed: the spec's
+# table puts each code in a family, and `--help` shows which codes that makes.
+_EXITS: Final[tuple[tuple[int, str, tuple[type[BaseException], ...]], ...]] = (
+    (EXIT_OK, "success", ()),
+    (EXIT_OTHER, "any other error (also: cancel not confirmed)", ()),
+    (
+        EXIT_USAGE,
+        "usage: bad arguments or file, or cancel without --yes when not interactive",
+        (UsageError,),
+    ),
     (
         EXIT_AUTH,
-        "credentials: missing, profile refused, or rejected by the server"
-        " (-1002, -1021, -1022, -2014, -2015, -2017, -2018)",
+        "credentials: missing, profile refused, or rejected by the server",
+        (ProfileError, CredentialsError, AuthenticationError, TimestampError),
     ),
     (
         EXIT_PERMISSION,
-        "permission: read-only key on a write (-1020), not a COPY_TRADING account (-1005)",
+        "permission: the key or the account may not do this",
+        (PermissionDeniedError,),
     ),
     (
         EXIT_INVALID,
-        "invalid request: a parameter refused by the server (-1100..-1130) or"
-        " by the client before sending",
+        "invalid request: a parameter refused by the server or by the client before sending",
+        (InvalidRequestError, ValidationError, ValueError, TypeError),
     ),
-    (EXIT_NOT_FOUND, "no follow relation or no such position (-32045)"),
-    (EXIT_HAS_POSITIONS, "cancel refused: copy positions still open (-120055)"),
-    (EXIT_RATE_LIMITED, "rate limited or IP banned (-1003, HTTP 429/418)"),
+    (EXIT_NOT_FOUND, "no follow relation or no such position", (FollowerNotFoundError,)),
+    (EXIT_HAS_POSITIONS, "cancel refused: copy positions still open", (HasOpenPositionsError,)),
+    (EXIT_RATE_LIMITED, "rate limited or IP banned", (RateLimitError,)),
     (
         EXIT_UNKNOWN_OUTCOME,
-        "no usable answer: connection failed, timeout, server error"
-        " (-1000, 5XX, not JSON); for a write the outcome is unknown",
+        "no usable answer: connection failed, timeout, server error, not JSON; for a write"
+        " the outcome is unknown",
+        (APIConnectionError, OutcomeUnknownError, UnknownServerError, UnexpectedResponseError),
     ),
-    (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C)", (KeyboardInterrupt,)),
 )
 
-MEANINGS: Final = {row.code: row.meaning for row in ERROR_TABLE}
+
+def _with_classes(text: str, classes: tuple[type[BaseException], ...]) -> str:
+    names = [c.__name__ for c in classes if issubclass(c, ToobitError)]
+    return f"{text} ({', '.join(names)})" if names else text
 
 
-class UsageError(Exception):
-    """Bad arguments found after parsing (exit 2)."""
+EXIT_CODES: Final[tuple[tuple[int, str], ...]] = tuple(
+    (code, _with_classes(text, classes)) for code, text, classes in _EXITS
+)
+"""(exit code, what it covers): the table of ``--help`` and the README."""
+
+
+def exit_code_for(error: type[BaseException] | BaseException) -> int:
+    """The exit code of an exception (or exception class): the row of its most specific
+    class among ``_EXITS``, else 1."""
+    mro = (error if isinstance(error, type) else type(error)).__mro__
+    return min(
+        ((mro.index(cls), code) for code, _, classes in _EXITS for cls in classes if cls in mro),
+        default=(0, EXIT_OTHER),
+    )[1]
+
+
+def spec_codes_by_exit() -> dict[int, list[int]]:
+    """The spec's error codes under the exit code of the class each one raises."""
+    found: dict[int, list[int]] = {}
+    for row in ERROR_TABLE:
+        codes = found.setdefault(exit_code_for(error_class(row.http_status, row.code)), [])
+        if row.code not in codes:
+            codes.append(row.code)
+    return found
 
 
 # ---- argument types -----------------------------------------------------------------
+_DECIMAL_RE: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_INT_RE: Final = re.compile(r"-?[0-9]+")
+
+
 def _decimal(text: str) -> Decimal:
-    """An exact, finite, non-negative decimal typed by the user (no float on the way)."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not a decimal number: {text!r}") from None
-    if not value.is_finite():
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
+    """An exact decimal typed by the user in plain ASCII notation (no float on the way)."""
+    if not _DECIMAL_RE.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"not a plain decimal number: {text!r}")
+    return Decimal(text.strip())
 
 
 def _int(text: str) -> int:
-    try:
-        return int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    """An integer of ASCII digits (``int()`` alone would take ``1_000`` or other scripts)."""
+    if not _INT_RE.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
+    return int(text.strip())
 
 
 def _leader_id(text: str) -> int:
-    try:
-        return _positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"a leader user ID is a positive integer, got {text!r}"
-        ) from None
+    value = int(text.strip()) if _INT_RE.fullmatch(text.strip()) else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a leader user ID is a positive integer, got {text!r}")
+    return value
 
 
-_AMOUNT_MODES: Final = {"fixed-amount": 0, "fixed-rate": 1, "0": 0, "1": 1}
-_MARGIN_TYPES: Final = {"all": 0, "cross": 1, "isolated": 2, "0": 0, "1": 1, "2": 2}
+# The follow config's leader is the command's LEADER_ID argument, not a flag.
+_LEADER_FIELD: Final = "leader_user_id"
 
 
-def _choice(table: dict[str, int], what: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            return table[text.lower()]
-        except KeyError:
-            names = ", ".join(k for k in table if not k.isdigit())
-            raise argparse.ArgumentTypeError(f"{what}: one of {names}, got {text!r}") from None
-
-    return parse
-
-
-# (flag, field name of update_follow_config, wire name, argparse type, help)
-_CONFIG_FIELDS: Final[tuple[tuple[str, str, str, Callable[[str], Any], str], ...]] = (
-    ("--invest-amount", "invest_amount", "investAmount", _decimal, "total follow investment"),
-    (
-        "--single-place-amount",
-        "single_place_amount",
-        "singlePlaceAmount",
-        _decimal,
-        "fixed amount per order",
-    ),
-    (
-        "--daily-max-invest-amount",
-        "daily_max_invest_amount",
-        "dailyMaxInvestAmount",
-        _decimal,
-        "maximum daily investment, 0 = no limit",
-    ),
-    ("--leverage", "leverage", "leverage", _decimal, "follow leverage"),
-    (
-        "--max-invest-rate",
-        "max_invest_rate",
-        "maxInvestRate",
-        _decimal,
-        "maximum investment rate in [0, 1]",
-    ),
-    (
-        "--stop-profit-rate",
-        "stop_profit_rate",
-        "stopProfitRate",
-        _decimal,
-        "take-profit rate, 0 = off",
-    ),
-    ("--stop-loss-rate", "stop_loss_rate", "stopLossRate", _decimal, "stop-loss rate, 0 = off"),
-    (
-        "--real-invest-amount",
-        "real_invest_amount",
-        "realInvestAmount",
-        _decimal,
-        "actual invested amount (not returned by `config get`: always give it)",
-    ),
-    (
-        "--follow-amount-mode",
-        "follow_amount_mode",
-        "followAmountMode",
-        _choice(_AMOUNT_MODES, "follow amount mode"),
-        "fixed-amount (0) or fixed-rate (1)",
-    ),
-    ("--stop-loss-delay", "stop_loss_delay", "stopLossDelay", _int, "stop-loss delay, seconds"),
-    (
-        "--isolated-reserved-amount",
-        "isolated_reserved_amount",
-        "isolatedReservedAmount",
-        _decimal,
-        "isolated margin reserved amount",
-    ),
-    (
-        "--follow-margin-type",
-        "follow_margin_type",
-        "followMarginType",
-        _choice(_MARGIN_TYPES, "follow margin type"),
-        "all (0), cross (1) or isolated (2)",
-    ),
-    (
-        "--follow-symbols",
-        "follow_symbol_ids",
-        "followSymbolIds",
-        str,
-        "`all` or comma-separated symbol IDs, e.g. BTC-SWAP-USDT,ETH-SWAP-USDT",
-    ),
-)
-_WIRE_TO_FIELD: Final = {wire: field for _, field, wire, _, _ in _CONFIG_FIELDS} | {
-    "zeroSlippageSwitch": "zero_slippage_switch",
-    "leaderUserId": "leader_user_id",
-}
-_FIELD_TO_WIRE: Final = {field: wire for wire, field in _WIRE_TO_FIELD.items()}
-_ALL_CONFIG_FIELDS: Final = [f for _, f, _, _, _ in _CONFIG_FIELDS] + ["zero_slippage_switch"]
+def _add_field_option(
+    parser: argparse._ActionsContainer, model: type[BaseModel], name: str
+) -> None:
+    """``--field-name`` for a field of ``model``: its type, choices and help from the model."""
+    info: FieldInfo = model.model_fields[name]
+    kind = unoptional(info.annotation)
+    flag = "--" + name.replace("_", "-")
+    help_text = field_description(model, name).replace("%", "%%")
+    if name not in FollowConfig.model_fields and info.is_required():
+        help_text += " Required: `config get` does not return it."
+    if kind is bool:
+        parser.add_argument(
+            flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+        )
+        return
+    options: dict[str, Any] = {"metavar": "TEXT", "type": str}
+    if typing.get_origin(kind) is typing.Literal:
+        values = typing.get_args(kind)
+        number = all(isinstance(v, int) for v in values)
+        options = {"type": _int if number else str, "choices": values, "metavar": None}
+    elif kind is Decimal:
+        options = {"type": _decimal, "metavar": "DECIMAL"}
+    elif kind is int:
+        options = {"type": _int, "metavar": "INT"}
+    parser.add_argument(flag, dest=name, default=None, help=help_text, **options)
 
 
 # ---- parser -------------------------------------------------------------------------
 def _epilog() -> str:
-    codes = "\n".join(
-        textwrap.fill(text, 88, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7)
-        for code, text in EXIT_CODES
-    )
+    by_exit = spec_codes_by_exit()
+    lines = []
+    for code, text in EXIT_CODES:
+        spec = by_exit.get(code)
+        if spec:
+            text += f"; codes {', '.join(map(str, spec))}"
+        lines.append(
+            textwrap.fill(text, 88, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7)
+        )
+    codes = "\n".join(lines)
     return f"""\
 credentials (first found wins):
   --profile NAME      profile NAME of the profile file
@@ -256,7 +259,7 @@ output:
   Tables for people; --json prints the exchange's field names with every amount as an
   exact decimal string (never a JSON number). Errors go to stderr (as JSON with --json).
 
-exit codes:
+exit codes (the error codes of each family are the spec's):
 {codes}
 
 examples:
@@ -393,50 +396,20 @@ def build_parser() -> argparse.ArgumentParser:
         "replace the follow config of a leader (fields not given keep their current value)",
         epilog="The update replaces the whole config. Fields come from --file (JSON, the"
         " exchange's names as `config get --json` prints them, or snake_case), then the"
-        " flags; any field still missing is taken from the current config. realInvestAmount"
-        " is not part of the current config, so give it in the file or with"
-        " --real-invest-amount.",
+        " options; any field still missing is taken from the current config. A required"
+        " field that `config get` does not return must be given in the file or as an option.",
     )
     set_.add_argument("leader_id", metavar="LEADER_ID", type=_leader_id)
     set_.add_argument(
         "-f", "--file", metavar="FILE", help="JSON object with the fields ('-' reads stdin)"
     )
-    for flag, field, _, type_, help_text in _CONFIG_FIELDS:
-        metavar = (
-            "RATE"
-            if field.endswith("_rate")
-            else "SECONDS"
-            if field == "stop_loss_delay"
-            else "SYMBOLS"
-            if field == "follow_symbol_ids"
-            else "MODE"
-            if field == "follow_amount_mode"
-            else "TYPE"
-            if field == "follow_margin_type"
-            else "AMOUNT"
-            if type_ is _decimal and field != "leverage"
-            else "LEVERAGE"
-        )
-        set_.add_argument(
-            flag, dest=field, type=type_, default=None, metavar=metavar, help=help_text
-        )
-    slip = set_.add_mutually_exclusive_group()
-    slip.add_argument(
-        "--zero-slippage",
-        dest="zero_slippage_switch",
-        action="store_true",
-        default=None,
-        help="zero-slippage switch on",
-    )
-    slip.add_argument(
-        "--no-zero-slippage",
-        dest="zero_slippage_switch",
-        action="store_false",
-        help="zero-slippage switch off",
-    )
     set_.add_argument(
-        "--dry-run", action="store_true", help="print the body that would be sent and stop"
+        "--dry-run", action="store_true", help="print the exact body that would be sent and stop"
     )
+    fields = set_.add_argument_group("follow config fields (from the spec)")
+    for name in FollowConfigUpdate.model_fields:
+        if name != _LEADER_FIELD:
+            _add_field_option(fields, FollowConfigUpdate, name)
 
     # positions
     positions = sub(commands, "positions", "open copy positions")
@@ -546,48 +519,15 @@ def _side(row: Any) -> str:
     return "long" if int(row.is_long) == 1 else "short"
 
 
-LEADER_COLUMNS: Final = (
-    Column("leader ID", lambda r: r.leader_user_id),
-    Column("nickname", lambda r: r.leader_nickname),
-    Column("margin balance", lambda r: r.margin_balance, True),
-    Column("available margin", lambda r: r.available_margin, True),
-    Column("unrealised PnL", lambda r: r.unrealised_pnl, True),
-    Column("realised profit", lambda r: r.realised_profit, True),
-    Column("held profit share", lambda r: r.holding_profit_sharing, True),
-    Column("settled profit share", lambda r: r.settled_profit_sharing, True),
-    Column("net profit", lambda r: r.net_profit, True),
-)
-
-CURRENT_COLUMNS: Final = (
-    Column("leader", lambda r: f"{r.leader_nickname} ({r.leader_user_id})"),
-    Column("symbol", lambda r: r.symbol_id),
-    Column("side", _side),
-    Column("leverage", lambda r: r.leverage, True),
-    Column("quantity", lambda r: r.quantity, True),
-    Column("open avg", lambda r: r.open_avg_price, True),
-    Column("mark", lambda r: r.mark_price, True),
-    Column("margin", lambda r: r.margin, True),
-    Column("liq. price", lambda r: r.liquidation_price, True),
-    Column("unrealized PnL", lambda r: r.unrealized_profit, True),
-    Column("PnL rate", lambda r: r.unrealized_profit_rate, True),
-    Column("take-profit", lambda r: r.stop_profit_rate, True),
-    Column("stop-loss", lambda r: r.stop_loss_rate, True),
-)
-
-HISTORY_COLUMNS: Final = (
-    Column("symbol", lambda r: r.symbol_id),
-    Column("side", _side),
-    Column("leader", lambda r: r.leader_nickname),
-    Column("leverage", lambda r: r.leverage, True),
-    Column("opened", lambda r: millis_to_utc(r.open_time_ms)),
-    Column("last closed", lambda r: millis_to_utc(r.last_close_time_ms)),
-    Column("open avg", lambda r: r.open_avg_price, True),
-    Column("close avg", lambda r: r.close_avg_price, True),
-    Column("max qty", lambda r: r.max_position_quantity, True),
-    Column("closed qty", lambda r: r.closed_quantity, True),
-    Column("realized PnL", lambda r: r.realized_profit, True),
-    Column("close status", lambda r: r.close_status, True),
-)
+# Columns are the models' fields. Rules: an avatar is a URL, too wide for a table
+# (--json has it); the direction reads as long / short.
+_TABLE_RULES: Final[dict[str, Any]] = {
+    "hidden": ("leader_avatar",),
+    "shown_as": {"is_long": _side},
+}
+LEADER_COLUMNS: Final = model_columns(Leader, **_TABLE_RULES)
+CURRENT_COLUMNS: Final = model_columns(CurrentOrder, **_TABLE_RULES)
+HISTORY_COLUMNS: Final = model_columns(HistoryOrder, **_TABLE_RULES)
 
 
 def cmd_leaders(ctx: Context) -> int:
@@ -705,38 +645,28 @@ def cmd_orders_history(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _config_pairs(config: Any) -> list[tuple[str, Any]]:
-    modes = {0: "fixed amount (0)", 1: "fixed rate (1)"}
-    margins = {0: "all (0)", 1: "cross only (1)", 2: "isolated only (2)"}
-    return [
-        ("leader ID", config.leader_user_id),
-        ("invest amount", config.invest_amount),
-        ("single place amount", config.single_place_amount),
-        ("daily max invest amount", config.daily_max_invest_amount),
-        ("leverage", config.leverage),
-        ("max invest rate", config.max_invest_rate),
-        ("take-profit rate", config.stop_profit_rate),
-        ("stop-loss rate", config.stop_loss_rate),
-        ("stop-loss delay (s)", config.stop_loss_delay),
-        ("follow amount mode", modes.get(config.follow_amount_mode, config.follow_amount_mode)),
-        ("isolated reserved amount", config.isolated_reserved_amount),
-        ("follow margin type", margins.get(config.follow_margin_type, config.follow_margin_type)),
-        ("follow symbols", config.follow_symbol_ids),
-        ("zero slippage", config.zero_slippage_switch),
-    ]
-
-
 def cmd_config_get(ctx: Context) -> int:
     with _client(ctx) as client:
         config = client.get_follow_config(ctx.args.leader_id)
     if ctx.json:
         dump_json(config, ctx.out)
     else:
-        ctx.pairs(f"follow config of leader {ctx.args.leader_id}", _config_pairs(config))
+        render_record(
+            f"follow config of leader {ctx.args.leader_id}",
+            config,
+            stream=ctx.out,
+            terminal=ctx.terminal,
+        )
     return EXIT_OK
 
 
+def _wire_name(name: str) -> str:
+    return FollowConfigUpdate.model_fields[name].alias or name
+
+
 def _read_config_file(ctx: Context, name: str) -> dict[str, Any]:
+    """The follow config fields of a JSON file, under their Python names. It may be the
+    output of `config get --json` (its read-only fields are dropped) or an API envelope."""
     try:
         text = ctx.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
     except OSError as exc:
@@ -750,46 +680,51 @@ def _read_config_file(ctx: Context, name: str) -> dict[str, Any]:
         data = data["data"]  # a whole API envelope
     if not isinstance(data, dict):
         raise UsageError(f"{name}: expected a JSON object of follow config fields")
+    known = {
+        key: field
+        for model in (FollowConfig, FollowConfigUpdate)
+        for field, info in model.model_fields.items()
+        for key in (field, info.alias or field)
+    }
     fields: dict[str, Any] = {}
     for key, value in data.items():
-        field = _WIRE_TO_FIELD.get(key, key if key in _FIELD_TO_WIRE else None)
-        if field is None:
+        if key not in known:
             raise UsageError(f"{name}: unknown follow config field {key!r}")
-        fields[field] = value
-    if "leader_user_id" in fields:
-        in_file = fields.pop("leader_user_id")
-        if str(in_file) != str(ctx.args.leader_id):
-            raise UsageError(f"{name} is for leader {in_file}, not {ctx.args.leader_id}")
+        if known[key] in FollowConfigUpdate.model_fields:
+            fields[known[key]] = value
+    in_file = fields.pop(_LEADER_FIELD, ctx.args.leader_id)
+    if str(in_file) != str(ctx.args.leader_id):
+        raise UsageError(f"{name} is for leader {in_file}, not {ctx.args.leader_id}")
     return fields
 
 
 def cmd_config_set(ctx: Context) -> int:
     args = ctx.args
+    settable = [name for name in FollowConfigUpdate.model_fields if name != _LEADER_FIELD]
     fields: dict[str, Any] = _read_config_file(ctx, args.file) if args.file else {}
-    for name in _ALL_CONFIG_FIELDS:
-        value = getattr(args, name, None)
-        if value is not None:
-            fields[name] = value
-    if "real_invest_amount" not in fields:
-        raise UsageError(
-            "realInvestAmount is required and `config get` does not return it: pass"
-            " --real-invest-amount AMOUNT or put realInvestAmount in the file"
-        )
+    fields |= {name: getattr(args, name) for name in settable if getattr(args, name) is not None}
+    for name in settable:  # what the current config cannot fill in
+        info = FollowConfigUpdate.model_fields[name]
+        if name not in fields and name not in FollowConfig.model_fields and info.is_required():
+            raise UsageError(
+                f"{_wire_name(name)} is required and `config get` does not return it: pass"
+                f" --{name.replace('_', '-')} or put {_wire_name(name)} in the file"
+            )
     with _client(ctx) as client:
-        missing = [name for name in _ALL_CONFIG_FIELDS if name not in fields]
-        if missing:
+        missing = [name for name in settable if name not in fields]
+        if any(name in FollowConfig.model_fields for name in missing):
             current = client.get_follow_config(args.leader_id)
             for name in missing:
-                fields[name] = getattr(current, name)
-        body = {"leaderUserId": args.leader_id} | {
-            _FIELD_TO_WIRE[name]: fields[name] for name in _ALL_CONFIG_FIELDS
-        }
+                if getattr(current, name, None) is not None:
+                    fields[name] = getattr(current, name)
+        update = FollowConfigUpdate.model_validate(fields | {_LEADER_FIELD: args.leader_id})
+        body = request_body(update)
         if args.dry_run:
-            dump_json(body, ctx.out)
+            ctx.out.write(body.decode("utf-8") + "\n")
             return EXIT_OK
-        client.update_follow_config(leader_user_id=args.leader_id, **fields)
+        client.update_follow_config(update)
     if ctx.json:
-        dump_json({"ok": True, "config": body}, ctx.out)
+        dump_json({"ok": True, "config": json.loads(body)}, ctx.out)
     else:
         ctx.out.write(f"Follow config of leader {args.leader_id} updated.\n")
     return EXIT_OK
@@ -799,42 +734,30 @@ def cmd_positions_stop(ctx: Context) -> int:
     args = ctx.args
     if args.take_profit is None and args.stop_loss is None and args.delay is None:
         raise UsageError("give at least one of --take-profit, --stop-loss, --delay")
+    update = StopProfitLossUpdate(
+        leader_user_id=args.leader_id,
+        symbol_id=args.symbol,
+        is_long=1 if args.is_long else 0,
+        stop_profit_rate=args.take_profit,
+        stop_loss_rate=args.stop_loss,
+        stop_loss_delay=args.delay,
+    )
     with _client(ctx) as client:
-        client.update_stop_profit_loss(
-            leader_user_id=args.leader_id,
-            symbol_id=args.symbol,
-            is_long=bool(args.is_long),
-            stop_profit_rate=args.take_profit,
-            stop_loss_rate=args.stop_loss,
-            stop_loss_delay=args.delay,
-        )
-    side = "long" if args.is_long else "short"
+        client.update_stop_profit_loss(**update.model_dump(exclude_none=True))
     if ctx.json:
-        result: dict[str, Any] = {
-            "ok": True,
-            "leaderUserId": str(args.leader_id),
-            "symbolId": args.symbol,
-            "isLong": 1 if args.is_long else 0,
-        }
-        if args.take_profit is not None:
-            result["stopProfitRate"] = args.take_profit
-        if args.stop_loss is not None:
-            result["stopLossRate"] = args.stop_loss
-        if args.delay is not None:
-            result["stopLossDelay"] = args.delay
-        dump_json(result, ctx.out)
-    else:
-        parts = []
-        if args.take_profit is not None:
-            parts.append(f"take-profit {exact(args.take_profit)}")
-        if args.stop_loss is not None:
-            parts.append(f"stop-loss {exact(args.stop_loss)}")
-        if args.delay is not None:
-            parts.append(f"stop-loss delay {args.delay} s")
-        ctx.out.write(
-            f"Set {', '.join(parts)} on the {side} {args.symbol} position of leader"
-            f" {args.leader_id}.\n"
-        )
+        dump_json({"ok": True} | json.loads(request_body(update)), ctx.out)
+        return EXIT_OK
+    parts = []
+    if args.take_profit is not None:
+        parts.append(f"take-profit {exact(args.take_profit)}")
+    if args.stop_loss is not None:
+        parts.append(f"stop-loss {exact(args.stop_loss)}")
+    if args.delay is not None:
+        parts.append(f"stop-loss delay {args.delay} s")
+    ctx.out.write(
+        f"Set {', '.join(parts)} on the {_side(update)} {args.symbol} position of leader"
+        f" {args.leader_id}.\n"
+    )
     return EXIT_OK
 
 
@@ -846,7 +769,7 @@ def measure_offset(base_url: str, timeout: float = C.DEFAULT_TIMEOUT) -> tuple[i
         response = http.get("/api/v1/time")
         after = time.time()
     response.raise_for_status()
-    server_ms = int(response.json()["serverTime"])
+    server_ms = ServerTime.model_validate_json(response.content).server_time
     return server_ms, round((before + after) * 500), round((after - before) * 1000)
 
 
@@ -854,7 +777,7 @@ def cmd_time(ctx: Context) -> int:
     timeout = ctx.args.timeout if ctx.args.timeout is not None else C.DEFAULT_TIMEOUT
     try:
         server_ms, local_ms, rtt = measure_offset(ctx.base_url, timeout)
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+    except (httpx.HTTPError, ValueError) as exc:
         raise APIConnectionError(
             f"no server time from {ctx.base_url}: {exc}", method="GET", path="/api/v1/time"
         ) from exc
@@ -912,31 +835,10 @@ class Failure:
     exit_code: int
     title: str
     code: int | None = None
+    meaning: str | None = None
     status: int | None = None
     server_msg: str | None = None
     hint: str | None = None
-
-
-def _exit_code_for(error: BaseException) -> int:
-    if isinstance(error, OutcomeUnknownError | APIConnectionError):
-        return EXIT_UNKNOWN_OUTCOME
-    if isinstance(error, RateLimitError):
-        return EXIT_RATE_LIMITED
-    if isinstance(error, AuthenticationError | TimestampError):
-        return EXIT_AUTH
-    if isinstance(error, PermissionDeniedError):
-        return EXIT_PERMISSION
-    if isinstance(error, InvalidRequestError):
-        return EXIT_INVALID
-    if isinstance(error, FollowerNotFoundError):
-        return EXIT_NOT_FOUND
-    if isinstance(error, HasOpenPositionsError):
-        return EXIT_HAS_POSITIONS
-    if isinstance(error, UnknownServerError | UnexpectedResponseError):
-        return EXIT_UNKNOWN_OUTCOME
-    if isinstance(error, APIError) and error.status_code >= 500:
-        return EXIT_UNKNOWN_OUTCOME
-    return EXIT_OTHER
 
 
 def _key_line(ctx: Context) -> str:
@@ -948,13 +850,14 @@ def _key_line(ctx: Context) -> str:
 
 def _clock_hint(ctx: Context) -> str:
     recv = ctx.args.recv_window or C.DEFAULT_RECV_WINDOW
+    fix = f"Sync the clock (NTP) or raise --recv-window (at most {C.MAX_RECV_WINDOW})."
     try:
         server_ms, local_ms, rtt = measure_offset(ctx.base_url)
     except Exception as exc:
         return (
             "clock skew: this machine's clock and the server's differ by more than the"
             f" recvWindow ({recv} ms); measuring the offset failed too ({type(exc).__name__})."
-            " Sync the clock (NTP) or raise --recv-window (at most 60000)."
+            f" {fix}"
         )
     offset = server_ms - local_ms
     direction = "behind" if offset > 0 else "ahead of"
@@ -967,43 +870,31 @@ def _clock_hint(ctx: Context) -> str:
         f"clock skew: measured from {ctx.base_url}/api/v1/time, this machine's clock is"
         f" {abs(offset)} ms {direction} the server's (offset {offset:+d} ms, round trip"
         f" {rtt} ms; recvWindow {recv} ms). A request is accepted only if its timestamp is"
-        " less than 1000 ms ahead of server time and at most recvWindow behind it."
-        f"{slow} Sync the clock (NTP) or raise --recv-window (at most 60000)."
+        f" at most recvWindow behind server time and not ahead of it.{slow} {fix}"
     )
 
 
-def _api_hint(ctx: Context, error: APIError) -> str | None:
-    code = error.code
+def _api_hint(ctx: Context, error: APIError, meaning: str | None) -> str | None:
+    """A hint for the error's family (or, where a hint is code-specific, its code)."""
     leader = getattr(ctx.args, "leader_id", None)
-    if isinstance(error, TimestampError) or code == -1021:
+    if isinstance(error, TimestampError):
         return _clock_hint(ctx)
-    if code == -1022:
+    if error.code == ErrorCode.INVALID_SIGNATURE:
         return (
             f"the signature was refused: the secret does not belong to {_key_line(ctx)}"
             " (check the secret that goes with this key; it is never printed)"
         )
-    if code in (-2015, -2014, -2017, -2018, -1002):
-        what = {
-            -2015: "the server does not know this key, or it is not allowed from this IP",
-            -2014: "the key is not 1..128 letters and digits",
-            -2017: "the key has expired; create a new one",
-            -2018: "the key is suspended",
-            -1002: "no key reached the server",
-        }[code]
-        return f"{what}: used {_key_line(ctx)}"
-    if code == -1020:
-        return f"this key is read-only; writes need a read-write key ({_key_line(ctx)})"
-    if code == -1005:
-        return f"the account of this key is not a COPY_TRADING account ({_key_line(ctx)})"
-    if code == -32045:
-        about = f" leader {leader}" if leader is not None else " any leader"
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return f"{meaning or 'refused'}: used {_key_line(ctx)}"
+    if isinstance(error, FollowerNotFoundError):
         if ctx.args.command == "positions":
             return (
                 f"no open {'long' if ctx.args.is_long else 'short'} {ctx.args.symbol} copy"
                 f" position under leader {leader} (see `{PROG} orders current`)"
             )
+        about = f" leader {leader}" if leader is not None else " any leader"
         return f"this account does not follow{about} (see `{PROG} leaders`)"
-    if code == -120055:
+    if isinstance(error, HasOpenPositionsError):
         return (
             f"close the copy positions under leader {leader} first (see `{PROG} orders"
             " current`), then cancel again"
@@ -1011,69 +902,68 @@ def _api_hint(ctx: Context, error: APIError) -> str | None:
     if isinstance(error, RateLimitError):
         reset = error.rate_limit.reset_timestamp_ms
         when = f" until {millis_to_utc(reset)}" if reset else ""
-        return f"request weight exceeded (3000 per minute per key): wait{when} before retrying"
-    if code in (-1102, -1130, -1100, -1101, -1103, -1105):
+        return f"request weight exceeded: wait{when} before retrying"
+    if isinstance(error, InvalidRequestError):
         return "the server's message names the parameter it refused"
     if isinstance(error, UnexpectedResponseError):
         return f"the answer from {ctx.base_url} is not the API's JSON (a gateway page?)"
-    if code == -1000 or error.status_code >= 500:
+    if isinstance(error, UnknownServerError):
         return "the server failed; try again later"
     return None
 
 
+def _meaning(error: APIError | OutcomeUnknownError) -> str | None:
+    """The spec's meaning of the error's code (``None`` for a code it does not list)."""
+    api_error = error.error if isinstance(error, OutcomeUnknownError) else error
+    meaning = getattr(api_error, "meaning", None)
+    return meaning if isinstance(meaning, str) else None
+
+
 def describe(ctx: Context, error: BaseException) -> Failure:
     """The message, hint and exit code for an exception (never shows a secret)."""
-    if isinstance(error, UsageError):
-        return Failure(EXIT_USAGE, str(error))
-    if isinstance(error, ProfileError | CredentialsError):
-        return Failure(EXIT_AUTH, str(error))
+    exit_code = exit_code_for(error)
     if isinstance(error, OutcomeUnknownError):
         return Failure(
-            EXIT_UNKNOWN_OUTCOME,
+            exit_code,
             f"outcome unknown: {error.error}",
             code=error.code,
+            meaning=_meaning(error),
             status=error.status_code,
             hint="the change may or may not have been applied; check the state (for example"
             f" `{PROG} leaders` or `{PROG} config get ID`) before repeating it",
         )
     if isinstance(error, APIError):
-        meaning = MEANINGS.get(error.code) if error.code is not None else None
+        meaning = _meaning(error)
         if error.code is not None:
             title = f"{error.code} {meaning or 'error'}"
         else:
             title = f"HTTP {error.status_code}: {error.msg}"
         return Failure(
-            _exit_code_for(error),
+            exit_code,
             title,
             code=error.code,
+            meaning=meaning,
             status=error.status_code,
             server_msg=error.msg if error.code is not None else getattr(error, "excerpt", None),
-            hint=_api_hint(ctx, error),
+            hint=_api_hint(ctx, error, meaning),
         )
     if isinstance(error, APIConnectionError):
-        write = is_write(ctx.args)
+        maybe = "; a write may have been applied before the connection broke"
         return Failure(
-            EXIT_UNKNOWN_OUTCOME,
+            exit_code,
             f"no answer from {ctx.base_url}: {error.message}",
-            hint=(
-                "check --base-url and the network"
-                + ("; a write may have been applied before the connection broke" if write else "")
-            ),
+            hint="check --base-url and the network" + (maybe if is_write(ctx.args) else ""),
         )
-    if isinstance(error, ValidationError | ValueError | TypeError):
-        # The client checks values before sending (size, rates, symbol pattern, ...).
-        detail = (
-            "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
-                for e in error.errors()
-            )
-            if isinstance(error, ValidationError)
-            else str(error)
+    if isinstance(error, ValidationError):  # the client checks values before sending
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in error.errors()
         )
-        return Failure(EXIT_INVALID, f"invalid request (not sent): {detail}")
-    if isinstance(error, ToobitError):
-        return Failure(EXIT_OTHER, str(error))
-    return Failure(EXIT_OTHER, f"{type(error).__name__}: {error}")
+        return Failure(exit_code, f"invalid request (not sent): {detail}")
+    if exit_code == EXIT_INVALID:
+        return Failure(exit_code, f"invalid request (not sent): {error}")
+    if exit_code != EXIT_OTHER or isinstance(error, ToobitError):
+        return Failure(exit_code, str(error))
+    return Failure(exit_code, f"{type(error).__name__}: {error}")
 
 
 def report(ctx: Context, failure: Failure) -> None:
@@ -1081,7 +971,7 @@ def report(ctx: Context, failure: Failure) -> None:
         payload: dict[str, Any] = {"exitCode": failure.exit_code, "error": failure.title}
         if failure.code is not None:
             payload["code"] = failure.code
-            payload["meaning"] = MEANINGS.get(failure.code)
+            payload["meaning"] = failure.meaning
         if failure.status is not None:
             payload["httpStatus"] = failure.status
         if failure.server_msg:
@@ -1114,8 +1004,9 @@ def main(
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
+    try:  # argparse prints to sys.stdout / sys.stderr: send it to ours
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (exit 2)
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     ctx = Context(
@@ -1134,13 +1025,12 @@ def main(
                 f"--recv-window must be {C.MIN_RECV_WINDOW}..{C.MAX_RECV_WINDOW} ms,"
                 f" got {args.recv_window}"
             )
-        if args.command != "time":
+        try:
             ctx.credentials = resolve_credentials(args.profile, args.profiles_file, ctx.environ)
-        else:
-            try:
-                ctx.credentials = resolve_credentials(args.profile, args.profiles_file, ctx.environ)
-            except CredentialsError:
-                ctx.credentials = None  # the server time needs no key
+        except CredentialsError:
+            if args.command != "time":
+                raise
+            ctx.credentials = None  # the server time needs no key
         ctx.base_url = _base_url(args, ctx.credentials, ctx.environ)
         return handler(ctx)
     except KeyboardInterrupt:
