@@ -460,6 +460,111 @@ def test_seed_errors_name_the_place(change: Any, where: str) -> None:
         load_seed(seed)
 
 
+SPEC_SCHEMAS = yaml.safe_load((ROOT / "openapi.yaml").read_text())["components"]["schemas"]
+# Where the default seed holds one document of each kind, and the schema it is served as.
+SEED_DOCUMENTS = [
+    (("follows", 0, "config"), "FollowConfig"),
+    (("follows", 0, "figures"), "Leader"),
+    (("positions", 0), "CurrentOrder"),
+    (("history", 0), "HistoryOrder"),
+]
+
+
+SEED_RELATION = ("followerId", "leaderUserId")  # the seed's keys for the owner of a document
+
+
+def _seed_document(seed: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
+    node: Any = seed
+    for part in path:
+        node = node[part]
+    assert isinstance(node, dict)
+    return node
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    return path[0] + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
+
+
+@pytest.mark.parametrize(
+    ("path", "prop"),
+    [
+        (path, prop)
+        for path, schema in SEED_DOCUMENTS
+        for prop in SPEC_SCHEMAS[schema].get("required", [])
+        if prop in _seed_document(_seed(), path) and prop not in SEED_RELATION
+    ],
+)
+def test_seed_documents_need_every_property_the_spec_requires(
+    path: tuple[Any, ...], prop: str
+) -> None:
+    seed = _seed()
+    del _seed_document(seed, path)[prop]
+    with pytest.raises(SeedError, match=re.escape(f"seed {_where(path)}: missing ['{prop}']")):
+        load_seed(seed)
+
+
+@pytest.mark.parametrize(
+    ("path", "change", "message"),
+    [
+        (
+            ("follows", 0, "config"),
+            {"leverage": 20.5},
+            "seed follows[0].config.leverage: 20.5 is not a valid FollowConfig.leverage"
+            " (decimals are strings: quote them)",
+        ),
+        (
+            ("follows", 0, "config"),
+            {"followMarginType": 7},
+            "seed follows[0].config.followMarginType: 7 is not a valid"
+            " FollowConfig.followMarginType",
+        ),
+        (
+            ("follows", 0, "config"),
+            {"realInvestAmount": "-1"},
+            "seed follows[0].config.realInvestAmount: '-1' is not a valid"
+            " FollowConfigUpdate.realInvestAmount",
+        ),
+        (
+            ("follows", 0, "config"),
+            {"extra": 1},
+            "seed follows[0].config: unknown key(s) ['extra']",
+        ),
+        (
+            ("positions", 0),
+            {"liquidationPrice": "abc"},
+            "seed positions[0].liquidationPrice: 'abc' is not a valid CurrentOrder.liquidationPrice",
+        ),
+        (
+            ("history", 0),
+            {"openTimeMs": "soon"},
+            "seed history[0].openTimeMs: 'soon' is not a valid HistoryOrder.openTimeMs",
+        ),
+        (
+            ("follows", 0, "figures"),
+            {"leaderNickname": "S5"},
+            "seed follows[0].figures: unknown key(s) ['leaderNickname']",  # the leader's
+        ),
+    ],
+)
+def test_seed_refuses_a_bad_document_naming_the_path(
+    path: tuple[Any, ...], change: dict[str, Any], message: str
+) -> None:
+    """Seed documents are checked against the spec's schemas (the one they are served
+    as; a property only the writing request declares, against that request)."""
+    seed = _seed()
+    _seed_document(seed, path).update(change)
+    with pytest.raises(SeedError) as refused:
+        load_seed(seed)
+    assert str(refused.value) == message
+
+
+def test_seed_integers_are_served_as_the_strings_the_spec_wants() -> None:
+    seed = _seed()
+    assert isinstance(seed["history"][0]["lastCloseTimeMs"], int)
+    loaded = load_seed(seed)
+    assert loaded["history"][0]["lastCloseTimeMs"] == str(seed["history"][0]["lastCloseTimeMs"])
+
+
 def test_json_seed_and_check_seed_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     seed = _seed()
     seed["apiKeys"] = seed["apiKeys"][:1]

@@ -83,7 +83,8 @@ class Kind:
                 assert rules is not None
                 rule = rules.properties[name]
                 if not conforms(rule, value):
-                    return name, f"{value!r} is not a valid {rules.name}.{name}{_hint(rule, value)}"
+                    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+                    return name, f"{shown} is not a valid {rules.name}.{name}{_hint(rule, value)}"
         return None
 
 
