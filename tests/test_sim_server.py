@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from test_sim_support import (
     CONFIG,
     CONFIG_EXAMPLE,
@@ -100,9 +101,14 @@ def config_of(client: httpx.Client, leader: int, key: str) -> dict[str, Any]:
     return dict(resp.json()["data"])
 
 
+FOLLOW_CONFIG_PROPERTIES = yaml.safe_load((ROOT / "openapi.yaml").read_text())["components"][
+    "schemas"
+]["FollowConfig"]["properties"]
+
+
 def shown(body: dict[str, Any]) -> dict[str, Any]:
-    """What GET config shows for a stored update body."""
-    out = {k: v for k, v in body.items() if k != "realInvestAmount"}
+    """What GET config shows for a stored update body: the properties FollowConfig declares."""
+    out = {k: v for k, v in body.items() if k in FOLLOW_CONFIG_PROPERTIES}
     out["leaderUserId"] = str(out["leaderUserId"])
     return out
 
