@@ -138,7 +138,7 @@ def _encode(payload: Any) -> bytes:
 
 
 def _single(query: Query, name: str) -> str | None:
-    """The one value of a query parameter; None when absent; -1130 if repeated or not UTF-8."""
+    """The one value of a query parameter; None when absent; invalid if repeated or not UTF-8."""
     values = query.params.get(name)
     if not values:
         return None
@@ -278,7 +278,7 @@ class Simulator:
                 raise api_error(ErrorCode.TOO_MANY_REQUESTS, limit=verdict.limit)
             if verdict.kind == BANNED:
                 extra.append((b"retry-after", str(verdict.retry_after_s).encode()))
-                # -1003 has two rows; the ban is the one named IP_BANNED.
+                # The code has two rows; the ban is the one named IP_BANNED.
                 raise api_error("IP_BANNED", until=verdict.reset_ms)
             methods, path_params = self._route(scope["path"])
             if methods is None:

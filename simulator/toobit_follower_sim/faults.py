@@ -4,7 +4,7 @@
     html502=P            answer 502 with a gateway HTML page (nothing done)
     html503=P            answer 503 with a gateway HTML page (nothing done)
     drop=P               close the connection without any response (nothing done)
-    commit500=P          on a write that succeeded and committed, answer 500 (-1000) anyway
+    commit500=P          on a write that succeeded and committed, answer 500 (UNKNOWN) anyway
     clock=OFFSET         shift the server clock, e.g. +1500ms, -2s
     seed=N               seed of the fault RNG (default 0), for reproducible runs
 

@@ -1,7 +1,7 @@
 """REQUEST_WEIGHT limiting per key (or per client address when no key is sent).
 
 Fixed one-minute windows aligned on the minute, as the exchange's headers suggest.
-Over the limit: 429 (-1003) with Retry-After. A caller that sends more than
+Over the limit: 429 (TOO_MANY_REQUESTS) with Retry-After. A caller that sends more than
 `grace` further requests in the same window after its first 429 is banned: 418
 until the ban ends, 2 minutes at first, doubling for each new ban, at most 3 days.
 """

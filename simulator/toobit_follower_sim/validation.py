@@ -1,10 +1,11 @@
-"""Checks against the spec's rules: -1102 (missing / null / wrong JSON type /
-malformed), -1103 (unknown field) and -1130 (present but out of range, precision,
-pattern, enum); `conforms` applies the same rules to a stored document.
+"""Checks against the spec's rules: MANDATORY_PARAM_EMPTY_OR_MALFORMED (missing / null /
+wrong JSON type / malformed), UNKNOWN_PARAM (unknown field) and INVALID_PARAMETER (present
+but out of range, precision, pattern, enum); `conforms` applies the same rules to a
+stored document.
 
 Order inside one request: the body must be a JSON object; then every field's presence
-and JSON type in the spec's property order (-1102); then unknown fields (-1103); then
-every field's value in property order (-1130); then the generated pydantic model.
+and JSON type in the spec's property order (missing); then unknown fields (unknown);
+then every field's value in property order (invalid); then the generated pydantic model.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _shown(name: str) -> str:
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or -1102 'body' (-1130 for a duplicated key)."""
+    """The request body as a JSON object, else missing 'body' (invalid for a duplicated key)."""
     # Basic Information: a body that is empty or does not start with { or [ is rejected.
     if not raw or raw[0] not in b"{[":
         raise missing(BODY)
@@ -132,7 +133,7 @@ class BodyPlan:
 
 
 def check_body(plan: BodyPlan, obj: dict[str, Any]) -> None:
-    """Raise the first -1102 / -1130 the body deserves, or return."""
+    """Raise the first missing / unknown / invalid error the body deserves, or return."""
     fields = plan.fields
     for name, required, kind, _ in fields:
         value = obj.get(name, _ABSENT)
@@ -168,7 +169,7 @@ def conforms(rule: FieldRule, value: Any) -> bool:
 
 
 def check_model(model: type[BaseModel], obj: dict[str, Any]) -> BaseModel:
-    """The generated model as a second gate; anything it refuses is -1130 on that field."""
+    """The generated model as a second gate; anything it refuses is invalid on that field."""
     try:
         return model.model_validate(obj)
     except ValidationError as exc:
@@ -179,7 +180,7 @@ def check_model(model: type[BaseModel], obj: dict[str, Any]) -> BaseModel:
 
 
 def parse_int_param(rule: FieldRule, value: str | None) -> int:
-    """A query or path integer: absent -> default or -1102, empty -> -1102, bad -> -1130."""
+    """A query or path integer: absent -> default or missing, empty -> missing, bad -> invalid."""
     if value is None:
         if rule.required or rule.default is None:
             raise missing(rule.name)
