@@ -65,7 +65,7 @@ lint: venv npm
 	$(PY) -m openapi_spec_validator openapi.yaml
 	redocly lint openapi.yaml --config redocly.yaml --max-problems 100
 
-## docs: dist/spec/ with openapi.yaml, openapi.json and an offline index.html
+## docs: dist/spec/: openapi.yaml/.json/.deref.json, openapi.d.ts, changes.md, CHANGELOG.md, an offline index.html, SHA256SUMS
 docs: venv npm
 	$(PY) tools/publish_spec.py dist/spec
 

@@ -13,11 +13,16 @@ as a second layer. `test_the_browser_cannot_reach_anything` proves the cut with 
 server on this machine's loopback that the same browser setup cannot reach, while a
 browser outside the cut can. Chromium's net log of every run lists what the page
 tried to fetch; only Redoc's decorative attribution logo is allowed, and it must fail.
+
+The other release artifacts next to the page (`tools/publish_spec.py`) are checked at the
+end: every file present and listed in SHA256SUMS, the same bytes from two runs, the
+dereferenced JSON without a `$ref`, and the page's version and changelog.
 """
 
 from __future__ import annotations
 
 import html
+import importlib.util
 import json
 import re
 import shutil
@@ -39,6 +44,16 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "dist" / "spec" / "index.html"
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+VERSION = SPEC["info"]["version"]
+ARTIFACTS = {
+    "openapi.yaml", "openapi.json", "openapi.deref.json", "openapi.d.ts",
+    "changes.md", "CHANGELOG.md", "index.html", "SHA256SUMS",
+}  # fmt: skip
+
+_module = importlib.util.spec_from_file_location("publish_spec", ROOT / "tools" / "publish_spec.py")
+assert _module and _module.loader
+publish_spec = importlib.util.module_from_spec(_module)
+_module.loader.exec_module(publish_spec)
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -248,8 +263,9 @@ def test_overview_renders(rendered: dict[str, Rendered]) -> None:
     found = headings(overview.markup)
     h1 = [text for name, text, _ in found if name == "h1"]
     assert h1 and h1[0].startswith(SPEC["info"]["title"]), h1
+    assert h1[0].endswith(f"({VERSION})"), h1  # the version, from info.version
     h2 = [text for name, text, _ in found if name == "h2"]
-    assert {"Envelope", "Numbers", "Rate limits", "HTTP statuses"} <= set(h2), h2
+    assert {"Envelope", "Numbers", "Rate limits", "HTTP statuses", "Changelog"} <= set(h2), h2
     # The overview is also in the file's static (prerendered) markup; that Redoc's script
     # ran on it shows in the console: its banner, and no uncaught error.
     assert "Redoc" in overview.console, overview.console
@@ -343,3 +359,175 @@ def test_the_browser_cannot_reach_anything(tmp_path: Path) -> None:
 def test_the_cut_is_a_network_namespace() -> None:
     """On this kind of machine (root, util-linux) the cut is a real one, not only flags."""
     assert netns_prefix(), "unshare -n is not available: only the proxy flags cut the network"
+
+
+# --------------------------------------------------------------------------- the release artifacts
+def test_page_links_the_changelog(rendered: dict[str, Rendered]) -> None:
+    """A "Changelog" section (the page's copy of the spec only) with CHANGELOG.md in it."""
+    markup = rendered[""].markup
+    heading = re.search(r"<h2\b[^>]*>(?:(?!</h2>).)*>Changelog<.*?</h2>", markup, re.S)
+    assert heading, "no Changelog heading on the overview"
+    following = re.compile(r"<h[12]\b").search(markup, heading.end())
+    section = markup[heading.start() : following.start() if following else len(markup)]
+    for name in ARTIFACTS - {"index.html"}:
+        assert f'href="{name}"' in section, f"the Changelog section does not link {name}"
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    versions = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.M)
+    assert VERSION in versions, "CHANGELOG.md has no section for info.version"
+    shown = [text for name, text, _ in headings(section) if name == "h2"]
+    assert shown[0] == "Changelog", shown
+    # every version's heading, one level under the section (h4: below the page's h2/h3)
+    h4 = [
+        " ".join(re.sub(r"<[^>]+>", "", h).split())
+        for h in re.findall(r"<h4\b[^>]*>(.*?)</h4>", section, re.S)
+    ]
+    assert h4 == re.findall(r"^## (.+)$", changelog, re.M), h4
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """tools/publish_spec.py run twice, into two folders, at the same time. The second
+    holds what an earlier run wrote there (SHA256SUMS lists it) and a file of someone else."""
+    folders = [tmp_path_factory.mktemp(f"publish-{n}") / "spec" for n in (1, 2)]
+    folders[1].mkdir()
+    (folders[1] / "old-artifact.json").write_text("{}", encoding="utf-8")
+    (folders[1] / "notes.txt").write_text("mine", encoding="utf-8")
+    (folders[1] / "SHA256SUMS").write_text(f"{'0' * 64}  old-artifact.json\n", encoding="utf-8")
+    command = [sys.executable, str(ROOT / "tools" / "publish_spec.py")]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(
+            lambda out: subprocess.run([*command, str(out)], cwd=ROOT, capture_output=True,
+                                       text=True, timeout=300, check=False),
+            folders,
+        ))  # fmt: skip
+    for run in runs:
+        assert run.returncode == 0, run.stdout + run.stderr
+    return folders[0], folders[1]
+
+
+def test_publish_writes_every_artifact(published: tuple[Path, Path]) -> None:
+    first, _ = published
+    assert {path.name for path in first.iterdir()} == ARTIFACTS
+    assert (first / "openapi.yaml").read_bytes() == (ROOT / "openapi.yaml").read_bytes()
+    assert (first / "CHANGELOG.md").read_bytes() == (ROOT / "CHANGELOG.md").read_bytes()
+    assert json.loads((first / "openapi.json").read_text(encoding="utf-8")) == SPEC
+
+
+def test_publish_gives_the_same_bytes_twice(published: tuple[Path, Path]) -> None:
+    first, second = published
+    for name in sorted(ARTIFACTS):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_publish_removes_only_what_an_earlier_run_listed(published: tuple[Path, Path]) -> None:
+    _, second = published
+    assert {path.name for path in second.iterdir()} == ARTIFACTS | {"notes.txt"}
+
+
+def test_checksums_list_every_other_file_and_verify(published: tuple[Path, Path]) -> None:
+    first, _ = published
+    lines = (first / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
+    names = [line.split("  ", 1)[1] for line in lines]
+    assert names == sorted(ARTIFACTS - {"SHA256SUMS"})
+    assert all(re.fullmatch(r"[0-9a-f]{64}  \S+", line) for line in lines), lines
+    check = subprocess.run(["sha256sum", "-c", "--strict", "SHA256SUMS"], cwd=first,
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.count(": OK") == len(names)
+    # and the check bites: one byte changed in one file
+    tampered = first.parent / "tampered"
+    shutil.copytree(first, tampered)
+    (tampered / "openapi.json").write_bytes((first / "openapi.json").read_bytes() + b" ")
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=tampered,
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert check.returncode != 0 and "openapi.json: FAILED" in check.stdout
+
+
+def _keys(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from _keys(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _keys(value)
+
+
+def _loose_ints(node: Any) -> Any:
+    """Integers beyond 2**53 as a JavaScript tool sees them (a double)."""
+    if isinstance(node, dict):
+        return {key: _loose_ints(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_loose_ints(value) for value in node]
+    if isinstance(node, int) and not isinstance(node, bool) and abs(node) > 2**53:
+        return float(node)
+    return node
+
+
+def test_dereferenced_json_has_no_ref_and_agrees_with_redocly(
+    published: tuple[Path, Path], tmp_path: Path
+) -> None:
+    deref = json.loads((published[0] / "openapi.deref.json").read_text(encoding="utf-8"))
+    assert "$ref" not in set(_keys(deref))
+    assert "$ref" in set(_keys(SPEC))  # the source does use references
+    # an operation reads on its own: the schema behind the reference, in place
+    leaders = deref["paths"]["/api/v2/copy-trading/follower/leaders"]["get"]
+    schema = leaders["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["allOf"][0] == SPEC["components"]["schemas"]["Envelope"]
+    # int64 bounds stay exact (Redocly's own dereferencing rounds them through a double)
+    assert deref["components"]["schemas"]["LeaderUserIdParam"]["maximum"] == 2**63 - 1
+    # otherwise it is what Redocly CLI's `bundle --dereferenced` gives (decorators aside)
+    config = tmp_path / "redocly.yaml"
+    config.write_text("extends:\n  - minimal\n", encoding="utf-8")
+    target = tmp_path / "redocly-deref.json"
+    result = subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "redocly"), "bundle", "openapi.yaml",
+         "--dereferenced", "--ext", "json", "--config", str(config), "--output", str(target)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    theirs = json.loads(target.read_text(encoding="utf-8"))
+    assert _loose_ints(deref) == _loose_ints(theirs)
+
+
+def test_dereference_keeps_what_ref_siblings_say() -> None:
+    document = {
+        "a": {"type": "string", "description": "target", "maxLength": 9},
+        "annotated": {"$ref": "#/a", "description": "here", "examples": ["x"]},
+        "constrained": {"$ref": "#/a", "maxLength": 3},
+        "plain": {"$ref": "#/a"},
+        "escaped": {"$ref": "#/b~1c"},
+        "b/c": [{"$ref": "#/a"}],
+    }
+    out = publish_spec.dereference(document)
+    assert out["annotated"] == {"type": "string", "description": "here", "maxLength": 9,
+                                "examples": ["x"]}  # fmt: skip
+    assert out["constrained"] == {"allOf": [document["a"]], "maxLength": 3}
+    assert out["plain"] == document["a"] and out["plain"] is not document["a"]
+    assert out["escaped"] == [document["a"]]
+    with pytest.raises(publish_spec.PublishError, match="recursive"):
+        publish_spec.dereference({"a": {"items": {"$ref": "#/a"}}})
+    with pytest.raises(publish_spec.PublishError, match="points at nothing"):
+        publish_spec.dereference({"a": {"$ref": "#/missing"}})
+    with pytest.raises(publish_spec.PublishError, match="only references inside"):
+        publish_spec.dereference({"a": {"$ref": "other.yaml#/a"}})
+
+
+def test_typescript_types_are_published(published: tuple[Path, Path]) -> None:
+    text = (published[0] / "openapi.d.ts").read_text(encoding="utf-8")
+    assert text.startswith("/**\n * This file was auto-generated by openapi-typescript.")
+    for op_id, *_ in OPERATIONS:
+        assert f'operations["{op_id}"]' in text, op_id
+
+
+def test_changes_report_is_against_the_previous_release(published: tuple[Path, Path]) -> None:
+    def version(text: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in text.split("."))
+
+    released = [p.parent.name for p in (ROOT / "spec-releases").glob("*/openapi.yaml")]
+    earlier = [v for v in released if version(v) < version(VERSION)]
+    assert earlier, "no release before info.version in spec-releases/"
+    report = (published[0] / "changes.md").read_text(encoding="utf-8")
+    previous = max(earlier, key=version)
+    title = report.splitlines()[0]
+    assert re.match(rf"# .*\b{re.escape(previous)} -> {re.escape(VERSION)}\b", title), title
