@@ -204,6 +204,8 @@ def _leader_id(text: str) -> int:
 
 # The follow config's leader is the command's LEADER_ID argument, not a flag.
 _LEADER_FIELD: Final = "leader_user_id"
+_FIELD_DEST: Final = "field:"
+"""Prefix of a field option's dest, so no field name can clash with another option's."""
 
 
 def _add_field_option(
@@ -218,7 +220,11 @@ def _add_field_option(
         help_text += " Required: `config get` does not return it."
     if kind is bool:
         parser.add_argument(
-            flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            flag,
+            dest=_FIELD_DEST + name,
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=help_text,
         )
         return
     options: dict[str, Any] = {"metavar": "TEXT", "type": str}
@@ -230,7 +236,7 @@ def _add_field_option(
         options = {"type": _decimal, "metavar": "DECIMAL"}
     elif kind is int:
         options = {"type": _int, "metavar": "INT"}
-    parser.add_argument(flag, dest=name, default=None, help=help_text, **options)
+    parser.add_argument(flag, dest=_FIELD_DEST + name, default=None, help=help_text, **options)
 
 
 # ---- parser -------------------------------------------------------------------------
@@ -702,7 +708,8 @@ def cmd_config_set(ctx: Context) -> int:
     args = ctx.args
     settable = [name for name in FollowConfigUpdate.model_fields if name != _LEADER_FIELD]
     fields: dict[str, Any] = _read_config_file(ctx, args.file) if args.file else {}
-    fields |= {name: getattr(args, name) for name in settable if getattr(args, name) is not None}
+    given = {name: getattr(args, _FIELD_DEST + name) for name in settable}
+    fields |= {name: value for name, value in given.items() if value is not None}
     for name in settable:  # what the current config cannot fill in
         info = FollowConfigUpdate.model_fields[name]
         if name not in fields and name not in FollowConfig.model_fields and info.is_required():
