@@ -93,7 +93,15 @@ def has_undeclared_query_parameter(case: Case) -> bool:
     if not isinstance(query, dict) or not query:
         return False
     declared = case.operation.get_parameter_set(ParameterLocation.QUERY)
-    return any(name not in declared and name not in SIGNING_PARAMETERS for name in query)
+    return any(
+        name not in declared and name not in SIGNING_PARAMETERS and reaches_the_wire(value)
+        for name, value in query.items()
+    )
+
+
+def reaches_the_wire(value: Any) -> bool:
+    """`requests` leaves out a query parameter whose value is None or an empty list."""
+    return value is not None and not (isinstance(value, list | tuple) and not value)
 
 
 def is_effectively_negative(ctx: CheckContext, response: Response, case: Case) -> bool:

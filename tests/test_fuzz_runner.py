@@ -8,6 +8,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from toobit_follower_models.errors import ErrorCode
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -54,8 +56,9 @@ def test_runner_fuzzes_the_embedded_simulator_and_writes_its_reports(tmp_path: P
     ):
         assert heading in text
     assert "`toobit_rejected_write_keeps_state`" in text
-    # the read-only pass: every write refused with -1020
-    assert "| `PUT /api/v2/copy-trading/follower/config` |" in text and "-1020" in text
+    # the read-only pass: every write refused as NOT_SUPPORTED
+    read_only_code = str(int(ErrorCode.NOT_SUPPORTED))
+    assert "| `PUT /api/v2/copy-trading/follower/config` |" in text and read_only_code in text
     log = (tmp_path / "fuzz-read-write-examples.log").read_text(encoding="utf-8")
     assert "--config-file" in log and "schemathesis.toml" in log
     # admin calls (/_sim/*) are the harness's, never part of the fuzzed traffic
