@@ -421,7 +421,7 @@ async def test_unknown_keywords_are_refused_by_name(mode: str) -> None:
         {"invest_amount": "0.000000001"},  # nine decimal places
         {"max_invest_rate": "1.5"},
         {"leader_user_id": 0},
-        {"follow_margin_type": 99},
+        {"follow_margin_type": -1},
     ],
 )
 def test_invalid_update_is_refused_before_sending(override: dict[str, Any]) -> None:
