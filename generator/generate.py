@@ -63,6 +63,8 @@ DATAMODEL_ARGS = [
     "--use-operation-id-as-name",
     "--use-schema-description",
     "--use-field-description",
+    # ... and pydantic reads those docstrings as Field descriptions (model_fields[x].description)
+    "--use-attribute-docstrings",
     "--use-standard-collections",
     "--use-union-operator",
     # snake_case attributes, the exchange's camelCase names as aliases

@@ -15,6 +15,7 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     code: Annotated[int, Field(examples=[200])]
     """
@@ -37,6 +38,7 @@ class ErrorResponse(BaseModel):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     code: Annotated[int, Field(examples=[-32045])]
     """
@@ -71,6 +73,7 @@ class ServerTime(BaseModel):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     server_time: Annotated[
         int, Field(alias="serverTime", examples=[1717200000000], ge=0)
@@ -87,6 +90,7 @@ class CurrentOrder(BaseModel):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     leader_user_id: Annotated[
         str,
@@ -202,6 +206,7 @@ class HistoryOrder(BaseModel):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     symbol_id: Annotated[
         str,
@@ -309,6 +314,7 @@ class FollowConfig(BaseModel):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     leader_user_id: Annotated[
         str,
@@ -410,6 +416,7 @@ class Leader(BaseModel):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     leader_user_id: Annotated[
         str,
@@ -486,6 +493,7 @@ class StopProfitLossUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     leader_user_id: Annotated[
         int,
@@ -540,6 +548,7 @@ class FollowConfigUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     leader_user_id: Annotated[
         int,
@@ -650,6 +659,7 @@ class FollowConfigUpdate(BaseModel):
 class ListCurrentOrdersParametersQuery(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
@@ -657,6 +667,7 @@ class ListCurrentOrdersParametersQuery(BaseModel):
 class ListHistoryOrdersParametersQuery(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     page: Annotated[int | None, Field(ge=1, le=9223372036854775807)] = 1
     size: Annotated[int | None, Field(ge=1, le=100)] = 10
@@ -666,6 +677,7 @@ class ListHistoryOrdersParametersQuery(BaseModel):
 class UpdateStopProfitLossParametersQuery(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
@@ -673,6 +685,7 @@ class UpdateStopProfitLossParametersQuery(BaseModel):
 class GetFollowConfigParametersQuery(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     leader_user_id: Annotated[
         int,
@@ -687,6 +700,7 @@ class GetFollowConfigParametersQuery(BaseModel):
 class UpdateFollowConfigParametersQuery(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
@@ -694,6 +708,7 @@ class UpdateFollowConfigParametersQuery(BaseModel):
 class ListLeadersParametersQuery(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
@@ -701,6 +716,7 @@ class ListLeadersParametersQuery(BaseModel):
 class CancelLeaderParametersQuery(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
@@ -712,6 +728,7 @@ class EmptyResponse(Envelope):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     data: Annotated[None, Field(examples=[None])]
     """
@@ -734,6 +751,7 @@ class FollowConfigResponse(Envelope):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     data: FollowConfig
     code: Annotated[int, Field(examples=[200])]
@@ -753,6 +771,7 @@ class HistoryOrdersPage(BaseModel):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     pages: Annotated[
         str, Field(examples=["1"], max_length=19, pattern="^(0|[1-9][0-9]{0,18})$")
@@ -779,6 +798,7 @@ class CurrentOrdersResponse(Envelope):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     data: list[CurrentOrder]
     """
@@ -801,6 +821,7 @@ class HistoryOrdersResponse(Envelope):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     data: HistoryOrdersPage
     code: Annotated[int, Field(examples=[200])]
@@ -820,6 +841,7 @@ class LeadersResponse(Envelope):
 
     model_config = ConfigDict(
         populate_by_name=True,
+        use_attribute_docstrings=True,
     )
     data: list[Leader]
     """

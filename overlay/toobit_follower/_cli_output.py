@@ -11,7 +11,6 @@ field added to the spec shows up after ``make generate`` with no change here.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import io
 import json
 import shutil
@@ -91,22 +90,9 @@ def _is_numeric(annotation: Any) -> bool:
     return annotation is Decimal or annotation is int
 
 
-@functools.cache
-def _docstrings(model: type[BaseModel]) -> Mapping[str, str]:
-    # The generator writes each field's spec description as an attribute docstring,
-    # which pydantic reads only with use_attribute_docstrings. Workaround until the
-    # generator passes --use-attribute-docstrings: read them as pydantic would.
-    try:
-        from pydantic._internal._docs_extraction import extract_docstrings_from_cls
-
-        return extract_docstrings_from_cls(model, use_inspect=True)
-    except (ImportError, OSError, TypeError):  # pragma: no cover - no source to read
-        return {}
-
-
 def field_description(model: type[BaseModel], name: str) -> str:
     """The spec's description of a field, on one line (``""`` when it has none)."""
-    text = model.model_fields[name].description or _docstrings(model).get(name, "")
+    text = model.model_fields[name].description or ""
     return " ".join(text.split())
 
 
