@@ -3,7 +3,7 @@
 `python -m fuzz.run` fuzzes the embedded simulator (default) or a live host
 (`--url`, read-only unless `--allow-writes`). The pieces:
 
-* `fuzz.spec`     - what the checks need from openapi.yaml (operations, codes, writes)
+* `fuzz.spec`     - operations from openapi.yaml, error facts from the generated error table
 * `fuzz.keys`     - the key pairs (simulator seed keys, or the environment's live key)
 * `fuzz.auth`     - a `requests` auth that signs the exact bytes on the wire
 * `fuzz.admin`    - the simulator's admin endpoints (`/_sim/reset`, `/_sim/state`)
