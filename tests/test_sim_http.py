@@ -532,7 +532,8 @@ def test_seed_documents_need_every_property_the_spec_requires(
         (
             ("positions", 0),
             {"liquidationPrice": "abc"},
-            "seed positions[0].liquidationPrice: 'abc' is not a valid CurrentOrder.liquidationPrice",
+            "seed positions[0].liquidationPrice: 'abc' is not a valid"
+            " CurrentOrder.liquidationPrice",
         ),
         (
             ("history", 0),

@@ -34,37 +34,42 @@ def leader_identity(leader_id: int, nickname: str, avatar: str) -> dict[str, Any
     return {"leaderUserId": str(leader_id), "leaderNickname": nickname, "leaderAvatar": avatar}
 
 
-@dataclass(frozen=True, slots=True)
 class Kind:
     """One kind of stored document: the schema it is served as, and the body that writes it."""
 
-    served: ObjectRules
-    written: ObjectRules | None = None
+    __slots__ = ("_extra_names", "_names", "_strings", "served", "written")
+
+    def __init__(self, served: ObjectRules, written: ObjectRules | None = None) -> None:
+        self.served = served
+        self.written = written
+        self._names = tuple(served.properties)
+        self._strings = frozenset(n for n, r in served.properties.items() if r.kind == "string")
+        written_names = written.properties if written else {}
+        self._extra_names = tuple(n for n in written_names if n not in served.properties)
 
     def split(
         self, values: Mapping[str, Any], leader: Mapping[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """(served object, stored-only properties) of `values` under `leader`.
 
-        Served: every property of the response schema found in the values or the leader's
-        identity (the leader wins); an integer where the schema wants a string is sent as
-        its digits (the spec's rule for 64-bit integers). Stored only: the properties that
-        the writing body declares and the response does not."""
-        merged = {**values, **leader}
-        served: dict[str, Any] = {}
-        for name, rule in self.served.properties.items():
-            if name in merged:
-                value = merged[name]
-                served[name] = str(value) if type(value) is int and rule.kind == "string" else value
-        served_names = self.served.properties
-        written = self.written.properties if self.written else {}
-        extra = {k: v for k, v in values.items() if k not in served_names and k in written}
-        return served, extra
+        Served: every property of the response schema found in the leader's identity or
+        the values, in the schema's order; an integer where the schema wants a string is
+        sent as its digits (the spec's rule for 64-bit integers). Stored only: the
+        properties that the writing body declares and the response does not."""
+        served = {
+            n: leader[n] if n in leader else values[n]
+            for n in self._names
+            if n in leader or n in values
+        }
+        for name, value in served.items():
+            if type(value) is int and name in self._strings:
+                served[name] = str(value)
+        return served, {n: values[n] for n in self._extra_names if n in values}
 
     def encode(self, values: Mapping[str, Any], leader: Mapping[str, Any]) -> tuple[str, str]:
         """`split`, as the compact JSON texts the store keeps."""
         served, extra = self.split(values, leader)
-        return _ENCODE(served), _ENCODE(extra)
+        return _ENCODE(served), _ENCODE(extra) if extra else "{}"
 
     def known(self, name: str) -> bool:
         return name in self.served.properties or (
