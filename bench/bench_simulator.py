@@ -388,8 +388,9 @@ def main() -> int:
         "",
         "Per signed request the simulator does: rate-limit accounting, key lookup (cached"
         " `hmac` object per key, `.copy()` per request), HMAC-SHA256 over the raw query +"
-        " body, the parameter/body checks from the spec, one SQLite statement (reads) or one"
-        " `BEGIN IMMEDIATE ... COMMIT` transaction (writes), JSON encoding. /api/* bypasses"
+        " body, the parameter/body checks from the spec, one SQLite statement whose stored JSON"
+        " documents go out as they are (reads) or one `BEGIN IMMEDIATE ... COMMIT` transaction"
+        " storing the new document (writes), JSON encoding of the envelope. /api/* bypasses"
         " Starlette's router and middleware (a dict lookup on the path); the bare baseline is"
         " a plain Starlette route.",
         "",
@@ -399,7 +400,7 @@ def main() -> int:
         f" round, {args.rounds} rounds, interleaved; wall-clock latency (client + loopback +"
         " server). Rows are numbered per follower (`pos`, indexed with the follower id), so"
         " page N is an index range scan and the total is the largest `pos`: O(log n) for"
-        " any page.",
+        " any page. Each row is the JSON text of the HistoryOrder it is served as.",
         "",
         *hist,
         "",
