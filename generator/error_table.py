@@ -1,10 +1,11 @@
 """Render ``toobit_follower_models/errors.py`` from the spec's error facts.
 
-Neither pinned generator reads vendor extensions, so this one does, for two of them:
+Neither pinned generator reads vendor extensions, so this one does, for three of them:
 ``components.schemas.ErrorCode.x-error-table`` (one row per documented error: code,
-name, HTTP status, message template, meaning) and each operation's ``x-error-codes``.
+name, HTTP status, message template, meaning), each operation's ``x-error-codes`` and
+each operation's ``x-request-weight`` (what a call costs of the -1003 budget).
 The client, the simulator, the fuzz checks and the command line import the result;
-none of them writes a code, a status or a message down by hand.
+none of them writes a code, a status, a message or a weight down by hand.
 """
 
 from __future__ import annotations
@@ -69,10 +70,28 @@ def _operation_codes(spec: dict[str, Any], known: set[int]) -> dict[str, list[in
     return result
 
 
+def _request_weights(spec: dict[str, Any]) -> dict[tuple[str, str], int]:
+    result: dict[tuple[str, str], int] = {}
+    for path, item in spec.get("paths", {}).items():
+        for method in _HTTP_METHODS:
+            operation = item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            weight = operation.get("x-request-weight")
+            if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
+                raise ErrorTableError(
+                    f"{method.upper()} {path} ({operation.get('operationId')}): x-request-weight"
+                    f" must be a positive integer, got {weight!r}"
+                )
+            result[(method.upper(), path)] = weight
+    return result
+
+
 def render_errors_module(spec: dict[str, Any]) -> str:
     """The Python source of ``toobit_follower_models/errors.py`` (ruff formats it after)."""
     rows = _rows(spec)
     operations = _operation_codes(spec, {row["code"] for row in rows})
+    weights = "".join(f"    {key!r}: {weight},\n" for key, weight in _request_weights(spec).items())
     members = "".join(f"    {row['name']} = {row['code']}\n" for row in rows)
     table = "".join(
         f"    ErrorInfo({row['code']}, {row['name']!r}, {row['status']}, {row['message']!r},"
@@ -83,7 +102,8 @@ def render_errors_module(spec: dict[str, Any]) -> str:
         f"    {op_id!r}: frozenset({{{', '.join(map(str, codes))}}}),\n"
         for op_id, codes in operations.items()
     )
-    return f'''"""The contract's error facts: ``ErrorCode.x-error-table`` and ``x-error-codes``.
+    return f'''"""The contract's error facts: ``ErrorCode.x-error-table``, ``x-error-codes`` and the
+``x-request-weight`` of each operation (its cost of the budget whose excess is -1003).
 
 One row per documented error: its code, name, the HTTP status the contract gives it,
 the message template (``str.format`` fields such as ``{{name}}``) and its meaning. A code
@@ -98,7 +118,15 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
-__all__ = ["BY_CODE", "BY_NAME", "ERROR_TABLE", "OPERATION_ERROR_CODES", "ErrorCode", "ErrorInfo"]
+__all__ = [
+    "BY_CODE",
+    "BY_NAME",
+    "ERROR_TABLE",
+    "OPERATION_ERROR_CODES",
+    "REQUEST_WEIGHTS",
+    "ErrorCode",
+    "ErrorInfo",
+]
 
 
 class ErrorCode(IntEnum):
@@ -138,4 +166,11 @@ OPERATION_ERROR_CODES: Final[Mapping[str, frozenset[int]]] = MappingProxyType(
 {per_operation}    }}
 )
 """operationId -> the codes its ``x-error-codes`` lists."""
+
+REQUEST_WEIGHTS: Final[Mapping[tuple[str, str], int]] = MappingProxyType(
+    {{
+{weights}    }}
+)
+"""(HTTP method, path template) -> the operation's ``x-request-weight``: what one request
+costs of the request-weight budget whose excess is answered -1003."""
 '''
