@@ -284,7 +284,7 @@ async def test_delete_outcome_unknown_sends_exactly_one_request(mode: str, failu
     # the scripted failure applied nothing, the client did not repeat: still following
     assert [
         leader.leader_user_id for leader in await env.call("list_leaders", client=env.second)
-    ] == [str(K7)]
+    ] == [K7]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -436,13 +436,25 @@ async def test_a_clock_that_drifts_later_is_resynced(mode: str) -> None:
 
 # ---- the simulator's own failures ---------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
+async def test_the_used_up_weight_is_waited_out_without_a_429(mode: str) -> None:
+    env = Env(mode, SimExchange(options=SimOptions(rate_limit=1)))
+    await env.call("list_leaders")  # X-Api-Limit-Status: 0 left in this minute
+    env.clock.advance(0.5)
+    assert len(await env.call("list_leaders")) == 1  # sent when the next minute starts
+    assert env.clock.sleeps == [59.5]
+    assert len(env.sent) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_the_simulators_429_is_waited_out(mode: str) -> None:
-    env = Env(mode, SimExchange(options=SimOptions(rate_limit=1, rate_window_ms=2000)))
+    # another client of the key (another process) spends the weight this one counted on
+    env = Env(mode, SimExchange(options=SimOptions(rate_limit=2, rate_window_ms=2000)))
     await env.call("list_leaders")
+    await env.call("list_leaders", client=env._client(mode, DEMO_API_KEY, {}))
     env.clock.advance(0.5)
     assert len(await env.call("list_leaders")) == 1  # 429, wait for the next window, retry
     assert env.clock.sleeps == [1.5]
-    assert len(env.sent) == 3
+    assert len(env.sent) == 4
 
 
 @pytest.mark.parametrize("mode", MODES)

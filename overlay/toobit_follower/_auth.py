@@ -8,7 +8,7 @@ from collections.abc import Callable, Generator
 import httpx
 
 from ._constants import API_KEY_HEADER, DEFAULT_RECV_WINDOW
-from ._secret import Secret, mask_api_key
+from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
 from .signing import (
     BodySigning,
     Signer,
@@ -55,7 +55,8 @@ class ToobitAuth(httpx.Auth):
     The signed message is the query string as sent followed by the exact body bytes of
     the request (``request.content``), never a re-serialised body. Any ``recvWindow``,
     ``timestamp`` or ``signature`` already on the URL is replaced, so a retried request
-    is signed afresh with a new timestamp.
+    is signed afresh with a new timestamp. A malformed key or secret raises
+    CredentialsError (a ValueError).
     """
 
     requires_request_body = True
@@ -70,12 +71,8 @@ class ToobitAuth(httpx.Auth):
         clock: Callable[[], float] = time.time,
         clock_offset_ms: int = 0,
     ) -> None:
-        if not api_key:
-            raise ValueError("api_key is empty")
-        secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
-        if not secret:
-            raise ValueError("api_secret is empty")
-        self.api_key = api_key
+        self.api_key = check_api_key(api_key)
+        secret = check_api_secret(api_secret)
         self.recv_window = validate_recv_window(recv_window)
         self.body_signing = BodySigning(body_signing)
         self.clock = clock

@@ -1,13 +1,16 @@
-"""What the sync and async clients share: configuration, turning answers into data or
-exceptions, and the retry policy's decisions. The two I/O loops live in ``_client.py``."""
+"""What the sync and async clients share: configuration, the rate-limit gate, the call's
+deadline, turning answers into data or exceptions, and the retry policy's decisions. The
+two I/O loops live in ``_client.py``."""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
+import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Generic, NoReturn, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -15,25 +18,33 @@ from toobit_follower_api import AuthenticatedClient
 from toobit_follower_models import Envelope
 
 from . import _constants as C
+from . import _deadline
 from ._auth import ToobitAuth
 from ._exceptions import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    CredentialsError,
+    DeadlineExceededError,
     OutcomeUnknownError,
     RateLimitError,
+    ResponseTooLargeError,
     TimestampError,
     ToobitError,
     UnexpectedResponseError,
+    UnknownServerError,
     error_class,
+    redact,
 )
 from ._operations import Prepared
-from ._secret import Secret, mask_api_key
+from ._ratelimit import BLOCKED, RateLimitGate, request_weight, shared_gate
+from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
 from ._types import NO_RATE_LIMIT, RateLimit
 from .signing import BodySigning
 
 log = logging.getLogger("toobit_follower")
 
+T = TypeVar("T")
 
 RESYNC: Final = -1.0
 """Returned by :meth:`BaseClient._next_step` to ask for a clock re-sync before retrying."""
@@ -44,6 +55,34 @@ NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _PERMANENT: Final = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 # Methods whose repetition is safe: a PUT is a full replacement of the given fields.
 _REPEATABLE: Final = frozenset({"GET", "PUT"})
+
+
+class _RedactSignatures(logging.Filter):
+    """Masks ``signature=`` values in the records of the ``httpx`` logger, whose INFO line
+    ``HTTP Request: GET https://...&signature=... "HTTP/1.1 200 OK"`` would otherwise carry
+    every signature: a signed URL can be replayed within its recvWindow.
+
+    It is attached to that one logger (not to handlers, not to the root) by the first
+    client made, and stays: it changes nothing in a record but a ``signature=`` value, so
+    other httpx users in the process keep their log lines, level and handlers; at most a
+    ``signature=`` parameter of their own URLs is masked too. Nothing is disabled.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any("signature=" in str(arg) for arg in args):
+            record.args = tuple(
+                redact(str(arg)) if "signature=" in str(arg) else arg for arg in args
+            )
+        if isinstance(record.msg, str) and "signature=" in record.msg:
+            record.msg = redact(record.msg)
+        return True
+
+
+def _redact_httpx_log() -> None:
+    httpx_log = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactSignatures) for f in httpx_log.filters):
+        httpx_log.addFilter(_RedactSignatures())
 
 
 class _NoCookies(httpx.Cookies):
@@ -72,6 +111,47 @@ def _excerpt(content: bytes) -> str:
     return " ".join(text.split())
 
 
+def _call_timeout(timeout: float | httpx.Timeout | None) -> float | None:
+    """The bound of a whole call: ``timeout`` itself, or the largest value of an
+    ``httpx.Timeout`` (``None``: no bound)."""
+    if isinstance(timeout, httpx.Timeout):
+        values = [v for v in timeout.as_dict().values() if v is not None]
+        return max(values) if values else None
+    return None if timeout is None else float(timeout)
+
+
+class Call(Generic[T]):
+    """One method call in progress: its request, attempts so far and deadline."""
+
+    __slots__ = (
+        "attempt_sent",
+        "deadline",
+        "error",
+        "kind",
+        "maybe_applied",
+        "prepared",
+        "resyncs",
+        "retries",
+        "weight",
+    )
+
+    def __init__(self, prepared: Prepared[T], deadline: float) -> None:
+        self.prepared = prepared
+        self.weight = request_weight(prepared.method, prepared.path) if prepared.signed else 0
+        self.deadline = deadline
+        """On the client's clock; pushed back by every wait for the rate limit."""
+        self.retries = 0
+        self.resyncs = 0
+        self.kind = 0
+        """How the gate admitted the current attempt (GO or PROBE)."""
+        self.attempt_sent = True
+        """Whether the last attempt may have reached the server."""
+        self.maybe_applied = False
+        """Whether an attempt may have been acted on (no definite answer came back)."""
+        self.error: APIError | APIConnectionError | None = None
+        """The failure of the last attempt."""
+
+
 class BaseClient:
     """Configuration and the pure parts of a call; see FollowerClient for the arguments."""
 
@@ -86,43 +166,72 @@ class BaseClient:
         base_url: str | None,
         recv_window: int,
         body_signing: BodySigning | str,
-        timeout: float | httpx.Timeout,
+        timeout: float | httpx.Timeout | None,
         max_retries: int,
         max_rate_limit_wait: float,
+        max_response_bytes: int,
         clock: Callable[[], float],
         httpx_args: dict[str, Any],
     ) -> None:
-        api_key = api_key if api_key is not None else os.environ.get(C.API_KEY_ENV)
+        key_from = "api_key"
+        if api_key is None:
+            api_key, key_from = os.environ.get(C.API_KEY_ENV), C.API_KEY_ENV
         if not api_key:
-            raise ToobitError(f"no API key: pass api_key= or set {C.API_KEY_ENV}")
+            raise CredentialsError(f"no API key: pass api_key= or set {C.API_KEY_ENV}")
+        check_api_key(api_key, key_from)
+        secret_from = "api_secret"  # noqa: S105 - where it came from, not a secret
         if api_secret is None:
-            api_secret = os.environ.get(C.API_SECRET_ENV)
+            api_secret, secret_from = os.environ.get(C.API_SECRET_ENV), C.API_SECRET_ENV
         if not api_secret:
-            raise ToobitError(f"no API secret: pass api_secret= or set {C.API_SECRET_ENV}")
+            raise CredentialsError(f"no API secret: pass api_secret= or set {C.API_SECRET_ENV}")
+        secret = check_api_secret(api_secret, secret_from)
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        if max_response_bytes < 1:
+            raise ValueError("max_response_bytes must be >= 1")
         base_url = base_url or os.environ.get(C.BASE_URL_ENV) or C.DEFAULT_BASE_URL
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.max_rate_limit_wait = max_rate_limit_wait
+        self.max_response_bytes = max_response_bytes
+        self.timeout = _call_timeout(timeout)
+        self._http_timeout = (
+            timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        )
+        """Seconds one method call may take, every attempt and backoff included (None: no
+        bound); waiting for the rate limit does not count."""
         self._clock = clock
         self._auth = ToobitAuth(
             api_key,
-            Secret(api_secret),
+            secret,
             recv_window=recv_window,
             body_signing=body_signing,
             clock=clock,
+        )
+        # A client on the network shares the gate of its key with every other client of the
+        # same key and host in the process; one given a transport (a test double, an
+        # in-process app) talks to a server of its own, and has a gate of its own.
+        self._gate = (
+            shared_gate(self.base_url, api_key)
+            if "transport" not in httpx_args
+            else RateLimitGate()
         )
         self.generated = AuthenticatedClient(
             base_url=self.base_url,
             token=api_key,
             prefix="",
             auth_header_name=C.API_KEY_HEADER,
-            timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+            timeout=self._http_timeout,
             httpx_args={"auth": self._auth, **httpx_args},
         )
         self._last_response: httpx.Response | None = None
         self._limited_response: httpx.Response | None = None
+        _redact_httpx_log()
+
+    def _own_http(self, http: httpx.Client | httpx.AsyncClient) -> None:
+        """Prepare the httpx client this client sends with."""
+        without_cookie_jar(http)
+        _deadline.install(http)
 
     # ---- public state ------------------------------------------------------------
     @property
@@ -167,7 +276,128 @@ class BaseClient:
             f" api_key={mask_api_key(self._auth.api_key)!r})"
         )
 
+    # ---- a call: gate, deadline, body ----------------------------------------------
+    def _begin(self, prepared: Prepared[T]) -> Call[T]:
+        self._last_response = None
+        timeout = self.timeout
+        return Call(prepared, math.inf if timeout is None else self._clock() + timeout)
+
+    def _admit(self, call: Call[Any]) -> float:
+        """0.0 when the gate lets the call's next attempt go (its weight reserved), else
+        the seconds to wait first (not counted against the timeout). Raises when a 429/418
+        blocks every call for longer than ``max_rate_limit_wait``, or when the call has no
+        time left."""
+        kind, wait = self._gate.admit(
+            call.weight, self._auth.timestamp_ms(), self.max_rate_limit_wait
+        )
+        if wait:
+            if kind == BLOCKED and wait > self.max_rate_limit_wait:
+                raise self._blocked_error(call, wait)
+            call.deadline += wait
+            return wait
+        call.kind = kind
+        if self._clock() >= call.deadline:
+            self._gate.answered(call.weight, kind, None)
+            self._give_up(call, call.error or self._deadline_error(call))
+        return 0.0
+
+    def _blocked_error(self, call: Call[Any], wait: float) -> RateLimitError:
+        cause = self._gate.cause
+        cls = type(cause) if cause is not None else RateLimitError
+        error = cls(
+            f"not sent: an earlier HTTP {cause.status_code if cause else 429} answer blocks"
+            f" every call of this key for {wait:.1f} s more, longer than max_rate_limit_wait"
+            f" ({self.max_rate_limit_wait:g} s)",
+            status_code=cause.status_code if cause is not None else 429,
+            code=cause.code if cause is not None else None,
+            method=call.prepared.method,
+            path=call.prepared.path,
+        )
+        if cause is not None:
+            error.rate_limit = cause.rate_limit
+        error.retry_after = wait
+        return error
+
+    def _monotonic_deadline(self, call: Call[Any]) -> float:
+        """The call's deadline on ``time.monotonic()``, for the socket operations."""
+        return time.monotonic() + (call.deadline - self._clock())
+
+    def _attempt_timeout(self, call: Call[Any]) -> httpx.Timeout | None:
+        """httpx's timeouts for the next attempt: none longer than the time left."""
+        left = call.deadline - self._clock()
+        if left == math.inf:
+            return None
+        limits = self._http_timeout.as_dict()
+        return httpx.Timeout(
+            **{name: left if value is None else min(value, left) for name, value in limits.items()}
+        )
+
+    def _deadline_error(
+        self, call: Call[Any], cause: BaseException | None = None
+    ) -> APIError | APIConnectionError:
+        error = DeadlineExceededError(
+            f"the call took longer than its timeout ({self.timeout:g} s) over"
+            f" {call.retries + 1} attempt(s)",
+            method=call.prepared.method,
+            path=call.prepared.path,
+            timeout=self.timeout if self.timeout is not None else math.inf,
+        )
+        error.__cause__ = cause
+        return error
+
+    def _check_length(self, call: Call[Any], response: httpx.Response) -> None:
+        """Refuse a body whose Content-Length is past ``max_response_bytes`` unread."""
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_response_bytes:
+            raise self._too_large(call, response, b"")
+
+    def _check_chunk(
+        self, call: Call[Any], response: httpx.Response, size: int, chunks: list[bytes]
+    ) -> None:
+        """After each chunk of a body (``size`` bytes so far): past ``max_response_bytes``
+        or past the deadline?"""
+        if size > self.max_response_bytes:
+            raise self._too_large(call, response, b"".join(chunks))
+        if self._clock() >= call.deadline:
+            raise self._deadline_error(call)
+
+    def _too_large(
+        self, call: Call[Any], response: httpx.Response, start: bytes
+    ) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            status_code=response.status_code,
+            method=call.prepared.method,
+            path=call.prepared.path,
+            excerpt=_excerpt(start),
+            max_bytes=self.max_response_bytes,
+            response=response,
+        )
+
     # ---- answers -----------------------------------------------------------------
+    def _answer(self, call: Call[T], response: httpx.Response, body: bytes) -> tuple[bool, Any]:
+        """``(True, data)`` for a success, ``(False, error)`` otherwise; releases the
+        call's reservation and tells the gate what the answer's headers say."""
+        response._content = body  # what httpx's own read() would have set
+        self._seen(response)
+        cause: ValidationError | None = None
+        if response.status_code == 200:
+            try:
+                envelope = call.prepared.parse(body)
+            except ValidationError as exc:
+                cause = exc
+            else:
+                if envelope.code == C.SUCCESS_CODE:
+                    self._gate.answered(
+                        call.weight, call.kind, RateLimit.from_headers(response.headers)
+                    )
+                    return True, envelope.data
+        error = self._api_error(call.prepared, response, cause)
+        limited = isinstance(error, RateLimitError)
+        self._gate.answered(
+            call.weight, call.kind, None if limited else RateLimit.from_headers(response.headers)
+        )
+        return False, error
+
     def _api_error(
         self,
         prepared: Prepared[Any],
@@ -225,10 +455,23 @@ class BaseClient:
             response=response,
         )
 
-    @staticmethod
-    def _connection_error(prepared: Prepared[Any], exc: httpx.TransportError) -> APIConnectionError:
+    def _failed(
+        self, call: Call[Any], exc: httpx.TransportError | ToobitError
+    ) -> APIError | APIConnectionError:
+        """The error of an attempt that got no (usable) answer; releases its reservation."""
+        self._gate.answered(call.weight, call.kind, None)
+        call.attempt_sent = not isinstance(exc, NOT_SENT)
+        if isinstance(exc, APIError | APIConnectionError):  # body too large, deadline
+            return exc
+        assert isinstance(exc, httpx.TransportError)
+        prepared = call.prepared
+        if isinstance(exc, httpx.TimeoutException) and (
+            isinstance(exc.__cause__, _deadline.DeadlinePassed) or self._clock() >= call.deadline
+        ):
+            return self._deadline_error(call, exc)
         cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-        error = cls(str(exc) or type(exc).__name__, method=prepared.method, path=prepared.path)
+        message = (str(exc) or type(exc).__name__).replace(self._auth.api_key, "<api key>")
+        error = cls(message, method=prepared.method, path=prepared.path)
         error.__cause__ = exc
         return error
 
@@ -237,69 +480,86 @@ class BaseClient:
         delay = min(C.INITIAL_RETRY_DELAY * 2.0**retries, C.MAX_RETRY_DELAY)
         return delay * (1 - C.JITTER * random.random())  # noqa: S311 - jitter, not crypto
 
-    def _rate_limit_wait(self, error: RateLimitError, retries: int) -> float:
-        """Seconds until ``X-Api-Limit-Reset-Timestamp`` (server clock), else Retry-After."""
-        reset = error.rate_limit.reset_timestamp_ms
-        if reset is not None:
-            return max(0.0, (reset - self._auth.timestamp_ms()) / 1000)
-        if error.response is not None:
-            retry_after = error.response.headers.get("Retry-After")
-            if retry_after is not None:
-                try:
-                    return max(0.0, float(retry_after))
-                except ValueError:
-                    pass
-        return self._backoff(retries)
+    def _rate_limited(self, error: RateLimitError) -> float:
+        """Block the gate for every call until the answer's reset (server clock), else its
+        Retry-After; a reset already past, or a second limited answer in a row, backs off
+        instead. Returns the seconds to wait."""
+        now = self._auth.timestamp_ms()
+        until = error.rate_limit.reset_timestamp_ms
+        if until is None and error.response is not None:
+            retry_after = error.response.headers.get("Retry-After", "")
+            try:
+                until = now + round(float(retry_after) * 1000)
+            except ValueError:
+                until = None
+        until = self._gate.block(error, now if until is None else until, now)
+        error.retry_after = wait = (until - now) / 1000
+        return wait
 
-    def _next_step(
-        self,
-        prepared: Prepared[Any],
-        error: APIError | APIConnectionError,
-        retries: int,
-        resyncs: int,
-        *,
-        sent: bool = True,
-    ) -> float:
+    def _next_step(self, call: Call[Any], error: APIError | APIConnectionError) -> float:
         """Seconds to wait before the next attempt, or :data:`RESYNC`; raises when the
         policy gives up.
 
         * -1021: re-sync the clock once, retry once (a refused request changed nothing).
-        * 429/418/-1003: wait until the reset timestamp if that is at most
-          ``max_rate_limit_wait`` away, else raise.
+        * 429/418/-1003: every call waits until the reset timestamp (a past one: backoff);
+          this one retries if that is at most ``max_rate_limit_wait`` away, else raises.
         * connection failed before sending: retry any method with backoff.
         * 5XX, timeout or broken connection after sending (outcome unknown): GET and PUT
           are retried with backoff; DELETE is never repeated. A write that ends this
           way raises OutcomeUnknownError.
-        * anything else: raise.
+        * a write answered with no JSON envelope (or one too large): OutcomeUnknownError.
+        * any other error answer: raise (the server refused; nothing changed).
+        * no retry when the backoff would end past the call's deadline.
         """
-        method = prepared.method
-        can_retry = retries < self.max_retries
-        if isinstance(error, TimestampError) and resyncs < C.TIMESTAMP_RESYNCS:
+        method = call.prepared.method
+        can_retry = call.retries < self.max_retries
+        call.error = error
+        if isinstance(error, TimestampError) and call.resyncs < C.TIMESTAMP_RESYNCS:
             return RESYNC
         if isinstance(error, RateLimitError):
-            wait = self._rate_limit_wait(error, retries)
-            error.retry_after = wait
+            wait = self._rate_limited(error)
             if can_retry and wait <= self.max_rate_limit_wait:
+                call.deadline += wait  # waiting for the rate limit does not count
                 return wait
             raise error
         if isinstance(error, APIConnectionError):
             if isinstance(error.__cause__, _PERMANENT):
                 raise error
-            if not sent:
-                if can_retry:
-                    return self._backoff(retries)
-                raise error
-        elif error.status_code < 500:
-            raise error
+            if not call.attempt_sent:
+                delay = self._backoff(call.retries)
+                if can_retry and self._clock() + delay < call.deadline:
+                    return delay
+                self._give_up(call, error)
+        elif not self._server_failed(error):
+            if not isinstance(error, UnexpectedResponseError):
+                raise error  # a definite answer: refused, nothing changed
+            call.maybe_applied = True  # no envelope: nobody knows what the server did
+            self._give_up(call, error)
         # The server may have acted on it.
-        if method in _REPEATABLE and can_retry:
-            return self._backoff(retries)
-        if method == "GET":
+        call.maybe_applied = True
+        delay = self._backoff(call.retries)
+        if method in _REPEATABLE and can_retry and self._clock() + delay < call.deadline:
+            return delay
+        self._give_up(call, error)
+
+    @staticmethod
+    def _server_failed(error: APIError) -> bool:
+        """A failure on the server's side, which may have acted first: the 5XX family (by
+        HTTP status or by the code's row), or a 5XX page that is not the envelope."""
+        if isinstance(error, UnknownServerError):
+            return True
+        return type(error) is UnexpectedResponseError and 500 <= error.status_code <= 599
+
+    def _give_up(self, call: Call[Any], error: APIError | APIConnectionError) -> NoReturn:
+        """Raise ``error``; for a write that an attempt may have applied, as
+        OutcomeUnknownError."""
+        prepared = call.prepared
+        if prepared.method == "GET" or not call.maybe_applied:
             raise error
-        raise OutcomeUnknownError(error, method=method, path=prepared.path) from error
+        raise OutcomeUnknownError(error, method=prepared.method, path=prepared.path) from error
 
     def _log_retry(
-        self, prepared: Prepared[Any], error: APIError | APIConnectionError, delay: float
+        self, call: Call[Any], error: APIError | APIConnectionError, delay: float
     ) -> None:
         if log.isEnabledFor(logging.INFO):
             what = (
@@ -307,6 +567,7 @@ class BaseClient:
                 if isinstance(error, APIError)
                 else type(error).__name__
             )
+            prepared = call.prepared
             log.info(
                 "%s %s failed (%s); retrying in %.2f s", prepared.method, prepared.path, what, delay
             )

@@ -10,8 +10,10 @@ Profile file (TOML), by default ``$XDG_CONFIG_HOME/toobit-follower/profiles.toml
     recv_window = 5000                   # optional
 
 The file holds API secrets, so it is read only when no one but its owner can read or
-write it (mode 0600 or narrower) and it belongs to the current user, as ssh does with
-its keys.
+write it (mode 0600 or narrower), it belongs to the current user, it is a regular file
+and not a symbolic link, and no one else can write to its directory (who can, could
+replace the file), as ssh does with its keys. A malformed key or secret (a trailing
+newline, a space) is refused with the key masked.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from ._constants import (
     MAX_RECV_WINDOW,
     MIN_RECV_WINDOW,
 )
-from ._secret import Secret
+from ._exceptions import CredentialsError
+from ._secret import Secret, check_api_key, check_api_secret
 
 __all__ = [
     "PROFILES_ENV",
@@ -47,10 +50,6 @@ DEFAULT_PROFILE = "default"
 
 class ProfileError(Exception):
     """The profile file cannot be used (permissions, syntax, missing profile)."""
-
-
-class CredentialsError(Exception):
-    """No API key and secret were found."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +70,18 @@ def default_profiles_path(environ: dict[str, str] | None = None) -> Path:
     return Path(base) / "toobit-follower" / "profiles.toml"
 
 
-def _check_private(path: Path) -> None:
-    """Refuse a profile file others could read or change."""
-    if sys.platform == "win32":  # POSIX modes mean nothing there
-        return
-    info = path.stat()
+def _check_owner(path: Path, info: os.stat_result, what: str) -> None:
+    if hasattr(os, "getuid") and info.st_uid not in (os.getuid(), 0):
+        raise ProfileError(
+            f"refusing to read {path}: {what} belongs to user id {info.st_uid}, not to you"
+            f" ({os.getuid()})"
+        )
+
+
+def _check_private(path: Path, info: os.stat_result) -> None:
+    """Refuse a profile file (``info``: its fstat) that others could read or change."""
+    if not stat.S_ISREG(info.st_mode):
+        raise ProfileError(f"refusing to read {path}: not a regular file")
     mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
         raise ProfileError(
@@ -87,17 +93,43 @@ def _check_private(path: Path) -> None:
             f"refusing to read {path}: it belongs to user id {info.st_uid}, not to you"
             f" ({os.getuid()})"
         )
+    folder = path.parent
+    folder_info = folder.stat()
+    folder_mode = stat.S_IMODE(folder_info.st_mode)
+    if folder_mode & 0o022:
+        raise ProfileError(
+            f"refusing to read {path}: its directory {folder} is writable by others"
+            f" ({folder_mode:04o}), who could replace the file. Fix it with:"
+            f" chmod go-w {folder}"
+        )
+    _check_owner(path, folder_info, f"its directory {folder}")
+
+
+def _load(path: Path) -> dict[str, object]:
+    """The profile file's TOML, read through a descriptor that is checked first: not a
+    symbolic link (O_NOFOLLOW), private, in a directory only its owner can write."""
+    if path.is_symlink():
+        raise ProfileError(
+            f"refusing to read {path}: it is a symbolic link; name the file itself"
+            f" (--profiles-file or ${PROFILES_ENV})"
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ProfileError(f"cannot read {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        if sys.platform != "win32":  # POSIX modes mean nothing there
+            _check_private(path, os.fstat(fd))
+        try:
+            return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ProfileError(f"{path} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ProfileError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _read_profile(path: Path, name: str) -> Credentials:
-    _check_private(path)
-    try:
-        with path.open("rb") as fh:
-            document = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ProfileError(f"cannot read {path}: {exc.strerror}") from None
+    document = _load(path)
     section = document.get(name)
     if not isinstance(section, dict):
         known = ", ".join(sorted(k for k, v in document.items() if isinstance(v, dict)))
@@ -111,6 +143,8 @@ def _read_profile(path: Path, name: str) -> Credentials:
         raise ProfileError(f"{where} has no api_key")
     if not isinstance(api_secret, str) or not api_secret:
         raise ProfileError(f"{where} has no api_secret")
+    check_api_key(api_key, f"{where}: api_key")
+    secret = check_api_secret(api_secret, f"{where}: api_secret")
     base_url = section.get("base_url")
     if base_url is not None and not isinstance(base_url, str):
         raise ProfileError(f"{where}: base_url must be a string")
@@ -124,7 +158,7 @@ def _read_profile(path: Path, name: str) -> Credentials:
             f"{where}: recv_window must be an integer in {MIN_RECV_WINDOW}..{MAX_RECV_WINDOW}"
             " (milliseconds)"
         )
-    return Credentials(api_key, Secret(api_secret), where, base_url, recv_window)
+    return Credentials(api_key, secret, where, base_url, recv_window)
 
 
 def resolve_credentials(
@@ -141,16 +175,18 @@ def resolve_credentials(
     env = dict(os.environ) if environ is None else environ
     path = Path(profiles_file).expanduser() if profiles_file else default_profiles_path(env)
     if profile is not None:
-        if not path.exists():
+        if not os.path.lexists(path):
             raise ProfileError(f"--profile {profile}: the profile file {path} does not exist")
         return _read_profile(path, profile)
     key, secret = env.get(API_KEY_ENV, ""), env.get(API_SECRET_ENV, "")
     if key and secret:
-        return Credentials(key, Secret(secret), "environment", env.get(BASE_URL_ENV) or None)
+        check_api_key(key, API_KEY_ENV)
+        checked = check_api_secret(secret, API_SECRET_ENV)
+        return Credentials(key, checked, "environment", env.get(BASE_URL_ENV) or None)
     if key or secret:
         missing = API_SECRET_ENV if key else API_KEY_ENV
         raise CredentialsError(f"{missing} is not set (the other of the pair is)")
-    if path.exists():
+    if os.path.lexists(path):
         return _read_profile(path, DEFAULT_PROFILE)
     raise CredentialsError(
         f"no credentials: set {API_KEY_ENV} and {API_SECRET_ENV}, or write a profile file"

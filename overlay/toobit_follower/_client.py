@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Final, ParamSpec, Self, TypeVar
 
 import httpx
-from pydantic import ValidationError
 from toobit_follower_models import (
     CurrentOrder,
     FollowConfig,
@@ -21,8 +22,15 @@ from toobit_follower_models import (
 
 from . import _constants as C
 from . import _operations as ops
-from ._base_client import NOT_SENT, RESYNC, BaseClient, without_cookie_jar
-from ._exceptions import APIConnectionError, APIError, ToobitError
+from ._base_client import RESYNC, BaseClient
+from ._deadline import DEADLINE
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    DeadlineExceededError,
+    ResponseTooLargeError,
+    ToobitError,
+)
 from ._operations import LeaderId, Prepared
 from ._secret import Secret
 from ._types import RawResponse
@@ -36,15 +44,70 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+# Failures of an attempt that got no usable answer.
+_NO_ANSWER: Final = (httpx.TransportError, ResponseTooLargeError, DeadlineExceededError)
+
+_RAW: Final[contextvars.ContextVar[list[httpx.Response] | None]] = contextvars.ContextVar(
+    "toobit_follower_raw", default=None
+)
+"""Set by a ``with_raw_response`` method: the call's httpx response is put there."""
+
+
+def to_raw_response_wrapper(method: Callable[P, T]) -> Callable[P, RawResponse[T]]:
+    """``method`` returning ``RawResponse(parsed, http_response)``."""
+
+    @functools.wraps(method)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+        box: list[httpx.Response] = []
+        token = _RAW.set(box)
+        try:
+            parsed = method(*args, **kwargs)
+        finally:
+            _RAW.reset(token)
+        return RawResponse(parsed, box[-1])
+
+    return wrapped
+
+
+def async_to_raw_response_wrapper(
+    method: Callable[P, Awaitable[T]],
+) -> Callable[P, Awaitable[RawResponse[T]]]:
+    """``method`` (async) returning ``RawResponse(parsed, http_response)``."""
+
+    @functools.wraps(method)
+    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+        box: list[httpx.Response] = []
+        token = _RAW.set(box)
+        try:
+            parsed = await method(*args, **kwargs)
+        finally:
+            _RAW.reset(token)
+        return RawResponse(parsed, box[-1])
+
+    return wrapped
+
+
+def _keep(response: httpx.Response) -> None:
+    box = _RAW.get()
+    if box is not None:  # the last response of a with_raw_response call is its own
+        box.append(response)
 
 
 class FollowerClient(BaseClient):
     """Signed, typed client of the Toobit copy-trading follower API.
 
-    Credentials come from the arguments or ``TOOBIT_API_KEY`` / ``TOOBIT_API_SECRET``;
-    ``base_url`` from the argument, ``TOOBIT_BASE_URL`` or the production host.
+    Credentials come from the arguments or ``TOOBIT_API_KEY`` / ``TOOBIT_API_SECRET``
+    (a malformed key or secret raises CredentialsError); ``base_url`` from the argument,
+    ``TOOBIT_BASE_URL`` or the production host. ``timeout`` bounds each method call as a
+    whole: every attempt and the backoff between them (DeadlineExceededError; for a write,
+    OutcomeUnknownError). A body past ``max_response_bytes`` is not read further
+    (ResponseTooLargeError). Every client of one key and host in the process shares one
+    rate-limit gate; ``max_rate_limit_wait`` is the longest it waits for a reset.
     ``transport`` (any httpx transport) points the client at a fake or an in-process
-    ASGI app; ``sleep`` and ``clock`` exist so tests need not wait.
+    ASGI app (with a gate of its own); ``sleep`` and ``clock`` exist so tests need not
+    wait. Safe to share between threads.
 
     Use as a context manager, or call :meth:`close`.
     """
@@ -57,9 +120,10 @@ class FollowerClient(BaseClient):
         base_url: str | None = None,
         recv_window: int = C.DEFAULT_RECV_WINDOW,
         body_signing: BodySigning | str = BodySigning.QUERY_AND_BODY,
-        timeout: float | httpx.Timeout = C.DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | None = C.DEFAULT_TIMEOUT,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         max_rate_limit_wait: float = C.MAX_RATE_LIMIT_WAIT,
+        max_response_bytes: int = C.DEFAULT_MAX_RESPONSE_BYTES,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
@@ -73,12 +137,13 @@ class FollowerClient(BaseClient):
             timeout=timeout,
             max_retries=max_retries,
             max_rate_limit_wait=max_rate_limit_wait,
+            max_response_bytes=max_response_bytes,
             clock=clock,
             httpx_args={} if transport is None else {"transport": transport},
         )
         self._sleep = sleep
         self._http = self.generated.get_httpx_client()
-        without_cookie_jar(self._http)
+        self._own_http(self._http)
         self.with_raw_response = FollowerClientWithRawResponse(self)
         """The same methods, returning ``RawResponse(parsed, http_response)``."""
 
@@ -101,51 +166,62 @@ class FollowerClient(BaseClient):
     def _request(self, prepared: Prepared[T]) -> tuple[T, httpx.Response]:
         http = self._http
         url = self.base_url + prepared.target
-        self._last_response = None
-        retries = resyncs = 0
+        auth = http.auth if prepared.signed else None
+        call = self._begin(prepared)
         while True:
+            wait = self._admit(call)
+            if wait:
+                self._sleep(wait)
+                continue
             # A new request per attempt: the auth signs it afresh, and the request of an
             # earlier attempt (reachable from its response or exception) stays as sent.
             request = http.build_request(
-                prepared.method, url, content=prepared.json, headers=prepared.headers
+                prepared.method,
+                url,
+                content=prepared.json,
+                headers=prepared.headers,
+                timeout=self._attempt_timeout(call),
             )
-            sent = True
             error: APIError | APIConnectionError
+            deadline = DEADLINE.set(self._monotonic_deadline(call))
             try:
-                if prepared.signed:
-                    response = http.send(request)
-                else:
-                    response = http.send(request, auth=None)
-            except httpx.TransportError as exc:
-                error = self._connection_error(prepared, exc)
-                sent = not isinstance(exc, NOT_SENT)
+                response = http.send(request, auth=auth, stream=True)
+                try:
+                    self._check_length(call, response)
+                    chunks: list[bytes] = []
+                    size = 0
+                    for chunk in response.iter_bytes():
+                        chunks.append(chunk)
+                        size += len(chunk)
+                        self._check_chunk(call, response, size, chunks)
+                finally:
+                    response.close()
+            except _NO_ANSWER as exc:
+                error = self._failed(call, exc)
             else:
-                self._seen(response)
-                cause: ValidationError | None = None
-                if response.status_code == 200:
-                    try:
-                        envelope = prepared.parse(response.content)
-                    except ValidationError as exc:
-                        cause = exc
-                    else:
-                        if envelope.code == C.SUCCESS_CODE:
-                            return envelope.data, response
-                error = self._api_error(prepared, response, cause)
-            step = self._next_step(prepared, error, retries, resyncs, sent=sent)
+                ok, result = self._answer(call, response, b"".join(chunks))
+                if ok:
+                    return result, response
+                error = result
+            finally:
+                DEADLINE.reset(deadline)
+            step = self._next_step(call, error)
             if step == RESYNC:
-                resyncs += 1
+                call.resyncs += 1
                 try:
                     self.sync_time()
                 except ToobitError as sync_error:
                     # the -1021 is the error to report; the failed re-sync is its cause
                     raise error from sync_error
                 continue
-            retries += 1
-            self._log_retry(prepared, error, step)
+            call.retries += 1
+            self._log_retry(call, error, step)
             self._sleep(step)
 
     def _call(self, prepared: Prepared[T]) -> T:
-        return self._request(prepared)[0]
+        data, response = self._request(prepared)
+        _keep(response)
+        return data
 
     # ---- operations ----------------------------------------------------------------
     def server_time(self) -> int:
@@ -218,7 +294,8 @@ class FollowerClient(BaseClient):
 
 
 class AsyncFollowerClient(BaseClient):
-    """The asyncio twin of :class:`FollowerClient` (same arguments; ``sleep`` is async)."""
+    """The asyncio twin of :class:`FollowerClient` (same arguments; ``sleep`` is async).
+    Safe to share between tasks."""
 
     def __init__(
         self,
@@ -228,9 +305,10 @@ class AsyncFollowerClient(BaseClient):
         base_url: str | None = None,
         recv_window: int = C.DEFAULT_RECV_WINDOW,
         body_signing: BodySigning | str = BodySigning.QUERY_AND_BODY,
-        timeout: float | httpx.Timeout = C.DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | None = C.DEFAULT_TIMEOUT,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         max_rate_limit_wait: float = C.MAX_RATE_LIMIT_WAIT,
+        max_response_bytes: int = C.DEFAULT_MAX_RESPONSE_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
@@ -244,12 +322,13 @@ class AsyncFollowerClient(BaseClient):
             timeout=timeout,
             max_retries=max_retries,
             max_rate_limit_wait=max_rate_limit_wait,
+            max_response_bytes=max_response_bytes,
             clock=clock,
             httpx_args={} if transport is None else {"transport": transport},
         )
         self._sleep = sleep
         self._http = self.generated.get_async_httpx_client()
-        without_cookie_jar(self._http)
+        self._own_http(self._http)
         self.with_raw_response = AsyncFollowerClientWithRawResponse(self)
         """The same methods, returning ``RawResponse(parsed, http_response)``."""
 
@@ -270,51 +349,60 @@ class AsyncFollowerClient(BaseClient):
     async def _request(self, prepared: Prepared[T]) -> tuple[T, httpx.Response]:
         http = self._http
         url = self.base_url + prepared.target
-        self._last_response = None
-        retries = resyncs = 0
+        auth = http.auth if prepared.signed else None
+        call = self._begin(prepared)
         while True:
-            # A new request per attempt: the auth signs it afresh, and the request of an
-            # earlier attempt (reachable from its response or exception) stays as sent.
+            wait = self._admit(call)
+            if wait:
+                await self._sleep(wait)
+                continue
             request = http.build_request(
-                prepared.method, url, content=prepared.json, headers=prepared.headers
+                prepared.method,
+                url,
+                content=prepared.json,
+                headers=prepared.headers,
+                timeout=self._attempt_timeout(call),
             )
-            sent = True
             error: APIError | APIConnectionError
+            deadline = DEADLINE.set(self._monotonic_deadline(call))
             try:
-                if prepared.signed:
-                    response = await http.send(request)
-                else:
-                    response = await http.send(request, auth=None)
-            except httpx.TransportError as exc:
-                error = self._connection_error(prepared, exc)
-                sent = not isinstance(exc, NOT_SENT)
+                response = await http.send(request, auth=auth, stream=True)
+                try:
+                    self._check_length(call, response)
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        chunks.append(chunk)
+                        size += len(chunk)
+                        self._check_chunk(call, response, size, chunks)
+                finally:
+                    await response.aclose()
+            except _NO_ANSWER as exc:
+                error = self._failed(call, exc)
             else:
-                self._seen(response)
-                cause: ValidationError | None = None
-                if response.status_code == 200:
-                    try:
-                        envelope = prepared.parse(response.content)
-                    except ValidationError as exc:
-                        cause = exc
-                    else:
-                        if envelope.code == C.SUCCESS_CODE:
-                            return envelope.data, response
-                error = self._api_error(prepared, response, cause)
-            step = self._next_step(prepared, error, retries, resyncs, sent=sent)
+                ok, result = self._answer(call, response, b"".join(chunks))
+                if ok:
+                    return result, response
+                error = result
+            finally:
+                DEADLINE.reset(deadline)
+            step = self._next_step(call, error)
             if step == RESYNC:
-                resyncs += 1
+                call.resyncs += 1
                 try:
                     await self.sync_time()
                 except ToobitError as sync_error:
                     # the -1021 is the error to report; the failed re-sync is its cause
                     raise error from sync_error
                 continue
-            retries += 1
-            self._log_retry(prepared, error, step)
+            call.retries += 1
+            self._log_retry(call, error, step)
             await self._sleep(step)
 
     async def _call(self, prepared: Prepared[T]) -> T:
-        return (await self._request(prepared))[0]
+        data, response = await self._request(prepared)
+        _keep(response)
+        return data
 
     async def server_time(self) -> int:
         """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""
@@ -379,85 +467,25 @@ class FollowerClientWithRawResponse:
     """``client.with_raw_response``: each method returns ``RawResponse(parsed, http_response)``."""
 
     def __init__(self, client: FollowerClient) -> None:
-        self._client = client
-
-    def _raw(self, prepared: Prepared[T]) -> RawResponse[T]:
-        return RawResponse(*self._client._request(prepared))
-
-    def server_time(self) -> RawResponse[int]:
-        return self._raw(ops.get_server_time())
-
-    def list_current_orders(self) -> RawResponse[list[CurrentOrder]]:
-        return self._raw(ops.list_current_orders())
-
-    def list_history_orders(self, page: int = 1, size: int = 10) -> RawResponse[HistoryOrdersPage]:
-        return self._raw(ops.list_history_orders(page, size))
-
-    def get_follow_config(self, leader_user_id: LeaderId) -> RawResponse[FollowConfig]:
-        return self._raw(ops.get_follow_config(leader_user_id))
-
-    def update_follow_config(
-        self, config: FollowConfigUpdate | None = None, /, **fields: object
-    ) -> RawResponse[None]:
-        return self._raw(ops.update_follow_config(ops.follow_config_update(config, fields)))
-
-    def update_stop_profit_loss(
-        self,
-        leader_user_id: LeaderId,
-        symbol_id: str,
-        is_long: bool | int,
-        **fields: object,
-    ) -> RawResponse[None]:
-        return self._raw(ops.update_stop_profit_loss(leader_user_id, symbol_id, is_long, fields))
-
-    def list_leaders(self) -> RawResponse[list[Leader]]:
-        return self._raw(ops.list_leaders())
-
-    def cancel_leader(self, leader_user_id: LeaderId) -> RawResponse[None]:
-        return self._raw(ops.cancel_leader(leader_user_id))
+        self.server_time = to_raw_response_wrapper(client.server_time)
+        self.list_current_orders = to_raw_response_wrapper(client.list_current_orders)
+        self.list_history_orders = to_raw_response_wrapper(client.list_history_orders)
+        self.get_follow_config = to_raw_response_wrapper(client.get_follow_config)
+        self.update_follow_config = to_raw_response_wrapper(client.update_follow_config)
+        self.update_stop_profit_loss = to_raw_response_wrapper(client.update_stop_profit_loss)
+        self.list_leaders = to_raw_response_wrapper(client.list_leaders)
+        self.cancel_leader = to_raw_response_wrapper(client.cancel_leader)
 
 
 class AsyncFollowerClientWithRawResponse:
     """``client.with_raw_response`` of the async client."""
 
     def __init__(self, client: AsyncFollowerClient) -> None:
-        self._client = client
-
-    async def _raw(self, prepared: Prepared[T]) -> RawResponse[T]:
-        return RawResponse(*(await self._client._request(prepared)))
-
-    async def server_time(self) -> RawResponse[int]:
-        return await self._raw(ops.get_server_time())
-
-    async def list_current_orders(self) -> RawResponse[list[CurrentOrder]]:
-        return await self._raw(ops.list_current_orders())
-
-    async def list_history_orders(
-        self, page: int = 1, size: int = 10
-    ) -> RawResponse[HistoryOrdersPage]:
-        return await self._raw(ops.list_history_orders(page, size))
-
-    async def get_follow_config(self, leader_user_id: LeaderId) -> RawResponse[FollowConfig]:
-        return await self._raw(ops.get_follow_config(leader_user_id))
-
-    async def update_follow_config(
-        self, config: FollowConfigUpdate | None = None, /, **fields: object
-    ) -> RawResponse[None]:
-        return await self._raw(ops.update_follow_config(ops.follow_config_update(config, fields)))
-
-    async def update_stop_profit_loss(
-        self,
-        leader_user_id: LeaderId,
-        symbol_id: str,
-        is_long: bool | int,
-        **fields: object,
-    ) -> RawResponse[None]:
-        return await self._raw(
-            ops.update_stop_profit_loss(leader_user_id, symbol_id, is_long, fields)
-        )
-
-    async def list_leaders(self) -> RawResponse[list[Leader]]:
-        return await self._raw(ops.list_leaders())
-
-    async def cancel_leader(self, leader_user_id: LeaderId) -> RawResponse[None]:
-        return await self._raw(ops.cancel_leader(leader_user_id))
+        self.server_time = async_to_raw_response_wrapper(client.server_time)
+        self.list_current_orders = async_to_raw_response_wrapper(client.list_current_orders)
+        self.list_history_orders = async_to_raw_response_wrapper(client.list_history_orders)
+        self.get_follow_config = async_to_raw_response_wrapper(client.get_follow_config)
+        self.update_follow_config = async_to_raw_response_wrapper(client.update_follow_config)
+        self.update_stop_profit_loss = async_to_raw_response_wrapper(client.update_stop_profit_loss)
+        self.list_leaders = async_to_raw_response_wrapper(client.list_leaders)
+        self.cancel_leader = async_to_raw_response_wrapper(client.cancel_leader)

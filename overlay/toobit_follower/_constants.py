@@ -12,7 +12,11 @@ API_SECRET_ENV: Final = "TOOBIT_API_SECRET"  # noqa: S105 - the variable's name,
 BASE_URL_ENV: Final = "TOOBIT_BASE_URL"
 
 DEFAULT_TIMEOUT: Final = 10.0
-"""Seconds for connect, read, write and pool, each (httpx.Timeout)."""
+"""Seconds one method call may take: every attempt (connect, send, read) and the backoff
+sleeps between them. Waiting for the rate limit does not count (MAX_RATE_LIMIT_WAIT)."""
+
+DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
+"""Largest response body read (after decompression); past it the call fails."""
 
 DEFAULT_RECV_WINDOW: Final = 5000
 """Milliseconds a signed request stays valid after its timestamp (exchange default)."""
@@ -30,8 +34,15 @@ JITTER: Final = 0.25
 """Each backoff delay is shortened by a random fraction in [0, JITTER)."""
 
 MAX_RATE_LIMIT_WAIT: Final = 60.0
-"""Longest wait, in seconds, for X-Api-Limit-Reset-Timestamp after a 429/418.
-A longer wait (an IP ban lasts 2 minutes to 3 days) raises instead of sleeping."""
+"""Longest wait, in seconds, for X-Api-Limit-Reset-Timestamp after a 429/418 (or for the
+window's end when the request weight is used up). A longer wait (an IP ban lasts 2
+minutes to 3 days) raises instead of sleeping."""
+
+RATE_LIMIT_WINDOW_MS: Final = 60_000
+"""REQUEST_WEIGHT is counted per minute (Basic Information). When the weight left is
+used up, calls wait for the next minute of server time, as the simulator's windows are
+aligned; if the exchange's are not, the first call after that is sent alone and its
+answer (a 429 gives the true reset) sets the gate right."""
 
 TIMESTAMP_RESYNCS: Final = 1
 """After -1021 the client re-syncs its clock and retries this many times."""
@@ -46,3 +57,6 @@ RATE_LIMIT_STATUS_HEADER: Final = "X-Api-Limit-Status"
 RATE_LIMIT_HEADER: Final = "X-Api-Limit"
 RATE_LIMIT_RESET_HEADER: Final = "X-Api-Limit-Reset-Timestamp"
 API_KEY_HEADER: Final = "X-BB-APIKEY"
+
+API_KEY_MAX_LENGTH: Final = 128
+"""An API key is 1..128 ASCII letters and digits (the simulator's -2014 rule)."""

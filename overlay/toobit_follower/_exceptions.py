@@ -3,6 +3,7 @@
 ::
 
     ToobitError
+    ├── CredentialsError              API key or secret missing or malformed (also a ValueError)
     ├── APIError                      the server answered with an error
     │   ├── InvalidRequestError       HTTP 400 family: a parameter is missing or invalid
     │   │   ├── FollowerNotFoundError     FOLLOWER_NOT_FOUND
@@ -14,9 +15,12 @@
     │   │   └── IPBannedError             HTTP 418
     │   ├── UnknownServerError        HTTP 5XX family
     │   └── UnexpectedResponseError   body not the JSON envelope (HTML 502, empty, ...)
+    │       └── ResponseTooLargeError     body longer than max_response_bytes
     ├── APIConnectionError            no answer: connect/read/write failed
     │   └── APITimeoutError
-    └── OutcomeUnknownError           a write failed with 5XX/timeout: it may have been applied
+    │       └── DeadlineExceededError     the call's timeout passed (all attempts together)
+    └── OutcomeUnknownError           a write failed with 5XX/timeout/no envelope: it may
+                                      have been applied
 
 The error table itself (code, name, HTTP status, message, meaning) is the spec's
 ``ErrorCode.x-error-table``, generated into ``toobit_follower_models.errors``: a code
@@ -47,6 +51,8 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AuthenticationError",
+    "CredentialsError",
+    "DeadlineExceededError",
     "ErrorCode",
     "ErrorInfo",
     "FollowerNotFoundError",
@@ -56,6 +62,7 @@ __all__ = [
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "TimestampError",
     "ToobitError",
     "UnexpectedResponseError",
@@ -85,6 +92,11 @@ def error_info(code: int, status_code: int | None = None) -> ErrorInfo | None:
 
 class ToobitError(Exception):
     """Base class of every error this package raises."""
+
+
+class CredentialsError(ToobitError, ValueError):
+    """The API key or secret is missing or malformed: refused before anything is sent.
+    The message shows the key masked and never the secret."""
 
 
 class APIError(ToobitError):
@@ -193,6 +205,31 @@ class UnexpectedResponseError(APIError):
         return f"{self.method} {self.path}: HTTP {self.status_code}, {self.msg}: {self.excerpt!r}"
 
 
+class ResponseTooLargeError(UnexpectedResponseError):
+    """The body is longer than ``max_bytes`` (the client's ``max_response_bytes``): the
+    client stopped reading it. ``excerpt`` quotes its start."""
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        method: str,
+        path: str,
+        excerpt: str,
+        max_bytes: int,
+        response: httpx.Response | None = None,
+    ) -> None:
+        super().__init__(
+            f"body longer than {max_bytes} bytes (max_response_bytes), not read further",
+            status_code=status_code,
+            method=method,
+            path=path,
+            excerpt=excerpt,
+            response=response,
+        )
+        self.max_bytes = max_bytes
+
+
 class APIConnectionError(ToobitError):
     """No usable answer: the connection failed or broke."""
 
@@ -217,10 +254,21 @@ class APITimeoutError(APIConnectionError):
     """The request timed out."""
 
 
+class DeadlineExceededError(APITimeoutError):
+    """The call's ``timeout`` passed: it bounds every attempt of one method call together
+    (connect, send, read, a slow or dripping answer included) and the backoff between them.
+    ``timeout`` is that bound in seconds."""
+
+    def __init__(self, message: str, *, method: str, path: str, timeout: float) -> None:
+        super().__init__(message, method=method, path=path)
+        self.timeout = timeout
+
+
 class OutcomeUnknownError(ToobitError):
     """A write failed in a way that leaves its outcome unknown (5XX, timeout, broken
-    connection): it may have been applied. Check the state before repeating it (for a
-    cancelled leader: ``list_leaders()``). ``error`` is the underlying failure.
+    connection, an answer that is not the JSON envelope): it may have been applied. Check
+    the state before repeating it (for a cancelled leader: ``list_leaders()``). ``error``
+    is the underlying failure.
     """
 
     def __init__(self, error: APIError | APIConnectionError, *, method: str, path: str) -> None:

@@ -155,8 +155,10 @@ def leader_id(value: LeaderId) -> int:
     """``value`` as the int the requests carry (responses give it as a string)."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(f"leader_user_id must be an int or a string of digits, not {value!r}")
-    if isinstance(value, str) and not value.isdigit():
-        raise ValueError(f"leader_user_id must be digits, got {value!r}")
+    # str.isdigit() and int() take digits of every script ("١٢٣" is 123) and int() takes
+    # "9_8_7", " 12" and "+12": an ID is ASCII digits and nothing else
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError(f"leader_user_id must be ASCII digits (0-9) only, got {value!r}")
     return int(value)
 
 

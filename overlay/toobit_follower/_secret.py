@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final, NoReturn
+
+from ._constants import API_KEY_MAX_LENGTH
+from ._exceptions import CredentialsError
 
 _MASK: Final = "**********"
 
@@ -43,3 +47,57 @@ def mask_api_key(api_key: str) -> str:
     if len(api_key) <= 8:
         return "****"
     return f"{api_key[:4]}...{api_key[-4:]}"
+
+
+# An API key is what the simulator accepts (its -2014 rule, BAD_API_KEY_FMT): 1..128 ASCII
+# letters and digits. The exchange documents no alphabet for secrets; the demo secret is
+# letters and digits. A secret is refused only for what no real secret holds and a
+# copy-paste often adds: whitespace (a trailing newline), control or non-ASCII characters.
+_API_KEY_RE: Final = re.compile(rf"[A-Za-z0-9]{{1,{API_KEY_MAX_LENGTH}}}")
+_SECRET_RE: Final = re.compile(r"[\x21-\x7e]+")
+
+
+def _first_bad(value: str, allowed: re.Pattern[str]) -> tuple[int, str]:
+    index = next(i for i, char in enumerate(value) if not allowed.fullmatch(char))
+    char = value[index]
+    if char.isspace():
+        kind = "a newline" if char in "\r\n" else "whitespace"
+    elif char.isascii() and char.isprintable():
+        kind = "a character that is not a letter or a digit"
+    else:
+        kind = "a control character" if char.isascii() else "a non-ASCII character"
+    return index, kind
+
+
+def check_api_key(api_key: object, where: str = "api_key") -> str:
+    """``api_key`` if it is 1..128 ASCII letters and digits, else CredentialsError (the
+    message shows the key masked)."""
+    if not isinstance(api_key, str):
+        raise CredentialsError(f"{where}: the API key must be a str, not {type(api_key).__name__}")
+    if _API_KEY_RE.fullmatch(api_key):
+        return api_key
+    rule = f"an API key is 1..{API_KEY_MAX_LENGTH} ASCII letters and digits"
+    if not api_key:
+        raise CredentialsError(f"{where}: the API key is empty ({rule})")
+    if len(api_key) > API_KEY_MAX_LENGTH:
+        problem = f"is {len(api_key)} characters long"
+    else:
+        index, kind = _first_bad(api_key, re.compile(r"[A-Za-z0-9]"))
+        problem = f"has {kind} at position {index + 1} of {len(api_key)}"
+    raise CredentialsError(f"{where}: the API key {mask_api_key(api_key)!r} {problem} ({rule})")
+
+
+def check_api_secret(api_secret: str | Secret, where: str = "api_secret") -> Secret:
+    """``api_secret`` as a Secret if it is visible ASCII with no whitespace, else
+    CredentialsError (the message never shows the secret, only where the fault is)."""
+    secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
+    value = secret.get_secret_value()
+    if _SECRET_RE.fullmatch(value):
+        return secret
+    if not value:
+        raise CredentialsError(f"{where}: the API secret is empty")
+    index, kind = _first_bad(value, _SECRET_RE)
+    raise CredentialsError(
+        f"{where}: the API secret has {kind} at position {index + 1} of {len(value)}"
+        " (a secret is visible ASCII characters with no whitespace; it is not shown)"
+    )

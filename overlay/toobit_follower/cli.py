@@ -119,7 +119,7 @@ _EXITS: Final[tuple[tuple[int, str, tuple[type[BaseException], ...]], ...]] = (
     ),
     (
         EXIT_AUTH,
-        "credentials: missing, profile refused, or rejected by the server",
+        "credentials: missing or malformed, profile refused, or rejected by the server",
         (ProfileError, CredentialsError, AuthenticationError, TimestampError),
     ),
     (
@@ -179,6 +179,7 @@ def spec_codes_by_exit() -> dict[int, list[int]]:
 # ---- argument types -----------------------------------------------------------------
 _DECIMAL_RE: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _INT_RE: Final = re.compile(r"-?[0-9]+")
+_ID_RE: Final = re.compile(r"[0-9]+")
 
 
 def _decimal(text: str) -> Decimal:
@@ -189,16 +190,19 @@ def _decimal(text: str) -> Decimal:
 
 
 def _int(text: str) -> int:
-    """An integer of ASCII digits (``int()`` alone would take ``1_000`` or other scripts)."""
-    if not _INT_RE.fullmatch(text.strip()):
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
-    return int(text.strip())
+    """An integer of ASCII digits, as typed: ``int()`` alone would take ``1_000``, digits
+    of other scripts, ``+1`` and surrounding spaces."""
+    if not _INT_RE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"not an integer of ASCII digits: {text!r}")
+    return int(text)
 
 
 def _leader_id(text: str) -> int:
-    value = int(text.strip()) if _INT_RE.fullmatch(text.strip()) else 0
+    value = int(text) if _ID_RE.fullmatch(text) else 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"a leader user ID is a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"a leader user ID is a positive integer of ASCII digits, got {text!r}"
+        )
     return value
 
 
