@@ -169,7 +169,7 @@ async def test_list_current_orders(mode: str) -> None:
     order = orders[0]
     assert order.mark_price == Decimal("7121.97")
     assert order.margin == Decimal("3.3854")
-    assert order.liquidation_price == ""
+    assert order.liquidation_price is None  # "": not set (spec 2.0.0)
     assert order.is_long == 1
     request = env.last
     assert (request.method, request.url.path) == ("GET", f"{PREFIX}/orders/current")
@@ -183,7 +183,7 @@ async def test_list_history_orders(mode: str) -> None:
     env = Env(mode)
     page = await env.call("list_history_orders", page=2, size=10)
     assert isinstance(page, HistoryOrdersPage)
-    assert (page.pages, page.total, len(page.list_)) == ("3", "25", 10)
+    assert (page.pages, page.total, len(page.list_)) == (3, 25, 10)  # int, as typed
     assert all(isinstance(row.realized_profit, Decimal) for row in page.list_)
     assert env.last.url.query.startswith(b"page=2&size=10&recvWindow=5000&timestamp=")
     assert_signed(env.last)
@@ -329,7 +329,7 @@ async def test_update_stop_profit_loss_leaves_out_none(mode: str) -> None:
         b'{"leaderUserId":123456789,"symbolId":"BTC-SWAP-USDT","isLong":1,"stopLossRate":"0.3"}'
     )
     position = (await env.call("list_current_orders"))[0]
-    assert (position.stop_profit_rate, str(position.stop_loss_rate)) == ("", "0.3")
+    assert (position.stop_profit_rate, str(position.stop_loss_rate)) == (None, "0.3")
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -338,7 +338,7 @@ async def test_list_leaders(mode: str) -> None:
     leaders = await env.call("list_leaders")
     assert [type(leader) for leader in leaders] == [Leader]
     assert leaders[0].unrealised_pnl == Decimal("-0.03")
-    assert leaders[0].leader_user_id == str(DEMO_LEADER_ID)
+    assert leaders[0].leader_user_id == DEMO_LEADER_ID  # an int, whatever the wire form
     assert_signed(env.last)
 
 
@@ -577,7 +577,7 @@ def test_repr_shows_no_secret() -> None:
 async def test_leader_ids_from_responses_can_be_passed_back(mode: str) -> None:
     env = Env(mode)
     leader = (await env.call("list_leaders"))[0]
-    assert isinstance(leader.leader_user_id, str)
+    assert isinstance(leader.leader_user_id, int)
     config = await env.call("get_follow_config", leader.leader_user_id)
     assert config.leader_user_id == leader.leader_user_id
     assert env.last.url.params["leaderUserId"] == str(DEMO_LEADER_ID)

@@ -132,7 +132,7 @@ def test_money_is_decimal_end_to_end(sim: Server) -> None:
         (leader,) = c.list_leaders()
         assert leader.net_profit == Decimal("-0.58") and isinstance(leader.net_profit, Decimal)
         (position,) = c.list_current_orders()
-        assert position.liquidation_price == ""  # unset stays the exchange's empty string
+        assert position.liquidation_price is None  # the exchange's "": not set
 
 
 def test_config_update_is_stored_exactly_as_sent(sim: Server) -> None:
@@ -160,7 +160,7 @@ def test_stop_profit_loss_reaches_the_position(sim: Server) -> None:
         c.update_stop_profit_loss(S5, "BTC-SWAP-USDT", 1, stop_profit_rate="0.15")
         (position,) = c.list_current_orders()
         assert position.stop_profit_rate == Decimal("0.15")
-        assert position.stop_loss_rate == ""  # left out: keeps its stored (unset) value
+        assert position.stop_loss_rate is None  # left out: keeps its stored (unset) value
 
 
 def test_cancel_leader_with_and_without_positions(sim: Server) -> None:
@@ -168,7 +168,7 @@ def test_cancel_leader_with_and_without_positions(sim: Server) -> None:
         with pytest.raises(HasOpenPositionsError) as info:
             c.cancel_leader(S5)
         assert (info.value.code, info.value.status_code) == _error("FOLLOWER_HAS_POSITIONS")
-        assert [x.leader_user_id for x in c.list_leaders()] == [str(S5)]
+        assert [x.leader_user_id for x in c.list_leaders()] == [S5]
     with client(sim, SECOND_KEY) as c:
         c.cancel_leader(K7)
         with pytest.raises(FollowerNotFoundError):  # no relation left at all
@@ -204,8 +204,10 @@ def test_follower_without_relation_and_wrong_secret(sim: Server) -> None:
 def test_a_rule_broken_on_the_server_is_an_invalid_request(sim: Server) -> None:
     before = sim.digest()
     with client(sim) as c, pytest.raises(InvalidRequestError) as info:
-        # a stop rate of 0.005 passes the models' checks but breaks "0 or >= 0.01"
-        c.update_stop_profit_loss(S5, "BTC-SWAP-USDT", 1, stop_loss_rate="0.005")
+        # a stop rate of 0.005 passes the models' checks but breaks the config's "0 or
+        # >= 0.01" (on stop-profit-loss it is accepted: spec 2.0.0, issue 14)
+        fields = _fields(_example("updateFollowConfig"))
+        c.update_follow_config(**{**fields, "stop_loss_rate": "0.005"})
     assert (info.value.code, info.value.status_code) == _error("INVALID_PARAMETER")
     assert "stopLossRate" in info.value.msg
     assert sim.digest() == before

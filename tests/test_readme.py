@@ -121,7 +121,7 @@ def test_sync_quickstart_outcome_unknown_branch(
 ) -> None:
     patched.gateway_on_delete = True
     run(python_blocks(section("Quickstart"))[0], "sync quickstart")
-    assert f"still following: ['{DEMO_LEADER_ID}']" in capsys.readouterr().out
+    assert f"still following: [{DEMO_LEADER_ID}]" in capsys.readouterr().out
     assert not any(r.method == "DELETE" for r in patched.exchange.requests)  # the gateway's
 
 

@@ -443,10 +443,10 @@ def _seed() -> dict[str, Any]:
         (lambda s: s["follows"][0]["config"].pop("leverage"), "follows[0].config"),
         (lambda s: s["follows"][0]["config"].update(leverage=20.5), "follows[0].config.leverage"),
         (
-            lambda s: s["follows"][0]["config"].update(followSymbolIds="all,BTC"),
+            lambda s: s["follows"][0]["config"].update(followSymbolIds=None),
             "follows[0].config.followSymbolIds",
         ),
-        (lambda s: s["positions"][0].update(symbolId="btc-swap-usdt"), "positions[0].symbolId"),
+        (lambda s: s["positions"][0].update(symbolId=None), "positions[0].symbolId"),
         (lambda s: s["positions"][0].update(followerId=10003), "positions[0]"),
         (lambda s: s["positions"].append(dict(s["positions"][0])), "positions[1]"),
         (lambda s: s["history"][0].update(realizedProfit=5.9), "history[0].realizedProfit"),
@@ -514,8 +514,8 @@ def test_seed_documents_need_every_property_the_spec_requires(
         ),
         (
             ("follows", 0, "config"),
-            {"followMarginType": 7},
-            "seed follows[0].config.followMarginType: 7 is not a valid"
+            {"followMarginType": "7"},
+            "seed follows[0].config.followMarginType: '7' is not a valid"
             " FollowConfig.followMarginType",
         ),
         (

@@ -94,8 +94,9 @@ export interface paths {
          *     1. `leaderUserId`, `symbolId` and `isLong` are required (`-1102` when
          *        missing or malformed).
          *     2. `stopProfitRate` and `stopLossRate` have at most 8 decimal places and
-         *        are not negative; `0` means not configured, a non-zero value is at
-         *        least `0.01` (`-1130`).
+         *        are not negative; `0` means not configured (`-1130`). Unlike the
+         *        follow config, a non-zero rate has no minimum: the page gives this
+         *        endpoint no `0.01` rule.
          *     3. The signed account must follow `leaderUserId` and hold an open copy
          *        position on `symbolId` in direction `isLong` (`-32045` otherwise).
          *     4. A field left out keeps its stored value.
@@ -147,11 +148,12 @@ export interface paths {
          *        `0.5` means 50 % (`-1130`).
          *     5. `followSymbolIds` is not blank (`-1102`); it is `all` for every
          *        symbol or a comma-separated list of symbol IDs such as
-         *        `BTC-SWAP-USDT,ETH-SWAP-USDT`; an empty item after splitting is
-         *        invalid and `all` cannot be mixed with symbols (`-1130`).
+         *        `BTC-SWAP-USDT,ETH-SWAP-USDT` (spaces around the commas allowed); an
+         *        empty item after splitting is invalid and `all` cannot be mixed with
+         *        symbols (`-1130`).
          *     6. `followAmountMode=0` (fixed amount): `singlePlaceAmount` is not below
          *        the minimum per-order follow amount configured by the leader or the
-         *        system, whichever is higher, and `realInvestAmount >=
+         *        system (the higher of the two), and `realInvestAmount >=
          *        isolatedReservedAmount + singlePlaceAmount` (`-1130`).
          *     7. `followAmountMode=1` (fixed rate): `realInvestAmount` meets the
          *        fixed-rate minimum investment, and `realInvestAmount >=
@@ -224,8 +226,8 @@ export interface paths {
          *     Rules:
          *     1. `leaderUserId` is an integer `>= 1` (`-1130` otherwise).
          *     2. The signed account must follow that leader (`-32045`).
-         *     3. While the follower holds copy positions under that leader the call
-         *        fails with `-120055` and nothing changes.
+         *     3. While the follower holds any copy position (under any leader, as the
+         *        page words it) the call fails with `-120055` and nothing changes.
          *     4. On success the leader disappears from the leaders list and its
          *        follow config is gone.
          *
@@ -246,26 +248,31 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
-         * @description A 64-bit integer serialised as a JSON string of digits.
+         * @description A 64-bit integer in an answer: usually a JSON string of digits
+         *     (`"123456789"`), as the page says ("64-bit integer fields are usually
+         *     serialized as strings"), or a JSON number. Both mean the same integer.
          * @example 123456789
          */
-        Int64String: string;
+        Int64: string | number;
         /**
-         * @description Epoch milliseconds serialised as a JSON string of digits.
-         * @example 1717200000000
-         */
-        EpochMillisString: string;
-        /**
-         * Format: decimal
-         * @description A decimal number as a string, possibly negative (responses).
+         * @description A decimal number in an answer: a JSON string such as `"7121.97"` (plain
+         *     or exponent notation, possibly negative), or `""` or `null` for a value
+         *     that is not set. The page writes unset values as `""` and never says
+         *     which fields may be unset, so any decimal of an answer may be.
          * @example 7121.97
          */
-        DecimalString: string;
+        DecimalString: string | "" | null;
         /**
-         * @description A decimal string, or `""` when the value is not set.
-         * @example
+         * @description The leader's nickname; absent or `null` when there is none. No length limit.
+         * @example S5
          */
-        DecimalOrEmpty: components["schemas"]["DecimalString"] | "";
+        LeaderNickname: string | null;
+        /**
+         * @description The URL of the leader's avatar; absent or `null` when there is none. No
+         *     length limit (a signed CDN URL may be long).
+         * @example https://static.example.com/avatar.png
+         */
+        LeaderAvatar: string | null;
         /**
          * Format: decimal
          * @description A non-negative decimal string with at most 8 decimal places.
@@ -280,8 +287,9 @@ export interface components {
         RequestRate: string;
         /**
          * Format: decimal
-         * @description A take-profit or stop-loss rate with at most 8 decimal places: `0` means
-         *     not configured, any other value is at least `0.01`.
+         * @description A take-profit or stop-loss rate of the follow config with at most 8
+         *     decimal places: `0` means not configured, any other value is at least
+         *     `0.01`.
          * @example 0.1
          */
         StopRate: string;
@@ -292,14 +300,15 @@ export interface components {
          */
         LeaderUserIdParam: number;
         /**
-         * @description A trading pair ID such as `BTC-SWAP-USDT` (upper case, so it can never be `all`).
+         * @description A trading pair ID such as `BTC-SWAP-USDT`, in a request: any text that is
+         *     not blank and has no comma. Its case is not checked.
          * @example BTC-SWAP-USDT
          */
         SymbolId: string;
         /**
-         * @description `all` for every symbol, or a comma-separated list of symbol IDs without
-         *     empty items, such as `BTC-SWAP-USDT,ETH-SWAP-USDT`. `all` cannot be mixed
-         *     with symbols.
+         * @description `all` for every symbol, or a comma-separated list of symbol IDs such as
+         *     `BTC-SWAP-USDT,ETH-SWAP-USDT`: no item is blank, spaces around the commas
+         *     are allowed, and `all` cannot be mixed with symbols.
          * @example BTC-SWAP-USDT,ETH-SWAP-USDT
          */
         FollowSymbolIds: string;
@@ -371,9 +380,7 @@ export interface components {
          *     its error module from this table.)
          *
          *     The set is open: a client must accept a code it does not know and
-         *     handle it by its HTTP status. The messages of `-1100`, `-1101`, `-1103`
-         *     and `-1105` are not printed by the exchange; they follow the wording of
-         *     the Binance API the exchange mirrors.
+         *     handle it by its HTTP status.
          * @example -32045
          */
         ErrorCode: number;
@@ -398,7 +405,8 @@ export interface components {
             data?: null;
         };
         /**
-         * @description Success of a write; `data` is null.
+         * @description Success of a write: `data` is null, as the page says, or left out. (An
+         *     error envelope with HTTP 200 has the same shape: read `code`.)
          * @example {
          *       "code": 200,
          *       "msg": "success",
@@ -406,7 +414,7 @@ export interface components {
          *     }
          */
         EmptyResponse: components["schemas"]["Envelope"] & {
-            data: components["schemas"]["NullData"];
+            data?: components["schemas"]["NullData"];
         };
         /** @description Success of the current follow orders query. */
         CurrentOrdersResponse: components["schemas"]["Envelope"] & {
@@ -434,7 +442,7 @@ export interface components {
             serverTime: number;
         };
         /**
-         * @description Always null on success of a write.
+         * @description Null (or absent) on success of a write.
          * @example null
          */
         NullData: null;
@@ -445,20 +453,19 @@ export interface components {
         /** @description One open copy position of the follower. */
         CurrentOrder: {
             /** @description Leader user ID. */
-            leaderUserId: components["schemas"]["Int64String"];
+            leaderUserId: components["schemas"]["Int64"];
+            leaderNickname?: components["schemas"]["LeaderNickname"];
+            leaderAvatar?: components["schemas"]["LeaderAvatar"];
             /**
-             * @description Leader nickname.
-             * @example S5
+             * @description Trading pair ID (any string).
+             * @example BTC-SWAP-USDT
              */
-            leaderNickname: string;
+            symbolId: string;
             /**
-             * @description Leader avatar URL.
-             * @example https://static.example.com/avatar.png
+             * @description Direction: 0 short, 1 long (`IsLong`); another integer is kept as it is.
+             * @example 1
              */
-            leaderAvatar: string;
-            /** @description Trading pair ID. */
-            symbolId: components["schemas"]["SymbolId"];
-            isLong: components["schemas"]["IsLong"];
+            isLong: components["schemas"]["IsLong"] | number;
             positionType: components["schemas"]["PositionType"];
             /**
              * @description Leverage.
@@ -494,7 +501,7 @@ export interface components {
              * @description Estimated liquidation price, `""` when none.
              * @example
              */
-            liquidationPrice: components["schemas"]["DecimalOrEmpty"];
+            liquidationPrice: components["schemas"]["DecimalString"];
             /**
              * @description Unrealized PnL.
              * @example 3.17
@@ -509,12 +516,12 @@ export interface components {
              * @description Take-profit rate, `""` when not set.
              * @example
              */
-            stopProfitRate: components["schemas"]["DecimalOrEmpty"];
+            stopProfitRate: components["schemas"]["DecimalString"];
             /**
              * @description Stop-loss rate, `""` when not set.
              * @example
              */
-            stopLossRate: components["schemas"]["DecimalOrEmpty"];
+            stopLossRate: components["schemas"]["DecimalString"];
         };
         /** @description One page of history follow orders. */
         HistoryOrdersPage: {
@@ -522,43 +529,45 @@ export interface components {
              * @description Total pages.
              * @example 1
              */
-            pages: components["schemas"]["Int64String"];
+            pages: components["schemas"]["Int64"];
             /**
              * @description Total records.
              * @example 1
              */
-            total: components["schemas"]["Int64String"];
-            /** @description The history follow orders of this page. */
+            total: components["schemas"]["Int64"];
+            /** @description The history follow orders of this page (at most `size`). */
             list: components["schemas"]["HistoryOrder"][];
         };
         /** @description One closed copy position of the follower. */
         HistoryOrder: {
-            /** @description Trading pair ID. */
-            symbolId: components["schemas"]["SymbolId"];
+            /**
+             * @description Trading pair ID (any string).
+             * @example BTC-SWAP-USDT
+             */
+            symbolId: string;
             positionType: components["schemas"]["PositionType"];
             /**
              * @description Leverage.
              * @example 20
              */
             leverage: components["schemas"]["DecimalString"];
-            isLong: components["schemas"]["IsLong"];
             /**
-             * @description Leader nickname.
-             * @example S5
+             * @description Direction: 0 short, 1 long (`IsLong`); another integer is kept as it is.
+             * @example 1
              */
-            leaderNickname: string;
+            isLong: components["schemas"]["IsLong"] | number;
+            leaderNickname?: components["schemas"]["LeaderNickname"];
+            leaderAvatar?: components["schemas"]["LeaderAvatar"];
             /**
-             * @description Leader avatar URL.
-             * @example https://static.example.com/avatar.png
+             * @description Open time, epoch milliseconds.
+             * @example 1717200000000
              */
-            leaderAvatar: string;
-            /** @description Open time, epoch milliseconds. */
-            openTimeMs: components["schemas"]["EpochMillisString"];
+            openTimeMs: components["schemas"]["Int64"];
             /**
              * @description Last close time, epoch milliseconds.
              * @example 1717203600000
              */
-            lastCloseTimeMs: components["schemas"]["EpochMillisString"];
+            lastCloseTimeMs: components["schemas"]["Int64"];
             /**
              * @description Average open price.
              * @example 6805
@@ -589,7 +598,7 @@ export interface components {
         /** @description The follower's stored follow settings for one leader. */
         FollowConfig: {
             /** @description Target leader user ID. */
-            leaderUserId: components["schemas"]["Int64String"];
+            leaderUserId: components["schemas"]["Int64"];
             /**
              * @description Total follow investment.
              * @example 100
@@ -625,15 +634,32 @@ export interface components {
              * @example 0.2
              */
             stopLossRate: components["schemas"]["DecimalString"];
-            followAmountMode: components["schemas"]["FollowAmountMode"];
-            stopLossDelay: components["schemas"]["StopLossDelay"];
+            /**
+             * @description Follow amount mode: 0 fixed amount per order, 1 fixed rate (`FollowAmountMode`); another integer is kept as it is.
+             * @example 1
+             */
+            followAmountMode: components["schemas"]["FollowAmountMode"] | number;
+            /**
+             * Format: int32
+             * @description Stop-loss delay in seconds.
+             * @example 30
+             */
+            stopLossDelay: number;
             /**
              * @description Isolated margin reserved amount.
              * @example 5
              */
             isolatedReservedAmount: components["schemas"]["DecimalString"];
-            followMarginType: components["schemas"]["FollowMarginType"];
-            followSymbolIds: components["schemas"]["FollowSymbolIds"];
+            /**
+             * @description Which lead orders to follow: 0 every margin mode, 1 cross-margin only, 2 isolated-margin only (`FollowMarginType`); another integer is kept as it is.
+             * @example 2
+             */
+            followMarginType: components["schemas"]["FollowMarginType"] | number;
+            /**
+             * @description `all` for every symbol, or a comma-separated list of symbol IDs, as stored.
+             * @example BTC-SWAP-USDT,ETH-SWAP-USDT
+             */
+            followSymbolIds: string;
             /**
              * @description Zero-slippage switch.
              * @example true
@@ -643,17 +669,9 @@ export interface components {
         /** @description A leader the follower follows, with the follower's figures under it. */
         Leader: {
             /** @description Leader user ID. */
-            leaderUserId: components["schemas"]["Int64String"];
-            /**
-             * @description Leader nickname.
-             * @example S5
-             */
-            leaderNickname: string;
-            /**
-             * @description Leader avatar URL.
-             * @example https://static.example.com/avatar.png
-             */
-            leaderAvatar: string;
+            leaderUserId: components["schemas"]["Int64"];
+            leaderNickname?: components["schemas"]["LeaderNickname"];
+            leaderAvatar?: components["schemas"]["LeaderAvatar"];
             /**
              * @description Margin balance.
              * @example 521.64
@@ -697,13 +715,16 @@ export interface components {
             /** @description Trading pair ID. */
             symbolId: components["schemas"]["SymbolId"];
             isLong: components["schemas"]["IsLong"];
-            /** @description Take-profit rate; 0 means not configured. */
-            stopProfitRate?: components["schemas"]["StopRate"];
             /**
-             * @description Stop-loss rate; 0 means not configured.
+             * @description Take-profit rate; 0 means not configured (rule 2).
+             * @example 0.1
+             */
+            stopProfitRate?: components["schemas"]["RequestAmount"];
+            /**
+             * @description Stop-loss rate; 0 means not configured (rule 2).
              * @example 0.2
              */
-            stopLossRate?: components["schemas"]["StopRate"];
+            stopLossRate?: components["schemas"]["RequestAmount"];
             stopLossDelay?: components["schemas"]["StopLossDelay"];
         };
         /** @description The follow settings for one leader, replaced as a whole. */
@@ -942,7 +963,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CurrentOrdersResponse"];
+                    "application/json": components["schemas"]["CurrentOrdersResponse"] | components["schemas"]["ErrorResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -988,7 +1009,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HistoryOrdersResponse"];
+                    "application/json": components["schemas"]["HistoryOrdersResponse"] | components["schemas"]["ErrorResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1074,7 +1095,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FollowConfigResponse"];
+                    "application/json": components["schemas"]["FollowConfigResponse"] | components["schemas"]["ErrorResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1158,7 +1179,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LeadersResponse"];
+                    "application/json": components["schemas"]["LeadersResponse"] | components["schemas"]["ErrorResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];

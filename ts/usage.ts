@@ -21,8 +21,13 @@ type ErrorStatus<K extends OperationId> = Exclude<keyof Responses<K>, 200>;
 // (distributes over a union of responses)
 type JsonContent<R> = R extends { content: { "application/json": infer B } } ? B : never;
 
-/** The body of the operation's 200 answer. */
-export type Success<K extends OperationId> = JsonContent<Responses<K>[200]>;
+type Answer<K extends OperationId> = JsonContent<Responses<K>[200]>;
+/** The body of the operation's 200 answer when it succeeds: a 200 may also carry the error
+ * envelope (a gateway's), which `call` turns into an ApiError. A write's success has the
+ * error envelope's shape itself (`data` null or absent), so it stays as it is. */
+export type Success<K extends OperationId> = [Exclude<Answer<K>, Schemas["ErrorResponse"]>] extends [never]
+  ? Answer<K>
+  : Exclude<Answer<K>, Schemas["ErrorResponse"]>;
 /** The JSON body of any of the operation's error answers. */
 export type Failure<K extends OperationId> = JsonContent<Responses<K>[ErrorStatus<K>]>;
 
@@ -186,6 +191,29 @@ export async function call<K extends OperationId>(
   return { body: body as Success<K>, rateLimit: readRateLimit(response) };
 }
 
+// ------------------------------------------------------------------ reading answers
+// Answers are liberal (the contract's "Reading answers"): a decimal may be unset ("" or
+// null), an enum may hold a value the page does not list yet. Requests are strict.
+
+/** `value` when the request's enum lists it (`values`): an answer's enum is open. */
+function listed<T extends number>(value: number, values: readonly T[], name: string): T {
+  const found = values.find((known) => known === value);
+  if (found === undefined) throw new Error(`${name}=${value} is not a value a request may send`);
+  return found;
+}
+
+/** An answer's decimal, or undefined when it is not set. */
+function decimal(value: Schemas["DecimalString"]): string | undefined {
+  return value === null || value === "" ? undefined : value;
+}
+
+/** An answer's decimal sent back in a request: it must be set. */
+function required(value: Schemas["DecimalString"], name: string): string {
+  const text = decimal(value);
+  if (text === undefined) throw new Error(`${name} is not set`);
+  return text;
+}
+
 // ------------------------------------------------------------------ every operation
 const LEADER: Schemas["LeaderUserIdParam"] = 123456789;
 const SYMBOL: Schemas["SymbolId"] = "BTC-SWAP-USDT";
@@ -202,12 +230,13 @@ export async function currentOrders(transport: Transport, credentials: Credentia
   return body.data.map((order: Schemas["CurrentOrder"]) => {
     const side: "long" | "short" = order.isLong === 1 ? "long" : "short";
     const positionType: number = order.positionType;
-    const unset = (rate: Schemas["DecimalOrEmpty"]): string => (rate === "" ? "not set" : rate);
+    const unset = (value: Schemas["DecimalString"]): string => decimal(value) ?? "not set";
     return [
-      order.leaderUserId, order.leaderNickname, order.leaderAvatar, order.symbolId, side,
-      positionType, order.leverage, order.openAvgPrice, order.markPrice, order.currentPrice,
-      order.quantity, order.margin, unset(order.liquidationPrice), order.unrealizedProfit,
-      order.unrealizedProfitRate, unset(order.stopProfitRate), unset(order.stopLossRate),
+      order.leaderUserId, order.leaderNickname ?? "-", order.leaderAvatar ?? "-", order.symbolId,
+      side, positionType, unset(order.leverage), unset(order.openAvgPrice),
+      unset(order.markPrice), unset(order.currentPrice), unset(order.quantity),
+      unset(order.margin), unset(order.liquidationPrice), unset(order.unrealizedProfit),
+      unset(order.unrealizedProfitRate), unset(order.stopProfitRate), unset(order.stopLossRate),
     ].join(" ");
   });
 }
@@ -218,7 +247,7 @@ export async function historyOrders(transport: Transport, credentials: Credentia
     const { body } = await call(transport, "listHistoryOrders", { query: { page, size: 100 } }, credentials);
     const history: Schemas["HistoryOrdersPage"] = body.data;
     for (const closed of history.list) {
-      const side: Schemas["IsLong"] = closed.isLong;
+      const side: number = closed.isLong; // 0 short, 1 long, or a value not listed yet
       const closeStatus: number = closed.closeStatus;
       const positionType: number = closed.positionType;
       rows.push(
@@ -230,7 +259,7 @@ export async function historyOrders(transport: Transport, credentials: Credentia
         ].join(" "),
       );
     }
-    const pages: Schemas["Int64String"] = history.pages;
+    const pages: Schemas["Int64"] = history.pages; // digits, usually; or a JSON number
     if (page >= Number(pages) || rows.length >= Number(history.total)) return rows;
   }
 }
@@ -245,31 +274,36 @@ export async function updateStopProfitLoss(transport: Transport, credentials: Cr
     stopLossDelay: 30,
   };
   const answer = await call(transport, "updateStopProfitLoss", { body }, credentials);
-  const data: null = answer.body.data;
-  return data;
+  const data: null | undefined = answer.body.data; // null, or left out
+  return data ?? null;
 }
 
 export async function followConfig(transport: Transport, credentials: Credentials): Promise<Schemas["FollowConfigUpdate"]> {
   const { body } = await call(transport, "getFollowConfig", { query: { leaderUserId: LEADER, recvWindow: 5000 } }, credentials);
   const config: Schemas["FollowConfig"] = body.data;
-  const mode: Schemas["FollowAmountMode"] = config.followAmountMode;
-  const marginType: Schemas["FollowMarginType"] = config.followMarginType;
+  // an answer's enums are open: only a value the request's enum lists can be sent back
+  const modes = [0, 1] as const satisfies readonly Schemas["FollowAmountMode"][];
+  const marginTypes = [0, 1, 2] as const satisfies readonly Schemas["FollowMarginType"][];
+  const mode: Schemas["FollowAmountMode"] = listed(config.followAmountMode, modes, "followAmountMode");
+  const marginType: Schemas["FollowMarginType"] = listed(config.followMarginType, marginTypes, "followMarginType");
   const stopLossDelay: number = config.stopLossDelay;
   const zeroSlippage: boolean = config.zeroSlippageSwitch;
-  // the stored config, as the body of an update (the ID is a string in answers)
+  // an unset stop rate is "not configured", which a request writes as 0
+  const stopRate = (value: Schemas["DecimalString"]): string => decimal(value) ?? "0";
+  // the stored config, as the body of an update (the ID is usually a string in answers)
   return {
     leaderUserId: Number(config.leaderUserId),
-    investAmount: config.investAmount,
-    singlePlaceAmount: config.singlePlaceAmount,
-    dailyMaxInvestAmount: config.dailyMaxInvestAmount,
-    leverage: config.leverage,
-    maxInvestRate: config.maxInvestRate,
-    stopProfitRate: config.stopProfitRate,
-    stopLossRate: config.stopLossRate,
-    realInvestAmount: config.investAmount,
+    investAmount: required(config.investAmount, "investAmount"),
+    singlePlaceAmount: required(config.singlePlaceAmount, "singlePlaceAmount"),
+    dailyMaxInvestAmount: required(config.dailyMaxInvestAmount, "dailyMaxInvestAmount"),
+    leverage: required(config.leverage, "leverage"),
+    maxInvestRate: required(config.maxInvestRate, "maxInvestRate"),
+    stopProfitRate: stopRate(config.stopProfitRate),
+    stopLossRate: stopRate(config.stopLossRate),
+    realInvestAmount: required(config.investAmount, "investAmount"),
     followAmountMode: mode,
     stopLossDelay,
-    isolatedReservedAmount: config.isolatedReservedAmount,
+    isolatedReservedAmount: required(config.isolatedReservedAmount, "isolatedReservedAmount"),
     followMarginType: marginType,
     followSymbolIds: config.followSymbolIds,
     zeroSlippageSwitch: zeroSlippage,
@@ -302,7 +336,7 @@ export async function updateFollowConfig(transport: Transport, credentials: Cred
     },
     credentials,
   );
-  return answer.body.data;
+  return answer.body.data ?? null; // null, or left out
 }
 
 export async function leaders(transport: Transport, credentials: Credentials): Promise<string[]> {
@@ -321,8 +355,8 @@ export async function leaders(transport: Transport, credentials: Credentials): P
 export async function cancelLeader(transport: Transport, credentials: Credentials): Promise<string> {
   try {
     const answer = await call(transport, "cancelLeader", { path: { leaderUserId: LEADER } }, credentials);
-    const data: null = answer.body.data;
-    return `cancelled ${String(data)}`;
+    const data: null | undefined = answer.body.data; // null, or left out
+    return `cancelled ${String(data ?? null)}`;
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     switch (error.code) {

@@ -43,7 +43,7 @@ class Kind:
         self.served = served
         self.written = written
         self._names = tuple(served.properties)
-        self._strings = frozenset(n for n, r in served.properties.items() if r.kind == "string")
+        self._strings = frozenset(n for n, r in served.properties.items() if _wants_string(r))
         written_names = written.properties if written else {}
         self._extra_names = tuple(n for n in written_names if n not in served.properties)
 
@@ -93,9 +93,13 @@ class Kind:
         return None
 
 
+def _wants_string(rule: FieldRule) -> bool:
+    """A string, or a choice that includes one (Int64: digits or a number; DecimalString)."""
+    return rule.kind == "string" or any(a.kind == "string" for a in rule.any_of or ())
+
+
 def _hint(rule: FieldRule, value: Any) -> str:
-    wants_string = rule.kind == "string" or any(a.kind == "string" for a in rule.any_of or ())
-    if wants_string and isinstance(value, float):
+    if _wants_string(rule) and isinstance(value, float):
         return " (decimals are strings: quote them)"
     return ""
 

@@ -188,14 +188,15 @@ class FollowerService:
                 is None
             ):
                 raise api_error(ErrorCode.FOLLOWER_NOT_FOUND)  # rule 2
+            # Rule 3: any open copy position refuses it, under whichever leader (the
+            # page's reading; assumption cancel-refused-while-any-position-open).
             if (
                 db.execute(
-                    "SELECT 1 FROM positions WHERE follower_id = ? AND leader_id = ? LIMIT 1",
-                    (follower, leader),
+                    "SELECT 1 FROM positions WHERE follower_id = ? LIMIT 1", (follower,)
                 ).fetchone()
                 is not None
             ):
-                raise api_error(ErrorCode.FOLLOWER_HAS_POSITIONS)  # rule 3
+                raise api_error(ErrorCode.FOLLOWER_HAS_POSITIONS)
             db.execute(
                 "DELETE FROM follows WHERE follower_id = ? AND leader_id = ?", (follower, leader)
             )

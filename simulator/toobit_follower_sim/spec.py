@@ -162,7 +162,7 @@ def _field_rule(
         return FieldRule(name, required, "any", schema_name, None, None, None, None, None, False,
                          any_of=alternatives)  # fmt: skip
     kind = resolved.get("type")
-    if kind not in ("integer", "string", "boolean"):
+    if kind not in ("integer", "string", "boolean", "null"):  # null: an unset answer value
         raise SpecError(f"field {name}: unsupported type {kind!r}")
     pattern = resolved.get("pattern")
     enum = resolved.get("enum")

@@ -81,7 +81,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 
 
 _ABSENT = object()
-_TYPES = {"integer": int, "string": str, "boolean": bool}
+_TYPES = {"integer": int, "string": str, "boolean": bool, "null": type(None)}
 
 
 def _value_ok(rule: FieldRule, value: Any) -> bool:
@@ -110,9 +110,9 @@ def _value_ok(rule: FieldRule, value: Any) -> bool:
         if rule.maximum is not None and number > rule.maximum:
             return False
     if rule.schema_name == "FollowSymbolIds":
-        # Rule 5: `all` stands alone. Spec 1.0.1's upper-case SymbolId already says so;
-        # kept for a pattern that would let `all` pass as a symbol name.
-        items = value.split(",")
+        # Rule 5: `all` stands alone: the `not` beside the spec's pattern, which the
+        # FieldRule does not carry.
+        items = [item.strip() for item in value.split(",")]  # spaces around commas allowed
         if len(items) > 1 and "all" in items:
             return False
     return True
