@@ -3,11 +3,13 @@
 /api/* goes through one fast path (`Simulator.handle_api`) that applies, in order:
 
   1. faults (latency, gateway HTML 502/503, dropped connection), when configured
-  2. rate limit per key (or per client address): 429, then 418 when banned
-  3. routing: 404 unknown path, 405 (+Allow) unknown method
-  4. API key: missing, malformed, unknown, expired, suspended; account not COPY_TRADING
-  5. timestamp / signature missing; timestamp / recvWindow not valid
-  6. timestamp outside the window; signature not valid
+  2. routing: 404 unknown path, 405 (+Allow) unknown method
+  3. API key: missing, malformed, unknown, expired, suspended; account not COPY_TRADING
+  4. timestamp / signature missing; timestamp / recvWindow not valid
+  5. timestamp outside the window; signature not valid
+  6. rate limit: 429, then 418 when banned; counted per API key once 3-5 passed (the
+     caller proved it holds the key), else per client address, so nobody can spend
+     (or get banned) someone else's key by naming it
   7. read-only key on a write
   8. a PUT's Content-Type must be application/json; then a query parameter the
      operation does not declare; then parameters and body (validation.py), then the
@@ -54,8 +56,8 @@ from toobit_follower_models.errors import ErrorCode
 
 from . import errors
 from .errors import ApiError, api_error
-from .faults import DROP, GATEWAY_PAGES, Faults, FaultSpec
-from .ratelimit import BANNED, LIMITED, RateLimiter, Verdict
+from .faults import DROP, GATEWAY_PAGES, Faults, FaultSpec, FaultSpecError
+from .ratelimit import LIMITED, OK, RateLimiter, Verdict
 from .seed import load_seed
 from .service import FollowerService
 from .signing import Query, parse_query, signature_ok
@@ -89,6 +91,17 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+SWITCHES: dict[str, tuple[str, ...]] = {
+    "body_signing": ("query+body", "query-only"),
+    "unknown_params": ("refuse", "ignore"),
+    "read_only_check": ("before-validation", "after-validation"),
+}
+"""SimOptions fields that play the alternatives to the contract's assumptions, each with
+its values, the contract's first: body-signed-with-query, unknown-parameter-refused, and
+the order of the read-only check and body validation (with `errors_as_200` for
+error-status-per-code). `toobit-follower conformance` tells them apart on a live host."""
+
+
 @dataclass
 class SimOptions:
     """Switches of one simulator instance (the CLI flags map onto these)."""
@@ -97,15 +110,33 @@ class SimOptions:
     rate_window_ms: int = 60_000
     ban_grace: int = 10  # further requests tolerated after the first 429 of a window
     ban_ms: int = 120_000  # first ban; doubles per ban, at most 3 days
+    rate_max_callers: int = 10_000  # keys + addresses the limiter tracks per window
     errors_as_200: bool = False  # 400/401/403 errors answered with HTTP 200
+    # The contract's assumptions a live host may answer otherwise (see SWITCHES):
+    body_signing: str = "query+body"  # or "query-only": the body is not signed
+    unknown_params: str = "refuse"  # or "ignore": undeclared query parameters and fields
+    read_only_check: str = "before-validation"  # or "after-validation" (of the body)
     admin: bool = False  # serve /_sim/*
     admin_token: str | None = None  # if set, /_sim/* needs X-Sim-Admin-Token (implies admin)
     faults: FaultSpec | str | None = None
     validate_responses: bool = False  # check every answer against the generated models
     spec_path: str | None = None
     docs_dir: str | None = None  # where index.html of the built docs lives (dist/spec)
-    max_body_bytes: int = 65_536
+    max_body_bytes: int = 65_536  # any route's body, admin routes included
+    body_timeout_s: float = 10.0  # a body not complete by then: the connection is dropped
+    # The server (server.py; in-process apps have no connections):
+    header_timeout_s: float = 10.0  # to complete a request's headers, from connect or
+    # from the previous response; else the connection is closed
+    max_header_bytes: int = 65_536  # of one request's line and headers
+    keep_alive_s: int = 5  # an idle keep-alive connection is closed after this
+    max_connections: int = 1000  # open at once (at most the open-file limit allows);
+    # past it, the connection waiting longest for a request is closed
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, values in SWITCHES.items():
+            if getattr(self, name) not in values:
+                raise ValueError(f"SimOptions.{name} must be one of {values}")
 
     def __repr__(self) -> str:  # the admin token stays out of logs
         token = "set" if self.admin_token else None
@@ -124,6 +155,7 @@ class Signed:
     """A request that passed the signing checks."""
 
     key: KeyRecord
+    who: str  # the rate limiter's name of the key
     query: Query
     body: bytes
 
@@ -152,6 +184,35 @@ _NOT_FOUND = _encode({"code": ErrorCode.UNKNOWN, "msg": "Not found."})
 _NOT_ALLOWED = _encode({"code": ErrorCode.UNKNOWN, "msg": "Method not allowed."})
 
 
+async def read_capped(receive: Any, limit: int) -> bytes | None:
+    """An ASGI request body, or None as soon as it exceeds `limit` bytes (the rest is
+    never buffered)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise DropConnection  # the client is gone; nobody to answer
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _refuse_over_limit(verdict: Verdict, extra: list[tuple[bytes, bytes]]) -> None:
+    """429 or 418 (with Retry-After) unless the limiter let the request through."""
+    if verdict.kind == OK:
+        return
+    extra.append((b"retry-after", str(verdict.retry_after_s).encode()))
+    if verdict.kind == LIMITED:
+        raise api_error(ErrorCode.TOO_MANY_REQUESTS, limit=verdict.limit)
+    # The code has two rows; the ban is the one named IP_BANNED.
+    raise api_error("IP_BANNED", until=verdict.reset_ms)
+
+
 class Simulator:
     """State, rules and the /api/* fast path of one simulator instance."""
 
@@ -175,6 +236,7 @@ class Simulator:
             window_ms=self.options.rate_window_ms,
             grace=self.options.ban_grace,
             ban_ms=self.options.ban_ms,
+            max_callers=self.options.rate_max_callers,
         )
         faults = self.options.faults
         self.faults = Faults(faults if isinstance(faults, FaultSpec) else FaultSpec.parse(faults))
@@ -243,6 +305,7 @@ class Simulator:
     # -- the /api/* fast path ---------------------------------------------
     async def handle_api(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         faults = self.faults
+        address = self._address(scope)
         if faults.active:
             delay = faults.latency_s()
             if delay:
@@ -252,8 +315,8 @@ class Simulator:
                 raise DropConnection
             if gateway:
                 status, page = GATEWAY_PAGES[gateway]
-                verdict = self.limiter.peek(self._who(scope), self.now_ms())
-                await self._send(send, status, page, verdict, b"text/html")
+                page_verdict = self.limiter.peek(address, self.now_ms())
+                await self._send(send, status, page, page_verdict, b"text/html")
                 return
         now = self.now_ms()
         api_key: bytes | None = None
@@ -269,27 +332,23 @@ class Simulator:
                 has_body = value != b"0"
             elif name == b"transfer-encoding":
                 has_body = True
-        verdict = self.limiter.hit(self._who(scope, api_key), now)
         extra: list[tuple[bytes, bytes]] = []
+        verdict: Verdict | None = None
         op: Operation | None = None
         try:
-            if verdict.kind == LIMITED:
-                extra.append((b"retry-after", str(verdict.retry_after_s).encode()))
-                raise api_error(ErrorCode.TOO_MANY_REQUESTS, limit=verdict.limit)
-            if verdict.kind == BANNED:
-                extra.append((b"retry-after", str(verdict.retry_after_s).encode()))
-                # The code has two rows; the ban is the one named IP_BANNED.
-                raise api_error("IP_BANNED", until=verdict.reset_ms)
             methods, path_params = self._route(scope["path"])
-            if methods is None:
-                await self._send(send, 404, _NOT_FOUND, verdict)
-                return
-            op = methods.get(scope["method"])
-            if op is None:
-                allow = ", ".join(sorted(methods)).encode()
-                await self._send(send, 405, _NOT_ALLOWED, verdict, extra=[(b"allow", allow)])
-                return
-            if op.operation_id == "getServerTime":
+            op = methods.get(scope["method"]) if methods is not None else None
+            if op is None or op.operation_id == "getServerTime":
+                # Nobody to authenticate: the client address pays.
+                verdict = self.limiter.hit(address, now, op.weight if op is not None else 1)
+                _refuse_over_limit(verdict, extra)
+                if methods is None:
+                    await self._send(send, 404, _NOT_FOUND, verdict)
+                    return
+                if op is None:
+                    allow = ", ".join(sorted(methods)).encode()
+                    await self._send(send, 405, _NOT_ALLOWED, verdict, extra=[(b"allow", allow)])
+                    return
                 body = _encode({"serverTime": now})
             else:
                 # A GET or DELETE without Content-Length / Transfer-Encoding has no body
@@ -298,13 +357,22 @@ class Simulator:
                     raw = await self._read_body(receive)
                 else:
                     raw = b""
-                signed = self._authenticate(op, api_key, scope["query_string"], raw, now)
+                try:
+                    signed = self._authenticate(api_key, scope["query_string"], raw, now)
+                except ApiError:
+                    verdict = self.limiter.hit(address, now, op.weight)
+                    _refuse_over_limit(verdict, extra)
+                    raise
+                verdict = self.limiter.hit(signed.who, now, op.weight)
+                _refuse_over_limit(verdict, extra)
+                if op.is_write and signed.key.read_only and self._read_only_first:
+                    raise api_error(ErrorCode.NOT_SUPPORTED)
                 if op.method == "PUT" and _JSON_CONTENT_TYPE.fullmatch(content_type) is None:
                     raise errors.invalid("Content-Type")
-                for name in signed.query.params:
+                for name in signed.query.params if self._refuse_unknown else ():
                     if name not in op.query_names:
                         raise errors.unknown_parameter(name)
-                if signed.query.unreadable_names:
+                if signed.query.unreadable_names and self._refuse_unknown:
                     raise errors.unknown_parameter("?")
                 data = self._handlers[op.operation_id](op, signed, path_params)
                 body = _OK + (b"null" if data is None else data.encode()) + b"}"
@@ -333,12 +401,13 @@ class Simulator:
             unknown = api_error(ErrorCode.UNKNOWN)
             status = unknown.status
             body = _encode({"code": unknown.code, "msg": unknown.msg})
+        if verdict is None:
+            verdict = self.limiter.peek(address, now)
         await self._send(send, status, body, verdict, extra=extra)
 
     @staticmethod
-    def _who(scope: Mapping[str, Any], api_key: bytes | None = None) -> str:
-        if api_key:
-            return "key:" + api_key[:128].decode("latin-1")
+    def _address(scope: Mapping[str, Any]) -> str:
+        """Who pays for a request that proves no key: its client address."""
         client = scope.get("client")
         return "ip:" + (client[0] if client else "-")
 
@@ -364,30 +433,18 @@ class Simulator:
         await send({"type": "http.response.body", "body": body})
 
     async def _read_body(self, receive: Any) -> bytes | None:
-        """The whole body, or None when it exceeds max_body_bytes."""
-        limit = self.options.max_body_bytes
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise DropConnection  # the client is gone; nobody to answer
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        """The whole body, or None when it exceeds max_body_bytes; a body that does not
+        arrive within body_timeout_s drops the connection."""
+        try:
+            async with asyncio.timeout(self.options.body_timeout_s):
+                return await read_capped(receive, self.options.max_body_bytes)
+        except TimeoutError:
+            raise DropConnection("request body not complete in time") from None
 
     def _authenticate(
-        self,
-        op: Operation,
-        api_key: bytes | None,
-        raw_query: bytes,
-        raw_body: bytes | None,
-        now: int,
+        self, api_key: bytes | None, raw_query: bytes, raw_body: bytes | None, now: int
     ) -> Signed:
+        """The request's key, once its signature proves the caller holds it."""
         if not api_key:
             raise api_error(ErrorCode.UNAUTHORIZED)
         if _KEY_FORMAT.fullmatch(api_key) is None:
@@ -418,11 +475,9 @@ class Simulator:
         if raw_body is None:
             # Larger than any valid body; not worth hashing.
             raise errors.missing("body")
-        if not signature_ok(key.mac, query, raw_body):
+        if not signature_ok(key.mac, query, raw_body if self._body_signed else b""):
             raise api_error(ErrorCode.INVALID_SIGNATURE)
-        if op.is_write and key.read_only:
-            raise api_error(ErrorCode.NOT_SUPPORTED)
-        return Signed(key, query, raw_body)
+        return Signed(key, "key:" + api_key.decode("ascii"), query, raw_body)
 
     # -- endpoint handlers ------------------------------------------------
     def _current_orders(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
@@ -445,6 +500,7 @@ class Simulator:
     def _cancel_leader(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
         (rule,) = op.path_params
         leader = parse_int_param(rule, path.get(rule.name))
+        self._validated(req)
         self.service.cancel_leader(req.key.account_id, leader)
         return None
 
@@ -464,12 +520,8 @@ class Simulator:
 
     # -- headers for the non-API routes -----------------------------------
     def limit_headers(self, scope: Mapping[str, Any]) -> list[tuple[bytes, bytes]]:
-        api_key = None
-        for name, value in scope.get("headers", []):
-            if name == b"x-bb-apikey":
-                api_key = value
-                break
-        verdict = self.limiter.peek(self._who(scope, api_key), self.now_ms())
+        # These routes authenticate nobody: the client address's window.
+        verdict = self.limiter.peek(self._address(scope), self.now_ms())
         return [
             (b"x-api-limit-status", str(verdict.remaining).encode()),
             (b"x-api-limit", str(verdict.limit).encode()),
@@ -541,6 +593,43 @@ def _not_found() -> Response:
     return PlainTextResponse("Not Found", status_code=404)
 
 
+# Admin routes (outside the spec): bounded parameters and bodies, a 400/413 that says
+# what to send, never a 500.
+_ADMIN_COUNT = re.compile(r"[0-9]{1,9}")  # ASCII digits only ("²".isdigit() is True)
+_HISTORY_ROWS = 10_000
+_MAX_HISTORY_ROWS = 1_000_000
+_MAX_CLOCK_OFFSET_MS = 24 * 3600 * 1000
+
+
+def _admin_error(status: int, msg: str) -> Response:
+    return JSONResponse({"code": status, "msg": msg}, status)
+
+
+async def _admin_body(sim: Simulator, request: Request) -> dict[str, Any] | Response:
+    """The JSON object an admin POST sends, or the error answer. The body is read up to
+    max_body_bytes (a larger Content-Length is refused before reading any of it) within
+    body_timeout_s."""
+    limit = sim.options.max_body_bytes
+    too_large = _admin_error(413, f"The body is larger than {limit:,} bytes.")
+    declared = request.headers.get("content-length", "0")
+    if _ADMIN_COUNT.fullmatch(declared) is None or int(declared) > limit:
+        return too_large
+    try:
+        async with asyncio.timeout(sim.options.body_timeout_s):
+            raw = await read_capped(request.receive, limit)
+    except (TimeoutError, DropConnection):  # (a client that left gets no answer anyway)
+        return _admin_error(408, f"The body did not arrive within {sim.options.body_timeout_s} s.")
+    if raw is None:
+        return too_large
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
+        body = None
+    if not isinstance(body, dict):
+        return _admin_error(400, "Send a JSON object.")
+    return body
+
+
 def _routes(sim: Simulator) -> list[Route]:
     spec = sim.spec
     docs_dir = (
@@ -580,24 +669,25 @@ def _routes(sim: Simulator) -> list[Route]:
     async def state(request: Request) -> Response:
         if not _admin_allowed(sim, request):
             return _not_found()
-        limit_text = request.query_params.get("historyRows", "10000")
-        limit = int(limit_text) if limit_text.isdigit() else 10_000
-        return JSONResponse(sim.store.dump(history_rows_limit=limit))
+        rows = request.query_params.get("historyRows", str(_HISTORY_ROWS))
+        if _ADMIN_COUNT.fullmatch(rows) is None or int(rows) > _MAX_HISTORY_ROWS:
+            return _admin_error(
+                400, f"historyRows: send an integer from 0 to {_MAX_HISTORY_ROWS:,}"
+            )
+        return JSONResponse(sim.store.dump(history_rows_limit=int(rows)))
 
     async def clock(request: Request) -> Response:
         if not _admin_allowed(sim, request):
             return _not_found()
         if request.method == "POST":
-            try:
-                body = await request.json()
-                offset = body["offsetMs"]
-                if type(offset) is not int:
-                    raise TypeError
-            except (ValueError, KeyError, TypeError):
-                return JSONResponse(
-                    {"code": ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
-                     "msg": 'Send {"offsetMs": <int>}.'}, 400,
-                )  # fmt: skip
+            body = await _admin_body(sim, request)
+            if isinstance(body, Response):
+                return body
+            offset = body.get("offsetMs")
+            if type(offset) is not int or abs(offset) > _MAX_CLOCK_OFFSET_MS:
+                return _admin_error(
+                    400, f'Send {{"offsetMs": <int>}}, at most {_MAX_CLOCK_OFFSET_MS:,} either way.'
+                )
             sim.admin_offset_ms = offset
         return JSONResponse(
             {
@@ -611,11 +701,18 @@ def _routes(sim: Simulator) -> list[Route]:
         if not _admin_allowed(sim, request):
             return _not_found()
         if request.method == "POST":
+            body = await _admin_body(sim, request)
+            if isinstance(body, Response):
+                return body
+            text = body.get("faults")
+            if text is None:
+                text = ""
+            elif not isinstance(text, str):
+                return _admin_error(400, 'Send {"faults": "<spec>"}; "" turns them off.')
             try:
-                body = await request.json()
-                spec = FaultSpec.parse(body.get("faults") or "")
-            except (ValueError, AttributeError) as exc:
-                return JSONResponse({"code": ErrorCode.INVALID_PARAMETER, "msg": str(exc)}, 400)
+                spec = FaultSpec.parse(text)
+            except FaultSpecError as exc:
+                return _admin_error(400, str(exc))
             sim.faults = Faults(spec)
         return JSONResponse({"faults": str(sim.faults.spec)})
 

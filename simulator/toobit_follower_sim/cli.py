@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import os
 import sys
 
+from .app import SimOptions
 from .faults import FaultSpec, FaultSpecError
 from .seed import SeedError, load_seed
 
 ADMIN_TOKEN_ENV = "TOOBIT_SIM_ADMIN_TOKEN"  # noqa: S105 - a variable name
+
+
+# Limits of the server's connections: flag, SimOptions field, type, meaning.
+_CONNECTION_FLAGS = (
+    ("--header-timeout", "header_timeout_s", float,
+     "seconds to complete a request's headers, from connect or the previous response"),
+    ("--body-timeout", "body_timeout_s", float, "seconds for a request's body to arrive"),
+    ("--keep-alive", "keep_alive_s", int, "seconds an idle keep-alive connection stays open"),
+    ("--max-connections", "max_connections", int,
+     "connections open at once; past it the one waiting longest for a request is closed"),
+)  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,9 +86,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--access-log",
         action="store_true",
-        help="log every request (uvicorn's access log; off by default: it costs about a "
-        "third of the read throughput)",
+        help="log every request (uvicorn's access log, signatures redacted; off by default: "
+        "it costs about a third of the read throughput)",
     )
+    defaults = SimOptions()
+    for flag, dest, kind, meaning in _CONNECTION_FLAGS:
+        serve.add_argument(
+            flag,
+            dest=dest,
+            type=kind,
+            default=getattr(defaults, dest),
+            metavar="N",
+            help=f"{meaning} (default {getattr(defaults, dest)})",
+        )
 
     check = commands.add_parser("check-seed", help="validate a seed file and print a summary")
     check.add_argument("file")
@@ -102,9 +123,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .app import SimOptions, create_app
+    from .app import create_app
+    from .server import serve
 
     try:
         faults = FaultSpec.parse(args.faults)
@@ -121,6 +141,7 @@ def _serve(args: argparse.Namespace) -> int:
         faults=faults,
         spec_path=args.spec,
         docs_dir=args.docs_dir,
+        **{dest: getattr(args, dest) for _, dest, _, _ in _CONNECTION_FLAGS},
     )
     try:
         app = create_app(seed=args.seed, db=args.db, options=options)
@@ -138,15 +159,12 @@ def _serve(args: argparse.Namespace) -> int:
         faults if faults != FaultSpec() else "off",
         args.rate_limit,
     )
-    uvicorn.run(
+    serve(
         app,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
         access_log=args.access_log,
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools" if importlib.util.find_spec("httptools") else "h11",
-        lifespan="on",
     )
     return 0
 

@@ -25,12 +25,18 @@ class FaultSpecError(ValueError):
     """The --faults string is not valid."""
 
 
+_MAX_DURATION_MS = 24 * 3600 * 1000  # a day: any longer is a typo, and too far for a timer
+
+
 def _duration_ms(text: str, what: str) -> int:
     match = _DURATION.fullmatch(text.strip())
     if match is None:
         raise FaultSpecError(f"{what}: {text!r} is not a duration such as 200ms or 1.5s")
     value = float(match.group(1))
-    return round(value * 1000 if match.group(2) == "s" else value)
+    ms = value * 1000 if match.group(2) == "s" else value
+    if not abs(ms) <= _MAX_DURATION_MS:
+        raise FaultSpecError(f"{what}: {text.strip()!r} is longer than a day")
+    return round(ms)
 
 
 def _probability(text: str, what: str) -> float:

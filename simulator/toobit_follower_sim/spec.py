@@ -93,6 +93,7 @@ class Operation:
     path_params: tuple[FieldRule, ...]
     body: tuple[FieldRule, ...] | None
     body_schema_name: str | None
+    weight: int  # x-request-weight: what one request costs of the rate limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +263,7 @@ def load_spec(path: str | None = None) -> SpecData:
                 path_params=_parameters(resolver, op, "path"),
                 body=body_rules,
                 body_schema_name=body_schema_name,
+                weight=op.get("x-request-weight", 1),  # 1 in specs before 2.0.0
             )
     needed = {
         "getServerTime",

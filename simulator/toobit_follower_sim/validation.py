@@ -45,13 +45,38 @@ def _no_constants(name: str) -> Any:
     raise ValueError(name)
 
 
-# JSON numbers with a fraction or exponent become Decimal (exact), so that `30.0` can be
-# taken as the integer it is (JSON Schema's `integer`, and Jackson's default) without
-# float rounding.
-_DECODER = json.JSONDecoder(
-    object_pairs_hook=_pairs, parse_constant=_no_constants, parse_float=Decimal
-)
 _MAX_INT_DIGITS = 25  # beyond any int64: refused as out of range without building the int
+_HUGE = 10**_MAX_INT_DIGITS
+# A number longer than this is malformed, as in Jackson (StreamReadConstraints'
+# maxNumberLength); it also stays clear of Python's 4300-digit guard on int().
+_MAX_NUMBER_CHARS = 1000
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > _MAX_NUMBER_CHARS:
+        raise ValueError("number too long")
+    return int(text)
+
+
+def _parse_float(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent, exactly (Decimal), so that `30.0` can be
+    taken as the integer it is (JSON Schema's `integer`, and Jackson's default) without
+    float rounding. One too long, or with an exponent past Decimal's +-999999999999999999
+    (`1e99999999999999999999`), is malformed."""
+    if len(text) > _MAX_NUMBER_CHARS:
+        raise ValueError("number too long")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError("exponent out of range") from None
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_pairs,
+    parse_constant=_no_constants,
+    parse_float=_parse_float,
+    parse_int=_parse_int,
+)
 
 
 def _shown(name: str) -> str:
@@ -144,9 +169,7 @@ def check_body(plan: BodyPlan, obj: dict[str, Any]) -> None:
         if type(value) is not kind:  # also null, and a bool where an integer is wanted
             if kind is int and type(value) is Decimal and _integral(value):
                 # 30.0 or 3e1 is an integer; it goes on as one (range checked below).
-                value = obj[name] = (
-                    int(value) if value.adjusted() < _MAX_INT_DIGITS else 10**_MAX_INT_DIGITS
-                )
+                value = obj[name] = int(value) if value.adjusted() < _MAX_INT_DIGITS else _HUGE
                 continue
             raise missing(name)
         if type(value) is str and (not value or value.isspace()):

@@ -1,0 +1,311 @@
+"""The simulator under uvicorn, hardened against slow, idle and hostile connections, with
+no secret in its logs.
+
+uvicorn 0.54 closes an idle keep-alive connection (`timeout_keep_alive`), bounds h11's
+unfinished request head (`h11_max_incomplete_event_size`) and answers 503 past
+`limit_concurrency`; it has no deadline for a request's headers, so a connection that
+never finishes them is kept forever, and httptools (our parser when installed) has no
+header size limit. `ConnectionGuard` adds both, through a subclass of uvicorn's
+protocol class (`Config(http=...)`):
+
+- a request's line and headers must be complete within `header_timeout_s` of the
+  connection opening or of its previous response, else the connection is closed; with
+  httptools they must also fit in `max_header_bytes` (else 431 and closed; h11 gets the
+  same bound from uvicorn's setting). httptools keeps an unfinished header line to
+  itself, so the bytes are counted as they arrive, between the parser's
+  `on_message_begin` and `on_headers_complete`;
+- at most `max_connections` are open (less if the open-file limit is lower: it is
+  raised to fit when the hard limit allows). One more closes the connection that has
+  waited longest for a request, so idle or stalled connections can never keep a
+  normal request out, nor exhaust file descriptors (which would stop `accept`).
+  uvicorn's `limit_concurrency` sits just above, as a backstop;
+- what it closes is logged as one warning per `REPORT_EVERY_S` at most, with counts,
+  and `LogFloodGuard` lets each warning of uvicorn's (such as "Invalid HTTP request
+  received.", once per bad request) or of ours through once per `REPORT_EVERY_S`, the
+  next one saying how many it held back.
+
+Request bodies have their own deadline in the app (`SimOptions.body_timeout_s`).
+`RedactSecrets` keeps `signature=` values and long key-like tokens out of every log
+line (the access log prints each request's URL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+
+from .app import SimApp
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - not POSIX
+    resource = None  # type: ignore[assignment]
+
+log = logging.getLogger("toobit_follower_sim")
+
+REPORT_EVERY_S = 10.0
+_SPARE_FILES = 64  # descriptors left for the database, the listener, logs, the loop
+
+# -- no secret in a log line -----------------------------------------------------
+_SIGNATURE = re.compile(r"(signature=)[^&\s\"']*", re.IGNORECASE)
+_TOKEN = re.compile(r"[A-Za-z0-9]{32,}")  # API keys, secrets, signatures: 64 characters
+
+
+def _mask(match: re.Match[str]) -> str:
+    token = match.group(0)
+    return f"{token[:4]}...{token[-4:]}"  # as the client masks a key
+
+
+def redact(text: str) -> str:
+    """`text` with every `signature=` value replaced and every key-like token (32 or more
+    letters and digits) cut to its first and last four characters."""
+    return _TOKEN.sub(_mask, _SIGNATURE.sub(r"\1<redacted>", text))
+
+
+class RedactSecrets(logging.Filter):
+    """Redacts the message and its string arguments of every record it sees."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+class LogFloodGuard(logging.Filter):
+    """Each warning (or worse) of a given template passes once per `every` seconds; the
+    next that passes tells how many were held back. Lower levels always pass."""
+
+    def __init__(self, every: float = REPORT_EVERY_S, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.every = every
+        self.clock = clock
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}  # -> (last passed, held)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.name, str(record.msg))  # the template: a bounded set
+        now = self.clock()
+        last, held = self._seen.get(key, (float("-inf"), 0))
+        if now - last < self.every:
+            self._seen[key] = (last, held + 1)
+            return False
+        self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} [{held} more like this in the last {now - last:.0f} s]"
+        return True
+
+
+LOGGERS = ("uvicorn.access", "uvicorn.error", "toobit_follower_sim")
+
+
+# -- connections -----------------------------------------------------------------
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain\r\n"
+    b"content-length: 0\r\nconnection: close\r\n\r\n"
+)
+
+
+class ConnectionGuard:
+    """Which connections wait for a request, and since when; closes those too slow, and
+    the one waiting longest when too many are open."""
+
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        header_timeout_s: float,
+        max_header_bytes: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_connections = max_connections
+        self.header_timeout_s = header_timeout_s
+        self.max_header_bytes = max_header_bytes
+        self.clock = clock
+        self.open: set[Any] = set()
+        self.waiting: OrderedDict[Any, float] = OrderedDict()  # -> since; oldest first
+        self.counts = {"slow": 0, "evicted": 0, "too large": 0}
+        self._timer: asyncio.TimerHandle | None = None
+        self._reported = float("-inf")  # the first report goes out at once
+
+    # uvicorn's protocol calls these (see `guarded_protocol`)
+    def opened(self, conn: Any) -> None:
+        self.open.add(conn)
+        self.waiting[conn] = self.clock()
+        if len(self.open) > self.max_connections:
+            oldest = next(iter(self.waiting))  # this one if no other is waiting
+            self._close(oldest, "evicted")
+        if self._timer is None:
+            self._schedule()
+
+    def received(self, conn: Any) -> None:
+        cycle = conn.cycle
+        if cycle is not None and not cycle.response_complete:
+            self.waiting.pop(conn, None)  # a request's headers are complete
+
+    def head(self, conn: Any, size: int) -> None:
+        """`conn`'s request head is still incomplete after `size` bytes."""
+        if size > self.max_header_bytes and not conn.transport.is_closing():
+            conn.transport.write(_TOO_LARGE)
+            self._close(conn, "too large")
+
+    def answered(self, conn: Any) -> None:
+        cycle = conn.cycle
+        if conn.transport.is_closing() or (cycle is not None and not cycle.response_complete):
+            return  # closing, or a pipelined request is under way
+        self.waiting.pop(conn, None)
+        self.waiting[conn] = self.clock()
+
+    def lost(self, conn: Any) -> None:
+        self.open.discard(conn)
+        self.waiting.pop(conn, None)
+
+    # housekeeping
+    def sweep(self) -> None:
+        """Close every connection waiting longer than header_timeout_s; report."""
+        now = self.clock()
+        while self.waiting:
+            conn, since = next(iter(self.waiting.items()))
+            if now - since < self.header_timeout_s:
+                break
+            self._close(conn, "slow")
+        if now - self._reported >= REPORT_EVERY_S and any(self.counts.values()):
+            log.warning(
+                "closed connections: %d without a complete request head within %g s, "
+                "%d to stay within %d open, %d with a head over %d bytes",
+                self.counts["slow"],
+                self.header_timeout_s,
+                self.counts["evicted"],
+                self.max_connections,
+                self.counts["too large"],
+                self.max_header_bytes,
+            )
+            self.counts = dict.fromkeys(self.counts, 0)
+            self._reported = now
+
+    def _close(self, conn: Any, why: str) -> None:
+        self.waiting.pop(conn, None)
+        self.open.discard(conn)
+        self.counts[why] += 1
+        conn.transport.close()
+
+    def _schedule(self) -> None:
+        interval = min(1.0, self.header_timeout_s / 4)
+        self._timer = asyncio.get_running_loop().call_later(interval, self._tick)
+
+    def _tick(self) -> None:
+        self.sweep()
+        self._schedule()
+
+
+def guarded_protocol(base: type[asyncio.Protocol], guard: ConnectionGuard) -> type[Any]:
+    """uvicorn's HTTP protocol class `base`, telling `guard` what each connection does."""
+
+    class Guarded(base):  # type: ignore[valid-type, misc]
+        _in_head = False  # between httptools' on_message_begin and on_headers_complete
+        _head = 0  # bytes received while in the head (the chunk it starts in included)
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            guard.opened(self)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self._in_head:
+                self._head += len(data)
+                guard.head(self, self._head)
+            guard.received(self)
+
+        def on_message_begin(self) -> None:
+            self._in_head, self._head = True, 0
+            super().on_message_begin()
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            guard.answered(self)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            guard.lost(self)
+            super().connection_lost(exc)
+
+    Guarded.__name__ = Guarded.__qualname__ = f"Guarded{base.__name__}"
+    return Guarded
+
+
+def fit_open_files(connections: int) -> int:
+    """Raise the soft open-file limit towards `connections` plus spares (up to the hard
+    limit); the number of connections that fit under it."""
+    if resource is None:  # pragma: no cover
+        return connections
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + _SPARE_FILES
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return connections
+    return max(1, min(connections, soft - _SPARE_FILES))
+
+
+def server_config(
+    app: SimApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    log_level: str = "info",
+    access_log: bool = False,
+) -> uvicorn.Config:
+    """uvicorn's settings for `app`, from its SimOptions: timeouts, limits, the guard."""
+    options = app.sim.options
+    max_connections = fit_open_files(options.max_connections)
+    guard = ConnectionGuard(
+        max_connections=max_connections,
+        header_timeout_s=options.header_timeout_s,
+        max_header_bytes=options.max_header_bytes,
+    )
+    if importlib.util.find_spec("httptools"):
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
+    else:  # pragma: no cover
+        from uvicorn.protocols.http.h11_impl import H11Protocol as base  # type: ignore[assignment]
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http=guarded_protocol(base, guard),
+        lifespan="on",
+        timeout_keep_alive=options.keep_alive_s,
+        limit_concurrency=max_connections + _SPARE_FILES,
+        h11_max_incomplete_event_size=options.max_header_bytes,
+    )
+    app.state.connection_guard = guard
+    flood_guard = LogFloodGuard()
+    for name in LOGGERS:  # after Config(), which (re)configures uvicorn's loggers
+        logging.getLogger(name).addFilter(RedactSecrets())
+        logging.getLogger(name).addFilter(flood_guard)
+    return config
+
+
+def serve(app: SimApp, **settings: Any) -> None:
+    """Run `app` under uvicorn until interrupted (settings: see `server_config`)."""
+    uvicorn.Server(server_config(app, **settings)).run()
