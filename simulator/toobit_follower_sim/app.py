@@ -225,6 +225,9 @@ class Simulator:
         clock: Callable[[], int] | None = None,
     ) -> None:
         self.options = options or SimOptions()
+        self._body_signed = self.options.body_signing == "query+body"
+        self._refuse_unknown = self.options.unknown_params == "refuse"
+        self._read_only_first = self.options.read_only_check == "before-validation"
         self.spec: SpecData = load_spec(self.options.spec_path)
         self.seed = load_seed(seed, self.spec)
         self.store = Store(os.fspath(db) if db is not None else None, self.spec)
@@ -506,9 +509,19 @@ class Simulator:
 
     def _body(self, op: Operation, req: Signed) -> dict[str, Any]:
         obj = parse_json_object(req.body)
-        check_body(self._body_plans[op.operation_id], obj)
+        plan = self._body_plans[op.operation_id]
+        if not self._refuse_unknown:
+            obj = {name: value for name, value in obj.items() if name in plan.names}
+        check_body(plan, obj)
         check_model(self._body_models[op.operation_id], obj)
+        self._validated(req)
         return obj
+
+    def _validated(self, req: Signed) -> None:
+        """A write's parameters passed validation: the read-only check, when the switch
+        puts it here (before the business rules)."""
+        if req.key.read_only and not self._read_only_first:
+            raise api_error(ErrorCode.NOT_SUPPORTED)
 
     def _update_stop_profit_loss(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
         self.service.update_stop_profit_loss(req.key.account_id, self._body(op, req))
