@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from .app import SimOptions
+from .app import SWITCHES, SimOptions
 from .faults import FaultSpec, FaultSpecError
 from .seed import SeedError, load_seed
 
@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer validation/business/auth errors with HTTP 200 and the negative code",
     )
+    for name, values in SWITCHES.items():  # the assumptions a live host may answer otherwise
+        serve.add_argument(
+            "--" + name.replace("_", "-"),
+            choices=values,
+            default=values[0],
+            help=f"default {values[0]}, as the contract assumes (see README)",
+        )
     admin = serve.add_mutually_exclusive_group()
     admin.add_argument(
         "--admin-token",
@@ -136,6 +143,7 @@ def _serve(args: argparse.Namespace) -> int:
         rate_limit=args.rate_limit,
         ban_grace=args.ban_grace,
         errors_as_200=args.errors_as_200,
+        **{name: getattr(args, name) for name in SWITCHES},
         admin=bool(args.enable_admin or token),
         admin_token=token,
         faults=faults,
