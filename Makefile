@@ -96,6 +96,13 @@ simulate: venv
 fuzz: venv
 	$(PY) -m fuzz.run $(if $(URL),--url "$(URL)") $(if $(SEED),--seed $(SEED)) $(if $(ALLOW_WRITES),--allow-writes)
 
+## conformance: probe a live host, URL=... (keys: TOOBIT_API_KEY/_SECRET; a read-only pair in TOOBIT_READONLY_API_KEY/_SECRET is optional): ~17 requests that cannot change the account, report in reports/
+.PHONY: conformance
+conformance: venv
+	@test -n "$(URL)" || { echo "usage: make conformance URL=https://api.toobit.com (keys in TOOBIT_API_KEY / TOOBIT_API_SECRET)" >&2; exit 2; }
+	@mkdir -p reports
+	set -o pipefail; $(BIN)/toobit-follower --base-url "$(URL)" conformance --output reports/conformance.json | tee reports/conformance.md
+
 ## bench: benchmarks, results in bench/results/ and README.md (installs ccxt, Prism and wrk for them)
 BENCH_VENV := $(VENV)/bench
 bench: venv $(BENCH_VENV)/.installed bench/node_modules/.installed

@@ -19,7 +19,7 @@ from toobit_follower_models import Envelope
 
 from . import _constants as C
 from . import _deadline
-from ._auth import ToobitAuth
+from ._auth import ToobitAuth, probe_interrupted
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -207,6 +207,8 @@ class BaseClient:
             recv_window=recv_window,
             body_signing=body_signing,
             clock=clock,
+            base_url=self.base_url,
+            max_probe_bytes=max_response_bytes,
         )
         # A client on the network shares the gate of its key with every other client of the
         # same key and host in the process; one given a transport (a test double, an
@@ -273,7 +275,8 @@ class BaseClient:
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(base_url={self.base_url!r},"
-            f" api_key={mask_api_key(self._auth.api_key)!r})"
+            f" api_key={mask_api_key(self._auth.api_key)!r},"
+            f" body_signing={self._auth.describe_body_signing()!r})"
         )
 
     # ---- a call: gate, deadline, body ----------------------------------------------
@@ -460,7 +463,10 @@ class BaseClient:
     ) -> APIError | APIConnectionError:
         """The error of an attempt that got no (usable) answer; releases its reservation."""
         self._gate.answered(call.weight, call.kind, None)
-        call.attempt_sent = not isinstance(exc, NOT_SENT)
+        # A transport error on a probe of body_signing="auto": the call's own request was
+        # not sent.
+        on_probe = probe_interrupted()
+        call.attempt_sent = not (on_probe or isinstance(exc, NOT_SENT))
         if isinstance(exc, APIError | APIConnectionError):  # body too large, deadline
             return exc
         assert isinstance(exc, httpx.TransportError)

@@ -8,6 +8,7 @@ Profile file (TOML), by default ``$XDG_CONFIG_HOME/toobit-follower/profiles.toml
     api_secret = "..."
     base_url = "http://127.0.0.1:8080"   # optional
     recv_window = 5000                   # optional
+    body_signing = "auto"                # optional: query+body (default), query-only, auto
 
 The file holds API secrets, so it is read only when no one but its owner can read or
 write it (mode 0600 or narrower), it belongs to the current user, it is a regular file
@@ -25,6 +26,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._auth import AUTO
 from ._constants import (
     API_KEY_ENV,
     API_SECRET_ENV,
@@ -34,6 +36,7 @@ from ._constants import (
 )
 from ._exceptions import CredentialsError
 from ._secret import Secret, check_api_key, check_api_secret
+from .signing import BodySigning
 
 __all__ = [
     "PROFILES_ENV",
@@ -60,6 +63,11 @@ class Credentials:
     """Where they came from, for messages: ``environment`` or ``profile 'x' in PATH``."""
     base_url: str | None = None
     recv_window: int | None = None
+    body_signing: str | None = None
+    """``query+body``, ``query-only`` or ``auto`` (``None``: the client's default)."""
+
+
+BODY_SIGNING_VALUES: tuple[str, ...] = (*(rule.value for rule in BodySigning), AUTO)
 
 
 def default_profiles_path(environ: dict[str, str] | None = None) -> Path:
@@ -158,7 +166,10 @@ def _read_profile(path: Path, name: str) -> Credentials:
             f"{where}: recv_window must be an integer in {MIN_RECV_WINDOW}..{MAX_RECV_WINDOW}"
             " (milliseconds)"
         )
-    return Credentials(api_key, secret, where, base_url, recv_window)
+    body_signing = section.get("body_signing")
+    if body_signing is not None and body_signing not in BODY_SIGNING_VALUES:
+        raise ProfileError(f"{where}: body_signing must be one of {', '.join(BODY_SIGNING_VALUES)}")
+    return Credentials(api_key, secret, where, base_url, recv_window, body_signing)
 
 
 def resolve_credentials(

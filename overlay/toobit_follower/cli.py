@@ -445,6 +445,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     # time
     sub(commands, "time", "server time and this machine's clock offset (no key needed)")
+
+    # conformance
+    from .conformance import READ_ONLY_KEY_ENV, READ_ONLY_SECRET_ENV
+
+    conformance = sub(
+        commands,
+        "conformance",
+        "probe the host (about 17 requests that cannot change the account) and report where"
+        " it agrees with the contract",
+        epilog=f"A read-only key of the same account (--read-only-profile, or"
+        f" ${READ_ONLY_KEY_ENV} and ${READ_ONLY_SECRET_ENV}) lets it tell the order of"
+        " checks. Exit 0 when the report is complete, whatever the verdicts.",
+    )
+    conformance.add_argument(
+        "--read-only-profile", metavar="NAME", help="profile of a read-only key (optional)"
+    )
+    conformance.add_argument(
+        "--spacing",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="pause between two requests (default 0.3)",
+    )
+    conformance.add_argument(
+        "--output",
+        metavar="FILE",
+        default="conformance.json",
+        help="where the report for machines goes (default conformance.json)",
+    )
     return parser
 
 
@@ -516,6 +545,8 @@ def _client(ctx: Context) -> Iterator[Any]:
         "base_url": ctx.base_url,
         "recv_window": recv_window,
     }
+    if creds.body_signing is not None:  # a profile's query+body, query-only or auto
+        kwargs["body_signing"] = creds.body_signing
     if ctx.args.timeout is not None:
         kwargs["timeout"] = ctx.args.timeout
     if ctx.args.max_wait is not None:
@@ -818,6 +849,46 @@ def cmd_time(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_conformance(ctx: Context) -> int:
+    from . import conformance
+
+    args, env = ctx.args, ctx.environ
+    creds = ctx.creds
+    read_only = None
+    if args.read_only_profile:
+        other = resolve_credentials(args.read_only_profile, args.profiles_file, env)
+        read_only = conformance.Key(other.api_key, other.api_secret, "read-only")
+    elif env.get(conformance.READ_ONLY_KEY_ENV) or env.get(conformance.READ_ONLY_SECRET_ENV):
+        key = env.get(conformance.READ_ONLY_KEY_ENV, "")
+        secret = env.get(conformance.READ_ONLY_SECRET_ENV, "")
+        if not (key and secret):
+            raise CredentialsError(
+                f"set both {conformance.READ_ONLY_KEY_ENV} and"
+                f" {conformance.READ_ONLY_SECRET_ENV}, or neither"
+            )
+        read_only = conformance.Key(key, secret, "read-only")
+    spacing = conformance.DEFAULT_SPACING if args.spacing is None else args.spacing
+    if spacing < 0:
+        raise UsageError(f"--spacing must be at least 0 seconds, got {spacing}")
+    ctx.note(f"probing {ctx.base_url} with {mask_api_key(creds.api_key)}, {spacing:g} s apart")
+    report = conformance.run(
+        ctx.base_url,
+        conformance.Key(creds.api_key, creds.api_secret),
+        read_only,
+        spacing=spacing,
+        timeout=ctx.args.timeout if ctx.args.timeout is not None else C.DEFAULT_TIMEOUT,
+    )
+    document = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+    Path(args.output).write_text(document, encoding="utf-8")
+    ctx.out.write(document if ctx.json else report.to_markdown())
+    ctx.note(f"report for machines: {args.output}")
+    if report.limited:
+        return EXIT_RATE_LIMITED
+    if report.stopped:
+        return EXIT_OTHER
+    return EXIT_OK
+
+
 COMMANDS: Final[dict[tuple[str, str | None], Callable[[Context], int]]] = {
     ("leaders", None): cmd_leaders,
     ("leaders", "list"): cmd_leaders,
@@ -828,6 +899,7 @@ COMMANDS: Final[dict[tuple[str, str | None], Callable[[Context], int]]] = {
     ("config", "set"): cmd_config_set,
     ("positions", "stop"): cmd_positions_stop,
     ("time", None): cmd_time,
+    ("conformance", None): cmd_conformance,
 }
 
 
