@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import random
 import resource
 import socket
@@ -516,9 +517,9 @@ def test_stalled_connections_neither_starve_nor_flood(tmp_path: Path) -> None:
     assert len(lines) < 20 and 1 <= len(reports) <= 2, lines
 
 
-def test_slow_bodies_huge_heads_and_idle_connections_are_closed(tmp_path: Path) -> None:
+def test_slow_bodies_huge_heads_idle_connections_and_garbage(tmp_path: Path) -> None:
     flags = ("--header-timeout", "30", "--body-timeout", "1", "--keep-alive", "1")
-    with server(tmp_path, *flags) as (base, _, _):
+    with server(tmp_path, *flags) as (base, _, logfile):
         port = int(base.rsplit(":", 1)[1])
         url = signed_url(CONFIG, body=b"{}").encode()
         with socket.create_connection(("127.0.0.1", port), timeout=10) as slow_body:
@@ -540,6 +541,100 @@ def test_slow_bodies_huge_heads_and_idle_connections_are_closed(tmp_path: Path) 
             idle.sendall(b"GET /api/v1/time HTTP/1.1\r\nHost: sim\r\n\r\n")
             assert idle.recv(4096).startswith(b"HTTP/1.1 200")
             assert closed_by_server(idle)  # keep-alive: 1 s
+        for _ in range(100):  # uvicorn warns once per bad request: held back after the first
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as garbage:
+                garbage.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+                assert garbage.recv(4096).startswith(b"HTTP/1.1 400")
+        time.sleep(0.2)
+    warnings = [line for line in logfile.read_text().splitlines() if "Invalid HTTP" in line]
+    assert 1 <= len(warnings) <= 2, warnings
+
+
+def test_log_flood_guard_passes_each_warning_once_per_interval() -> None:
+    from toobit_follower_sim.server import LogFloodGuard
+
+    now = [0.0]
+    guard = LogFloodGuard(every=10, clock=lambda: now[0])
+
+    def record(msg: str, level: int = logging.WARNING) -> logging.LogRecord:
+        return logging.LogRecord("uvicorn.error", level, __file__, 1, msg, None, None)
+
+    assert guard.filter(record("Invalid HTTP request received."))
+    assert not any(guard.filter(record("Invalid HTTP request received.")) for _ in range(50))
+    assert guard.filter(record("another warning"))
+    assert guard.filter(record("Invalid HTTP request received.", logging.INFO))  # not a warning
+    now[0] = 10.5
+    passed = record("Invalid HTTP request received.")
+    assert guard.filter(passed)
+    assert passed.getMessage().endswith("[50 more like this in the last 10 s]")
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.closed = False
+        self.written = b""
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+
+class FakeCycle:
+    response_complete = False
+
+
+class FakeConnection:
+    def __init__(self) -> None:
+        self.transport = FakeTransport()
+        self.cycle: FakeCycle | None = None
+
+
+def test_connection_guard_closes_the_longest_waiting_and_the_too_slow() -> None:
+    import asyncio
+
+    from toobit_follower_sim.server import ConnectionGuard
+
+    async def scenario() -> None:
+        now = [0.0]
+        guard = ConnectionGuard(
+            max_connections=2, header_timeout_s=5, max_header_bytes=100, clock=lambda: now[0]
+        )
+        a, b, c, d = (FakeConnection() for _ in range(4))
+        guard.opened(a)
+        now[0] = 1
+        guard.opened(b)
+        b.cycle = FakeCycle()  # b's request head is complete: it is being served
+        guard.received(b)
+        now[0] = 2
+        guard.opened(c)  # one too many: a waited longest
+        assert (a.transport.closed, b.transport.closed, c.transport.closed) == (True, False, False)
+        guard.lost(a)
+        now[0] = 3
+        guard.opened(d)  # b is busy, so c goes
+        assert c.transport.closed and not b.transport.closed and not d.transport.closed
+        guard.lost(c)
+        assert b.cycle is not None
+        b.cycle.response_complete = True
+        guard.answered(b)  # b waits for its next request from now (3)
+        now[0] = 7.5  # d has waited 4.5 s, b 4.5 s: both in time
+        guard.sweep()
+        assert not (b.transport.closed or d.transport.closed)
+        now[0] = 8.1  # d: 5.1 s, b: 5.1 s
+        guard.sweep()
+        assert b.transport.closed and d.transport.closed
+        # the evictions went out in the first report (7.5 s); the next is due 10 s later
+        assert guard.counts == {"slow": 2, "evicted": 0, "too large": 0}
+        e = FakeConnection()
+        guard.opened(e)
+        guard.head(e, 101)
+        assert e.transport.closed and e.transport.written.startswith(b"HTTP/1.1 431")
+
+    asyncio.run(scenario())
 
 
 def rss_kib(pid: int) -> int:
