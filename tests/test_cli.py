@@ -610,7 +610,7 @@ def test_config_set_invalid_value_is_not_sent(sim: Sim, home: Path) -> None:
         "set",
         str(LEADER),
         "--follow-symbol-ids",
-        "btc swap",
+        "all,btc swap",  # `all` mixed with symbols (lower case and spaces are fine: spec 2.0.0)
         "--real-invest-amount",
         "100",
     )

@@ -2,7 +2,7 @@
 """List the contract's assumptions: every `x-assumption` marker of openapi.yaml.
 
     python tools/assumptions.py             # a markdown table: id, where, what it assumes
-    python tools/assumptions.py --json      # the same as JSON (id, where, assumes, page, alternative)
+    python tools/assumptions.py --json      # the same as JSON, every field of every marker
     python tools/assumptions.py --spec X    # another copy of the contract
 
 A marker is a list of `{id, assumes, page, alternative?}` on the node it qualifies (see

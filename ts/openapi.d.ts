@@ -256,8 +256,8 @@ export interface components {
         Int64: string | number;
         /**
          * @description A decimal number in an answer: a JSON string such as `"7121.97"` (plain
-         *     or exponent notation, possibly negative), or `""` or `null` for a value
-         *     that is not set. The page writes unset values as `""` and never says
+         *     or exponent notation as Java's `BigDecimal.toString` writes it, possibly
+         *     negative), or `""` or `null` for a value that is not set. The page writes unset values as `""` and never says
          *     which fields may be unset, so any decimal of an answer may be.
          * @example 7121.97
          */
@@ -275,7 +275,8 @@ export interface components {
         LeaderAvatar: string | null;
         /**
          * Format: decimal
-         * @description A non-negative decimal string with at most 8 decimal places.
+         * @description A non-negative decimal string with at most 8 decimal places (and at most 20
+         *     digits before the point).
          * @example 100
          */
         RequestAmount: string;
@@ -380,7 +381,7 @@ export interface components {
          *     its error module from this table.)
          *
          *     The set is open: a client must accept a code it does not know and
-         *     handle it by its HTTP status.
+         *     handle it by its HTTP status. It is never 200, which is success.
          * @example -32045
          */
         ErrorCode: number;

@@ -5,7 +5,10 @@ digits (``format(d, "f")``, so ``0.00000001`` never turns into ``1E-8``) and JSO
 carries it as a string, never as a number.
 
 Tables take their columns, headers and descriptions from the generated models, so a
-field added to the spec shows up after ``make generate`` with no change here.
+field added to the spec shows up after ``make generate`` with no change here. A value
+that is not set (``None``: ``""`` or ``null`` on the wire) shows as ``-``; a value of an
+open enum that the spec does not list shows as itself with a note (``3 (unknown)``).
+``--json`` prints the answer's own JSON (see the CLI), not these cells.
 """
 
 from __future__ import annotations
@@ -24,16 +27,22 @@ from typing import IO, Any
 from pydantic import BaseModel
 
 __all__ = [
+    "UNSET",
     "Column",
     "dump_json",
     "exact",
     "field_description",
+    "listed_values",
     "millis_to_utc",
     "model_columns",
     "render_record",
     "to_jsonable",
+    "unknown",
     "unoptional",
 ]
+
+UNSET = "-"
+"""How a table shows a value that is not set."""
 
 EPOCH_MS_SUFFIX = "_time_ms"
 """A field whose name ends so holds epoch milliseconds; tables show it as UTC."""
@@ -90,6 +99,24 @@ def _is_numeric(annotation: Any) -> bool:
     return annotation is Decimal or annotation is int
 
 
+def listed_values(annotation: Any) -> frozenset[Any] | None:
+    """The values an open enum lists (``int | Literal[0, 1]``: one of those, or another
+    integer the exchange may add), or None for any other annotation."""
+    annotation = unoptional(annotation)
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    args = typing.get_args(annotation)
+    literals = [a for a in args if typing.get_origin(a) is typing.Literal]
+    if len(literals) != 1 or int not in args:
+        return None
+    return frozenset(typing.get_args(literals[0]))
+
+
+def unknown(value: Any) -> str:
+    """A value the spec does not list, shown as itself with a note."""
+    return f"{value} (unknown)"
+
+
 def field_description(model: type[BaseModel], name: str) -> str:
     """The spec's description of a field, on one line (``""`` when it has none)."""
     text = model.model_fields[name].description or ""
@@ -100,10 +127,17 @@ def _header(name: str) -> str:
     return name.removesuffix(EPOCH_MS_SUFFIX[-3:]).replace("_", " ")
 
 
-def _field_value(name: str) -> Callable[[Any], Any]:
+def _field_value(model: type[BaseModel], name: str) -> Callable[[Any], Any]:
     if name.endswith(EPOCH_MS_SUFFIX):
         return lambda row: millis_to_utc(getattr(row, name))
+    listed = listed_values(model.model_fields[name].annotation)
+    if listed is not None:  # an open enum: a value not listed is kept, and said so
+        return lambda row: _enum_text(getattr(row, name), listed)
     return lambda row: getattr(row, name)
+
+
+def _enum_text(value: Any, listed: frozenset[Any]) -> Any:
+    return value if value is None or value in listed else unknown(value)
 
 
 def model_columns(
@@ -116,7 +150,11 @@ def model_columns(
     ``shown_as`` replaces how a field's cell is made."""
     special = shown_as or {}
     return [
-        Column(_header(name), special.get(name) or _field_value(name), _is_numeric(info.annotation))
+        Column(
+            _header(name),
+            special.get(name) or _field_value(model, name),
+            _is_numeric(info.annotation),
+        )
         for name, info in model.model_fields.items()
         if name not in set(hidden)
     ]
@@ -126,7 +164,7 @@ def _text(value: Any) -> str:
     if isinstance(value, Decimal):
         return exact(value)
     if value is None or value == "":
-        return "-"
+        return UNSET
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
@@ -209,7 +247,7 @@ def render_record(title: str | None, record: BaseModel, *, stream: IO[str], term
     """One record, a row per field of its model: field, value, the spec's description."""
     model = type(record)
     rows = [
-        (_header(name), _field_value(name)(record), field_description(model, name))
+        (_header(name), _field_value(model, name)(record), field_description(model, name))
         for name in model.model_fields
     ]
     render_table(

@@ -54,6 +54,7 @@ from ._cli_output import (
     render_pairs,
     render_record,
     render_table,
+    unknown,
     unoptional,
 )
 from ._cli_profiles import (
@@ -556,8 +557,20 @@ def _client(ctx: Context) -> Iterator[Any]:
 
 
 # ---- commands -----------------------------------------------------------------------
+_SIDES: Final = {0: "short", 1: "long"}  # IsLong: 0 short, 1 long
+
+
 def _side(row: Any) -> str:
-    return "long" if int(row.is_long) == 1 else "short"
+    side = _SIDES.get(row.is_long)
+    return side if side is not None else unknown(row.is_long)  # an answer's enum is open
+
+
+def _answer_data(response: httpx.Response) -> Any:
+    """The answer's ``data`` exactly as the exchange wrote it, for ``--json``: strings
+    and integers as sent (a 64-bit ID stays a string or a number, an unset value ``""``
+    or ``null``); a JSON number with a fraction, which the spec does not expect, becomes
+    an exact decimal string rather than a float."""
+    return json.loads(response.content, parse_float=Decimal)["data"]
 
 
 # Columns are the models' fields. Rules: an avatar is a URL, too wide for a table
@@ -573,9 +586,9 @@ HISTORY_COLUMNS: Final = model_columns(HistoryOrder, **_TABLE_RULES)
 
 def cmd_leaders(ctx: Context) -> int:
     with _client(ctx) as client:
-        leaders = client.list_leaders()
+        leaders, response = client.with_raw_response.list_leaders()
     if ctx.json:
-        dump_json(leaders, ctx.out)
+        dump_json(_answer_data(response), ctx.out)
     elif not leaders:
         ctx.note("You follow no leader.")
     else:
@@ -612,9 +625,9 @@ def cmd_leaders_cancel(ctx: Context) -> int:
 
 def cmd_orders_current(ctx: Context) -> int:
     with _client(ctx) as client:
-        orders = client.list_current_orders()
+        orders, response = client.with_raw_response.list_current_orders()
     if ctx.json:
-        dump_json(orders, ctx.out)
+        dump_json(_answer_data(response), ctx.out)
     elif not orders:
         ctx.note("No open copy positions.")
     else:
@@ -622,12 +635,25 @@ def cmd_orders_current(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _walk_history(ctx: Context, client: Any, size: int) -> tuple[str, list[Any], int]:
-    """Every history row, page by page (total, rows, pages read); a progress bar on
-    stderr when wanted (--progress, or stderr is a terminal)."""
+@dataclass
+class _History:
+    """Every history row, walked page by page: typed, and as the answers wrote them."""
+
+    total: int
+    rows: list[Any]
+    answer_total: Any  # the first page's `total`, as sent
+    answer_rows: list[Any]
+    pages: int  # pages read
+
+
+def _walk_history(ctx: Context, client: Any, size: int) -> _History:
+    """Every history row, page by page; a progress bar on stderr when wanted
+    (--progress, or stderr is a terminal)."""
     show = ctx.args.progress if ctx.args.progress is not None else _isatty(ctx.err)
-    first = client.list_history_orders(page=1, size=size)
-    rows: list[Any] = list(first.list_)
+    first, response = client.with_raw_response.list_history_orders(page=1, size=size)
+    answer = _answer_data(response)
+    walked = _History(first.total, list(first.list_), answer["total"], list(answer["list"]), 1)
+    rows = walked.rows
     pages = int(first.pages)
     with contextlib.ExitStack() as stack:
         bar: Any = None
@@ -649,14 +675,16 @@ def _walk_history(ctx: Context, client: Any, size: int) -> tuple[str, list[Any],
             task = bar.add_task("pages", total=pages, completed=1, rows=len(rows))
         page = 1
         while page < pages and first.list_:
-            batch = client.list_history_orders(page=page + 1, size=size)
+            batch, response = client.with_raw_response.list_history_orders(page=page + 1, size=size)
             if not batch.list_:  # the history shrank while we walked it
                 break
             page += 1
             rows.extend(batch.list_)
+            walked.answer_rows.extend(_answer_data(response)["list"])
             if bar is not None:
                 bar.update(task, completed=page, rows=len(rows))
-    return first.total, rows, page
+    walked.pages = page
+    return walked
 
 
 def cmd_orders_history(ctx: Context) -> int:
@@ -666,17 +694,28 @@ def cmd_orders_history(ctx: Context) -> int:
     with _client(ctx) as client:
         if args.all:
             size = args.size if args.size is not None else 100
-            total, rows, walked = _walk_history(ctx, client, size)
+            walked = _walk_history(ctx, client, size)
             if ctx.json:
-                dump_json({"total": total, "pages": str(walked), "list": rows}, ctx.out)
+                dump_json(
+                    {
+                        "total": walked.answer_total,
+                        "pages": str(walked.pages),
+                        "list": walked.answer_rows,
+                    },
+                    ctx.out,
+                )
             else:
-                ctx.table(f"{len(rows)} of {total} closed copy position(s)", HISTORY_COLUMNS, rows)
+                ctx.table(
+                    f"{len(walked.rows)} of {walked.total} closed copy position(s)",
+                    HISTORY_COLUMNS,
+                    walked.rows,
+                )
             return EXIT_OK
         page_no = args.page if args.page is not None else 1
         size = args.size if args.size is not None else 10
-        page = client.list_history_orders(page=page_no, size=size)
+        page, response = client.with_raw_response.list_history_orders(page=page_no, size=size)
     if ctx.json:
-        dump_json(page, ctx.out)
+        dump_json(_answer_data(response), ctx.out)
     else:
         ctx.table(
             f"page {page_no} of {page.pages} ({page.total} closed copy position(s))",
@@ -688,9 +727,9 @@ def cmd_orders_history(ctx: Context) -> int:
 
 def cmd_config_get(ctx: Context) -> int:
     with _client(ctx) as client:
-        config = client.get_follow_config(ctx.args.leader_id)
+        config, response = client.with_raw_response.get_follow_config(ctx.args.leader_id)
     if ctx.json:
-        dump_json(config, ctx.out)
+        dump_json(_answer_data(response), ctx.out)
     else:
         render_record(
             f"follow config of leader {ctx.args.leader_id}",
@@ -739,6 +778,16 @@ def _read_config_file(ctx: Context, name: str) -> dict[str, Any]:
     return fields
 
 
+def _can_send_back(name: str, value: Any) -> bool:
+    """Whether a value of the current config can go into the update as it is: it is set
+    and, where the request's field is a closed enum, one of its values (an answer's enum
+    is open)."""
+    if value is None:
+        return False
+    kind = unoptional(FollowConfigUpdate.model_fields[name].annotation)
+    return typing.get_origin(kind) is not typing.Literal or value in typing.get_args(kind)
+
+
 def cmd_config_set(ctx: Context) -> int:
     args = ctx.args
     settable = [name for name in FollowConfigUpdate.model_fields if name != _LEADER_FIELD]
@@ -757,8 +806,16 @@ def cmd_config_set(ctx: Context) -> int:
         if any(name in FollowConfig.model_fields for name in missing):
             current = client.get_follow_config(args.leader_id)
             for name in missing:
-                if getattr(current, name, None) is not None:
-                    fields[name] = getattr(current, name)
+                value = getattr(current, name, None)
+                if _can_send_back(name, value):
+                    fields[name] = value
+                elif FollowConfigUpdate.model_fields[name].is_required():
+                    # an answer may hold what a request cannot send: ask for the field
+                    shown = "not set" if value is None else unknown(value)
+                    raise UsageError(
+                        f"{_wire_name(name)} is {shown} in the current config: pass"
+                        f" --{name.replace('_', '-')} or put {_wire_name(name)} in the file"
+                    )
         update = FollowConfigUpdate.model_validate(fields | {_LEADER_FIELD: args.leader_id})
         body = request_body(update)
         if args.dry_run:
