@@ -349,6 +349,7 @@ class DripServer:
         self.interval = interval
         self.fast = fast
         self.sent: list[int] = []
+        self.drips: list[threading.Thread] = []
         self.stop = threading.Event()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -364,7 +365,9 @@ class DripServer:
                 conn, _ = self.sock.accept()
             except TimeoutError:
                 continue
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+            drip = threading.Thread(target=self._drip, args=(conn,), daemon=True)
+            self.drips.append(drip)
+            drip.start()
 
     def _drip(self, conn: socket.socket) -> None:
         sent = 0
@@ -386,6 +389,8 @@ class DripServer:
     def close(self) -> None:
         self.stop.set()
         self.thread.join(5)
+        for drip in self.drips:  # each has counted what it sent once this returns
+            drip.join(5)
         self.sock.close()
 
 

@@ -111,6 +111,13 @@ def _excerpt(content: bytes) -> str:
     return " ".join(text.split())
 
 
+def _int(value: bytes) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
 def _call_timeout(timeout: float | httpx.Timeout | None) -> float | None:
     """The bound of a whole call: ``timeout`` itself, or the largest value of an
     ``httpx.Timeout`` (``None``: no bound)."""
@@ -128,6 +135,7 @@ class Call(Generic[T]):
         "deadline",
         "error",
         "kind",
+        "limits",
         "maybe_applied",
         "prepared",
         "resyncs",
@@ -150,6 +158,8 @@ class Call(Generic[T]):
         """Whether an attempt may have been acted on (no definite answer came back)."""
         self.error: APIError | APIConnectionError | None = None
         """The failure of the last attempt."""
+        self.limits: tuple[int | None, int | None] = (None, None)
+        """X-Api-Limit-Status and X-Api-Limit-Reset-Timestamp of the last answer."""
 
 
 class BaseClient:
@@ -266,10 +276,10 @@ class BaseClient:
         response = self._limited_response
         return NO_RATE_LIMIT if response is None else RateLimit.from_headers(response.headers)
 
-    def _seen(self, response: httpx.Response) -> None:
+    def _seen(self, response: httpx.Response, limits: tuple[int | None, int | None]) -> None:
         """Remember ``response`` as the last one (and the last with limit headers)."""
         self._last_response = response
-        if C.RATE_LIMIT_RESET_HEADER in response.headers:
+        if limits[1] is not None:
             self._limited_response = response
 
     def __repr__(self) -> str:
@@ -300,7 +310,7 @@ class BaseClient:
             return wait
         call.kind = kind
         if self._clock() >= call.deadline:
-            self._gate.answered(call.weight, kind, None)
+            self._gate.answered(call.weight, kind, None, None)
             self._give_up(call, call.error or self._deadline_error(call))
         return 0.0
 
@@ -325,16 +335,6 @@ class BaseClient:
         """The call's deadline on ``time.monotonic()``, for the socket operations."""
         return time.monotonic() + (call.deadline - self._clock())
 
-    def _attempt_timeout(self, call: Call[Any]) -> httpx.Timeout | None:
-        """httpx's timeouts for the next attempt: none longer than the time left."""
-        left = call.deadline - self._clock()
-        if left == math.inf:
-            return None
-        limits = self._http_timeout.as_dict()
-        return httpx.Timeout(
-            **{name: left if value is None else min(value, left) for name, value in limits.items()}
-        )
-
     def _deadline_error(
         self, call: Call[Any], cause: BaseException | None = None
     ) -> APIError | APIConnectionError:
@@ -348,10 +348,20 @@ class BaseClient:
         error.__cause__ = cause
         return error
 
-    def _check_length(self, call: Call[Any], response: httpx.Response) -> None:
-        """Refuse a body whose Content-Length is past ``max_response_bytes`` unread."""
-        length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_response_bytes:
+    def _received(self, call: Call[Any], response: httpx.Response) -> None:
+        """An answer's head has come: note its rate-limit headers; refuse a body whose
+        Content-Length is past ``max_response_bytes`` unread."""
+        length = remaining = served = None
+        for name, value in response.headers.raw:  # one pass: httpx's get() is per name
+            name = name.lower()
+            if name == b"content-length":
+                length = _int(value)
+            elif name == b"x-api-limit-status":
+                remaining = _int(value)
+            elif name == b"x-api-limit-reset-timestamp":
+                served = _int(value)
+        call.limits = (remaining, served)
+        if length is not None and length > self.max_response_bytes:
             raise self._too_large(call, response, b"")
 
     def _check_chunk(
@@ -381,7 +391,8 @@ class BaseClient:
         """``(True, data)`` for a success, ``(False, error)`` otherwise; releases the
         call's reservation and tells the gate what the answer's headers say."""
         response._content = body  # what httpx's own read() would have set
-        self._seen(response)
+        limits = call.limits
+        self._seen(response, limits)
         cause: ValidationError | None = None
         if response.status_code == 200:
             try:
@@ -390,15 +401,12 @@ class BaseClient:
                 cause = exc
             else:
                 if envelope.code == C.SUCCESS_CODE:
-                    self._gate.answered(
-                        call.weight, call.kind, RateLimit.from_headers(response.headers)
-                    )
+                    self._gate.answered(call.weight, call.kind, *limits)
                     return True, envelope.data
         error = self._api_error(call.prepared, response, cause)
-        limited = isinstance(error, RateLimitError)
-        self._gate.answered(
-            call.weight, call.kind, None if limited else RateLimit.from_headers(response.headers)
-        )
+        if isinstance(error, RateLimitError):  # its headers say nothing of the budget
+            limits = (None, None)
+        self._gate.answered(call.weight, call.kind, *limits)
         return False, error
 
     def _api_error(
@@ -462,7 +470,7 @@ class BaseClient:
         self, call: Call[Any], exc: httpx.TransportError | ToobitError
     ) -> APIError | APIConnectionError:
         """The error of an attempt that got no (usable) answer; releases its reservation."""
-        self._gate.answered(call.weight, call.kind, None)
+        self._gate.answered(call.weight, call.kind, None, None)
         # A transport error on a probe of body_signing="auto": the call's own request was
         # not sent.
         on_probe = probe_interrupted()

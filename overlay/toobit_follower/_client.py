@@ -180,14 +180,13 @@ class FollowerClient(BaseClient):
                 url,
                 content=prepared.json,
                 headers=prepared.headers,
-                timeout=self._attempt_timeout(call),
             )
             error: APIError | APIConnectionError
             deadline = DEADLINE.set(self._monotonic_deadline(call))
             try:
                 response = http.send(request, auth=auth, stream=True)
                 try:
-                    self._check_length(call, response)
+                    self._received(call, response)
                     chunks: list[bytes] = []
                     size = 0
                     for chunk in response.iter_bytes():
@@ -361,14 +360,13 @@ class AsyncFollowerClient(BaseClient):
                 url,
                 content=prepared.json,
                 headers=prepared.headers,
-                timeout=self._attempt_timeout(call),
             )
             error: APIError | APIConnectionError
             deadline = DEADLINE.set(self._monotonic_deadline(call))
             try:
                 response = await http.send(request, auth=auth, stream=True)
                 try:
-                    self._check_length(call, response)
+                    self._received(call, response)
                     chunks: list[bytes] = []
                     size = 0
                     async for chunk in response.aiter_bytes():

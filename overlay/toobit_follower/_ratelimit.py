@@ -31,7 +31,6 @@ from toobit_follower_models.errors import REQUEST_WEIGHTS
 
 from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_DELAY, RATE_LIMIT_WINDOW_MS
 from ._exceptions import RateLimitError
-from ._types import RateLimit
 
 __all__ = [
     "BLOCKED",
@@ -139,21 +138,23 @@ class RateLimitGate:
         return self._cause
 
     # ---- after the answer ------------------------------------------------------------
-    def answered(self, weight: int, kind: int, rate_limit: RateLimit | None) -> None:
-        """Release a reservation; learn what is left from an answer's headers (``None``:
-        no answer, or one that must not count, such as a rate-limited one)."""
+    def answered(
+        self, weight: int, kind: int, remaining: int | None, served_at: int | None
+    ) -> None:
+        """Release a reservation; learn what is left from an answer's X-Api-Limit-Status
+        (``remaining``) and X-Api-Limit-Reset-Timestamp (``served_at``: the server's clock
+        when not limited). ``None``: no answer, or one that must not count (limited)."""
         with self._lock:
             self._in_flight = max(self._in_flight - weight, 0)
             if kind == PROBE:
                 self._probing = False
-            if weight == 0 or rate_limit is None or rate_limit.remaining is None:
+            if weight == 0 or remaining is None:
                 return
-            served_at = rate_limit.reset_timestamp_ms  # the server's clock when not limited
             if served_at is not None and served_at < self._blocked_until:
                 return  # served before a block ended: what it says is stale
             self._limited_in_a_row = 0
             # calls still on their way may or may not have been counted: assume they were
-            self._budget = max(rate_limit.remaining - self._in_flight, 0)
+            self._budget = max(remaining - self._in_flight, 0)
             if served_at is not None:
                 self._window_end = (served_at // RATE_LIMIT_WINDOW_MS + 1) * RATE_LIMIT_WINDOW_MS
 
