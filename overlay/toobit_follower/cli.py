@@ -267,8 +267,10 @@ credentials (first found wins):
   or narrower and yours, or it is refused.
 
 output:
-  Tables for people; --json prints the exchange's field names with every amount as an
-  exact decimal string (never a JSON number). Errors go to stderr (as JSON with --json).
+  Tables for people: a value not set shows as -, an enum value the spec does not list
+  as itself with "(unknown)". --json prints the answer's data as the exchange sent it:
+  its field names and exact strings (amounts are decimal strings, never JSON numbers;
+  a value not set stays "" or null). Errors go to stderr (as JSON with --json).
 
 exit codes (the error codes of each family are the spec's):
 {codes}
