@@ -159,6 +159,7 @@ def test_each_verdict_matches_the_switches_and_nothing_changes(switches: dict[st
         assert finding.contract and finding.observed
     # requests per run, and their weight per minute
     assert len(report.records) == len(exchange.requests) == 17
+    assert [r.key for r in report.records] == ["none"] + ["main"] * 14 + ["read-only"] * 2
     assert max_weight_per_minute(report.records) == 17
     gaps = [b.at - a.at for a, b in itertools.pairwise(report.records)]
     assert min(gaps) == pytest.approx(SPACING, abs=1e-3)

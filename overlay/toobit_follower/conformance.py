@@ -24,7 +24,6 @@ Safety (each probe repeats its own argument below):
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import re
 import time
@@ -158,11 +157,15 @@ class Session:
         self.records: list[Record] = []
         self.answers: dict[str, Answer] = {}
         self.stopped: str | None = None
-        self._secrets: set[str] = {key.api_key, key.secret.get_secret_value()}
+        self._secrets: set[str] = set()
+        self._roles: dict[str, str] = {}
         self._last: float | None = None
+        self.add_key(key)
 
     def add_key(self, key: Key) -> None:
+        """Sign with ``key`` too (its key and secret are scrubbed from every output)."""
         self._secrets |= {key.api_key, key.secret.get_secret_value()}
+        self._roles[key.api_key] = key.role
 
     def scrub(self, text: str) -> str:
         """``text`` without any signature sent, key or secret (a host may echo them)."""
@@ -199,9 +202,7 @@ class Session:
         if content_type is not None:
             headers["Content-Type"] = content_type
         url = self.base_url + path + "?" + append_signature(signed_query, signature).decode()
-        request = httpx.Request(prepared.method, url, content=prepared.json, headers=headers)
-        request.extensions["toobit_key"] = key.role
-        return request
+        return httpx.Request(prepared.method, url, content=prepared.json, headers=headers)
 
     def send(self, label: str, request: httpx.Request, variant: str = "") -> Answer:
         """Send one probe ``spacing`` after the previous one; raises _Stopped instead of
@@ -215,7 +216,7 @@ class Session:
         started = self._last = self.clock()
         record = Record(
             label,
-            str(request.extensions.get("toobit_key", "none")),
+            self._roles.get(request.headers.get(C.API_KEY_HEADER, ""), "none"),
             request.method,
             request.url.path,
             variant or strip_signing_params(request.url.query).decode("ascii", "replace"),
@@ -226,10 +227,11 @@ class Session:
         try:
             response = self.http.send(request, stream=True)
             try:
-                body = b""
+                chunks, size = [], 0
                 for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > self.max_bytes:
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > self.max_bytes:
                         break
             finally:
                 response.close()
@@ -238,7 +240,7 @@ class Session:
             self.stopped = f"no answer to {label} ({record.failure})"
             raise _Stopped(self.stopped) from None
         record.round_trip = self.clock() - started
-        answer = Answer.of(response, body[: self.max_bytes])
+        answer = Answer.of(response, b"".join(chunks)[: self.max_bytes])
         record.answer = self.answers[label] = answer
         if answer.limited:
             self.stopped = f"HTTP {answer.status} to {label}: rate limited, stopped at once"
@@ -276,7 +278,10 @@ def _probe(seen: Observations, read_only: Key | None, contract: Contract) -> Non
     """Every probe, in order (raises _Stopped where the session stops)."""
     session = seen.session
     # Safety: a public, unsigned read.
-    answer = session.send("server-time", httpx.Request("GET", session.base_url + "/api/v1/time"))
+    time_op = ops.get_server_time()
+    answer = session.send(
+        "server-time", httpx.Request(time_op.method, session.base_url + time_op.target)
+    )
     try:
         seen.server_ms = ServerTime.model_validate_json(answer.body).server_time
     except ValidationError:
@@ -451,30 +456,50 @@ def _missing(seen: Observations) -> str:
     return f"not asked: {why}"
 
 
-def _expect(
-    seen: Observations,
-    fid: str,
-    question: str,
-    probe: str,
-    expected: ErrorCode,
-    claim: str | None,
-    follows: str,
-    assumptions: tuple[str, ...] = (),
-) -> Finding:
-    """The verdict of a probe whose answer the contract gives as the row ``expected``."""
-    answer = seen.get(probe)
-    contract = f"{claim or 'no rule stated'} Expected: {_row(expected)}."
-    finding = Finding(fid, question, contract, "", UNKNOWN, None, assumptions, (probe,))
+@dataclass(frozen=True)
+class _Expect:
+    """A probe whose answer the contract gives as one row of the error table."""
+
+    probe: str
+    """The probe's label, also the finding's id unless ``finding`` names another."""
+    question: str
+    row: ErrorCode
+    follows: str
+    """The setting or spec change that follows when the host answers otherwise."""
+    marker: str | None = None
+    """The x-assumption that states the claim, if one does."""
+    claim: Callable[[Contract], str | None] = lambda contract: None
+    """Where else the contract states it."""
+    finding: str | None = None
+
+
+def _param_limit(operation_id: str, name: str, limit: str) -> Callable[[Contract], str]:
+    def claim(contract: Contract) -> str:
+        param = contract.parameter(operation_id, name)
+        return f"{_text(param['description'])} ({limit} {_schema(param)[limit]})"
+
+    return claim
+
+
+def _expect(seen: Observations, contract: Contract, e: _Expect) -> Finding:
+    """The verdict of a probe whose answer the contract gives as the row ``e.row``."""
+    markers = (e.marker,) if e.marker in contract.markers else ()
+    claim = (contract.assumes(e.marker) if e.marker else None) or e.claim(contract)
+    said = f"{claim or 'no rule stated'} Expected: {_row(e.row)}."
+    finding = Finding(
+        e.finding or e.probe, e.question, said, "", UNKNOWN, None, markers, (e.probe,)
+    )
+    answer = seen.get(e.probe)
     if answer is None:
         finding.observed = _missing(seen)
         return finding
     finding.observed = seen.session.scrub(answer.shown())
-    if answer.code == expected:
+    if answer.code == e.row:
         finding.verdict = CONFIRMED
     elif answer.code is not None:
         finding.verdict = CONTRADICTED
         finding.observed += " (accepted)" if answer.ok else ""
-        finding.follows = follows
+        finding.follows = e.follows
     return finding
 
 
@@ -537,22 +562,20 @@ def _body_signing(seen: Observations, contract: Contract) -> Finding:
 
 
 def _order_of_checks(seen: Observations, contract: Contract) -> Finding:
-    marker = "read-only-before-validation"
-    claim = contract.assumes(marker) or (
-        "openapi.yaml does not say; the simulator refuses a read-only key before it"
-        " validates the body (simulator/README.md, order of checks)."
-    )
-    finding = _expect(
-        seen,
-        "order-of-checks",
-        "read-only key and an invalid body: which refusal comes first?",
+    order = _Expect(
         "read-only-invalid",
+        "read-only key and an invalid body: which refusal comes first?",
         ErrorCode.NOT_SUPPORTED,
-        claim,
         "the simulator's default --read-only-check (after-validation on this host); the"
         " order of checks in simulator/README.md; a client reading the code needs nothing",
-        (marker,) if marker in contract.markers else (),
+        "read-only-before-validation",
+        lambda c: (
+            "openapi.yaml does not say; the simulator refuses a read-only key before it"
+            " validates the body (simulator/README.md, order of checks)."
+        ),
+        "order-of-checks",
     )
+    finding = _expect(seen, contract, order)
     write = seen.get("read-only-write")
     if finding.verdict == CONTRADICTED and (write is None or write.code != ErrorCode.NOT_SUPPORTED):
         # the key is not refused writes at all: no order to read
@@ -723,122 +746,106 @@ def _messages(seen: Observations, contract: Contract) -> list[Finding]:
     return list(findings.values())
 
 
+_UNKNOWN_FOLLOWS: Final = (
+    "the 'Unknown parameters' section of openapi.yaml's description and x-assumption"
+    " unknown-parameter-refused (they are ignored here); the simulator's --unknown-params ignore"
+)
+
+_EXPECTED: Final = (
+    _Expect(
+        "timestamp-ahead",
+        f"a timestamp {_AHEAD_MS} ms ahead of the server",
+        ErrorCode.INVALID_TIMESTAMP,
+        "signing rule 3 of openapi.yaml's description and the Timestamp scheme",
+        claim=lambda c: _text(c.doc["components"]["securitySchemes"]["Timestamp"]["description"]),
+    ),
+    _Expect(
+        "uppercase-hex",
+        "a signature in uppercase hex",
+        ErrorCode.INVALID_SIGNATURE,
+        "signing rule 5 of openapi.yaml's description ('Uppercase hex is rejected') and the"
+        " simulator's signature check",
+        claim=lambda c: c.sentence(c.doc["info"]["description"], "Uppercase"),
+    ),
+    _Expect(
+        "recv-window-max",
+        "recvWindow above its maximum",
+        ErrorCode.INVALID_PARAMETER,
+        "the maximum of components.parameters.RecvWindow, signing rule 2 of openapi.yaml's"
+        " description, the client's MAX_RECV_WINDOW",
+        claim=_param_limit("listLeaders", "recvWindow", "maximum"),
+    ),
+    _Expect(
+        "recv-window-min",
+        "recvWindow below its minimum",
+        ErrorCode.INVALID_PARAMETER,
+        "the minimum of components.parameters.RecvWindow",
+        "recv-window-at-least-one",
+    ),
+    _Expect(
+        "unknown-query",
+        "an unknown query parameter",
+        ErrorCode.UNKNOWN_PARAM,
+        _UNKNOWN_FOLLOWS,
+        "unknown-parameter-refused",
+    ),
+    _Expect(
+        "unknown-field",
+        "an unknown JSON body field",
+        ErrorCode.UNKNOWN_PARAM,
+        _UNKNOWN_FOLLOWS,
+        "unknown-parameter-refused",
+    ),
+    _Expect(
+        "size-max",
+        "a history page size above its maximum",
+        ErrorCode.INVALID_PARAMETER,
+        "the maximum of the size parameter of listHistoryOrders",
+        claim=_param_limit("listHistoryOrders", "size", "maximum"),
+    ),
+    _Expect(
+        "size-min",
+        "a history page size of 0",
+        ErrorCode.INVALID_PARAMETER,
+        "the minimum of the size parameter of listHistoryOrders",
+        "history-size-at-least-one",
+    ),
+    _Expect(
+        "leader-zero",
+        "leader user ID 0",
+        ErrorCode.INVALID_PARAMETER,
+        "the minimum of LeaderUserIdParam",
+        "leader-id-at-least-one",
+    ),
+    _Expect(
+        "content-type",
+        "a PUT declared as text/plain",
+        ErrorCode.INVALID_PARAMETER,
+        "x-assumption put-content-type-json (the body is read whatever the type) and the"
+        " simulator's Content-Type check",
+        "put-content-type-json",
+    ),
+    _Expect(
+        "read-only-write",
+        "a read-only key on a write",
+        ErrorCode.NOT_SUPPORTED,
+        "the descriptions of the write operations in openapi.yaml",
+        claim=lambda c: c.sentence(c.operation("updateStopProfitLoss")["description"], "Read-only"),
+    ),
+)
+
+
 def judge(seen: Observations, contract: Contract) -> list[Finding]:
     """Every finding, in the report's order."""
-    recv = contract.parameter("listLeaders", "recvWindow")
-    size = contract.parameter("listHistoryOrders", "size")
-    put_op = contract.operation("updateStopProfitLoss")
-    expect = functools.partial(_expect, seen)
-    findings = [
+    return [
         _clock(seen, contract),
         _body_signing(seen, contract),
-        expect(
-            "timestamp-ahead",
-            f"a timestamp {_AHEAD_MS} ms ahead of the server",
-            "timestamp-ahead",
-            ErrorCode.INVALID_TIMESTAMP,
-            _text(contract.doc["components"]["securitySchemes"]["Timestamp"]["description"]),
-            "signing rule 3 of openapi.yaml's description and the Timestamp scheme",
-        ),
-        expect(
-            "uppercase-hex",
-            "a signature in uppercase hex",
-            "uppercase-hex",
-            ErrorCode.INVALID_SIGNATURE,
-            contract.sentence(contract.doc["info"]["description"], "Uppercase"),
-            "signing rule 5 of openapi.yaml's description ('Uppercase hex is rejected') and the"
-            " simulator's signature check",
-        ),
-        expect(
-            "recv-window-max",
-            "recvWindow above its maximum",
-            "recv-window-max",
-            ErrorCode.INVALID_PARAMETER,
-            f"{_text(recv['description'])} (maximum {_schema(recv)['maximum']})",
-            "the maximum of components.parameters.RecvWindow, signing rule 2 of openapi.yaml's"
-            " description, the client's MAX_RECV_WINDOW",
-        ),
-        expect(
-            "recv-window-min",
-            "recvWindow below its minimum",
-            "recv-window-min",
-            ErrorCode.INVALID_PARAMETER,
-            contract.assumes("recv-window-at-least-one"),
-            "the minimum of components.parameters.RecvWindow (x-assumption"
-            " recv-window-at-least-one)",
-            ("recv-window-at-least-one",),
-        ),
-        expect(
-            "unknown-query",
-            "an unknown query parameter",
-            "unknown-query",
-            ErrorCode.UNKNOWN_PARAM,
-            contract.assumes("unknown-parameter-refused"),
-            "the 'Unknown parameters' section of openapi.yaml's description and x-assumption"
-            " unknown-parameter-refused (ignored here); the simulator's --unknown-params ignore",
-            ("unknown-parameter-refused",),
-        ),
-        expect(
-            "unknown-field",
-            "an unknown JSON body field",
-            "unknown-field",
-            ErrorCode.UNKNOWN_PARAM,
-            contract.assumes("unknown-parameter-refused"),
-            "the 'Unknown parameters' section of openapi.yaml's description and x-assumption"
-            " unknown-parameter-refused (ignored here); the simulator's --unknown-params ignore",
-            ("unknown-parameter-refused",),
-        ),
-        expect(
-            "size-max",
-            "a history page size above its maximum",
-            "size-max",
-            ErrorCode.INVALID_PARAMETER,
-            f"{_text(size['description'])} (maximum {_schema(size)['maximum']})",
-            "the maximum of the size parameter of listHistoryOrders",
-        ),
-        expect(
-            "size-min",
-            "a history page size of 0",
-            "size-min",
-            ErrorCode.INVALID_PARAMETER,
-            contract.assumes("history-size-at-least-one"),
-            "the minimum of the size parameter of listHistoryOrders (x-assumption"
-            " history-size-at-least-one)",
-            ("history-size-at-least-one",),
-        ),
-        expect(
-            "leader-zero",
-            "leader user ID 0",
-            "leader-zero",
-            ErrorCode.INVALID_PARAMETER,
-            contract.assumes("leader-id-at-least-one"),
-            "the minimum of LeaderUserIdParam (x-assumption leader-id-at-least-one)",
-            ("leader-id-at-least-one",),
-        ),
-        expect(
-            "content-type",
-            "a PUT declared as text/plain",
-            "content-type",
-            ErrorCode.INVALID_PARAMETER,
-            contract.assumes("put-content-type-json"),
-            "x-assumption put-content-type-json (the body is read whatever the type) and the"
-            " simulator's Content-Type check",
-            ("put-content-type-json",),
-        ),
-        expect(
-            "read-only-write",
-            "a read-only key on a write",
-            "read-only-write",
-            ErrorCode.NOT_SUPPORTED,
-            contract.sentence(put_op["description"], "Read-only"),
-            "the descriptions of the write operations in openapi.yaml",
-        ),
+        *(_expect(seen, contract, e) for e in _EXPECTED),
         _order_of_checks(seen, contract),
         *_statuses(seen, contract),
         _rate_limit_headers(seen, contract),
         *_messages(seen, contract),
     ]
-    return findings
 
 
 # ---- the report ---------------------------------------------------------------------
