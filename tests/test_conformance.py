@@ -650,3 +650,17 @@ def test_the_readme_sample_is_what_the_simulator_reports() -> None:
     options = SimOptions(body_signing="query-only", errors_as_200=True)
     report = _probe(SimExchange(options=options))
     assert sample == {f.question: f.verdict for f in report.findings}
+
+
+def test_a_list_of_leaders_off_the_spec_refuses_the_run() -> None:
+    """The leaders followed cannot be read: no leader is surely unfollowed, no write."""
+
+    def garble(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path == LEADERS_PATH:
+            return httpx.Response(200, json={"code": 200, "msg": "success", "data": [{"x": 1}]})
+        return response
+
+    exchange = SimExchange()
+    report = _probe(exchange, transport=Rewrite(exchange, garble))
+    assert "does not match the spec" in (report.stopped or "")
+    assert [r.method for r in exchange.requests] == ["GET", "GET"]

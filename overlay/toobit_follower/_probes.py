@@ -126,9 +126,11 @@ def unfollowed_leader(make: MakeRequest) -> Flow[int | Stop]:
     if listed.limited:
         return Stop("rate limited", listed)
     if listed.ok:
-        followed = {
-            int(x.leader_user_id) for x in LeadersResponse.model_validate_json(listed.body).data
-        }
+        try:
+            data = LeadersResponse.model_validate_json(listed.body).data
+        except ValidationError:
+            return Stop("the list of leaders followed does not match the spec")
+        followed = {int(x.leader_user_id) for x in data}
     elif listed.code == ErrorCode.FOLLOWER_NOT_FOUND:
         followed = set()  # the account follows nobody
     else:
