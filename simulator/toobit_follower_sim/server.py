@@ -9,7 +9,8 @@ header size limit. `ConnectionGuard` adds both, through a subclass of uvicorn's
 protocol class (`Config(http=...)`):
 
 - a request's line and headers must be complete within `header_timeout_s` of the
-  connection opening or of its previous response, else the connection is closed; with
+  connection opening or of its previous response, and its body within
+  `body_timeout_s` of its headers, else the connection is closed; with
   httptools they must also fit in `max_header_bytes` (else 431 and closed; h11 gets the
   same bound from uvicorn's setting). httptools keeps an unfinished header line to
   itself, so the bytes are counted as they arrive, between the parser's
@@ -24,9 +25,10 @@ protocol class (`Config(http=...)`):
   received.", once per bad request) or of ours through once per `REPORT_EVERY_S`, the
   next one saying how many it held back.
 
-Request bodies have their own deadline in the app (`SimOptions.body_timeout_s`).
-`RedactSecrets` keeps `signature=` values and long key-like tokens out of every log
-line (the access log prints each request's URL).
+Every deadline is a timestamp per connection in an ordered table, checked by one timer
+(`sweep`, up to 4 times a second): nothing per request in the app. `RedactSecrets`
+keeps `signature=` values and long key-like tokens out of every log line (the access
+log prints each request's URL).
 """
 
 from __future__ import annotations
@@ -117,24 +119,27 @@ _TOO_LARGE = (
 
 
 class ConnectionGuard:
-    """Which connections wait for a request, and since when; closes those too slow, and
-    the one waiting longest when too many are open."""
+    """Which connections wait for a request, or for the body of one, and since when;
+    closes those too slow, and the one waiting longest when too many are open."""
 
     def __init__(
         self,
         *,
         max_connections: int,
         header_timeout_s: float,
+        body_timeout_s: float,
         max_header_bytes: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_connections = max_connections
         self.header_timeout_s = header_timeout_s
+        self.body_timeout_s = body_timeout_s
         self.max_header_bytes = max_header_bytes
         self.clock = clock
         self.open: set[Any] = set()
         self.waiting: OrderedDict[Any, float] = OrderedDict()  # -> since; oldest first
-        self.counts = {"slow": 0, "evicted": 0, "too large": 0}
+        self.busy: OrderedDict[Any, float] = OrderedDict()  # head complete -> since when
+        self.counts = {"slow": 0, "slow body": 0, "evicted": 0, "too large": 0}
         self._timer: asyncio.TimerHandle | None = None
         self._reported = float("-inf")  # the first report goes out at once
 
@@ -150,8 +155,9 @@ class ConnectionGuard:
 
     def received(self, conn: Any) -> None:
         cycle = conn.cycle
-        if cycle is not None and not cycle.response_complete:
-            self.waiting.pop(conn, None)  # a request's headers are complete
+        if cycle is not None and not cycle.response_complete and conn in self.waiting:
+            del self.waiting[conn]  # a request's headers are complete
+            self.busy[conn] = self.clock()
 
     def head(self, conn: Any, size: int) -> None:
         """`conn`'s request head is still incomplete after `size` bytes."""
@@ -163,28 +169,41 @@ class ConnectionGuard:
         cycle = conn.cycle
         if conn.transport.is_closing() or (cycle is not None and not cycle.response_complete):
             return  # closing, or a pipelined request is under way
+        self.busy.pop(conn, None)
         self.waiting.pop(conn, None)
         self.waiting[conn] = self.clock()
 
     def lost(self, conn: Any) -> None:
         self.open.discard(conn)
         self.waiting.pop(conn, None)
+        self.busy.pop(conn, None)
 
     # housekeeping
     def sweep(self) -> None:
-        """Close every connection waiting longer than header_timeout_s; report."""
+        """Close every connection waiting for a head longer than header_timeout_s, or for
+        a body longer than body_timeout_s; report."""
         now = self.clock()
         while self.waiting:
             conn, since = next(iter(self.waiting.items()))
             if now - since < self.header_timeout_s:
                 break
             self._close(conn, "slow")
+        while self.busy:
+            conn, since = next(iter(self.busy.items()))
+            if now - since < self.body_timeout_s:
+                break
+            del self.busy[conn]  # from now on, only its answer matters (no deadline)
+            if conn.cycle.more_body and not conn.cycle.response_complete:
+                self._close(conn, "slow body")
         if now - self._reported >= REPORT_EVERY_S and any(self.counts.values()):
             log.warning(
                 "closed connections: %d without a complete request head within %g s, "
-                "%d to stay within %d open, %d with a head over %d bytes",
+                "%d without a complete body within %g s, %d to stay within %d open, "
+                "%d with a head over %d bytes",
                 self.counts["slow"],
                 self.header_timeout_s,
+                self.counts["slow body"],
+                self.body_timeout_s,
                 self.counts["evicted"],
                 self.max_connections,
                 self.counts["too large"],
@@ -195,12 +214,13 @@ class ConnectionGuard:
 
     def _close(self, conn: Any, why: str) -> None:
         self.waiting.pop(conn, None)
+        self.busy.pop(conn, None)
         self.open.discard(conn)
         self.counts[why] += 1
         conn.transport.close()
 
     def _schedule(self) -> None:
-        interval = min(1.0, self.header_timeout_s / 4)
+        interval = min(1.0, self.header_timeout_s / 4, self.body_timeout_s / 4)
         self._timer = asyncio.get_running_loop().call_later(interval, self._tick)
 
     def _tick(self) -> None:
@@ -279,6 +299,7 @@ def server_config(
     guard = ConnectionGuard(
         max_connections=max_connections,
         header_timeout_s=options.header_timeout_s,
+        body_timeout_s=options.body_timeout_s,
         max_header_bytes=options.max_header_bytes,
     )
     if importlib.util.find_spec("httptools"):
@@ -301,8 +322,10 @@ def server_config(
     app.state.connection_guard = guard
     flood_guard = LogFloodGuard()
     for name in LOGGERS:  # after Config(), which (re)configures uvicorn's loggers
-        logging.getLogger(name).addFilter(RedactSecrets())
-        logging.getLogger(name).addFilter(flood_guard)
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())
+            logger.addFilter(flood_guard)
     return config
 
 
