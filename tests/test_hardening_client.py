@@ -40,7 +40,7 @@ from toobit_follower import (
     UnexpectedResponseError,
     constants,
 )
-from toobit_follower._ratelimit import request_weight
+from toobit_follower._ratelimit import GO, RateLimitGate, request_weight
 from toobit_follower.cli import main
 from toobit_follower.spec import spec_dict
 from toobit_follower_models.errors import BY_NAME, REQUEST_WEIGHTS
@@ -256,6 +256,21 @@ async def test_the_used_up_weight_waits_for_the_next_minute_without_a_429(mode: 
         await call(client, "list_leaders")
     assert counted.statuses == [200] * 4
     assert exchange.clock.sleeps == [40.0]  # until the minute of server time turns
+
+
+def test_an_answer_that_overtook_another_cannot_raise_what_is_left() -> None:
+    # over a network, the answer of a request served first may come last: what it says
+    # is left is then too much, and believing it would overshoot the window
+    gate = RateLimitGate()
+    kind, _ = gate.admit(1, NOW_MS, 60.0)
+    gate.answered(1, kind, 10, NOW_MS)  # the probe: 10 left this minute
+    assert [gate.admit(1, NOW_MS, 60.0)[0] for _ in range(3)] == [GO] * 3
+    gate.answered(1, GO, 7, NOW_MS + 3)  # served last, answered first: 7 left, 2 out
+    gate.answered(1, GO, 9, NOW_MS + 1)  # served first, answered late: says 9
+    admitted = 0
+    while gate.admit(1, NOW_MS + 5, 60.0)[0] == GO:
+        admitted += 1
+    assert admitted == 5  # 7 left, less the 2 still out; not 9 - 1
 
 
 def test_every_operation_weighs_its_x_request_weight() -> None:

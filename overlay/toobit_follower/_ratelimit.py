@@ -154,9 +154,16 @@ class RateLimitGate:
                 return  # served before a block ended: what it says is stale
             self._limited_in_a_row = 0
             # calls still on their way may or may not have been counted: assume they were
-            self._budget = max(remaining - self._in_flight, 0)
+            left = max(remaining - self._in_flight, 0)
+            window_end = self._window_end
             if served_at is not None:
-                self._window_end = (served_at // RATE_LIMIT_WINDOW_MS + 1) * RATE_LIMIT_WINDOW_MS
+                window_end = (served_at // RATE_LIMIT_WINDOW_MS + 1) * RATE_LIMIT_WINDOW_MS
+            if self._budget is None or window_end > self._window_end:  # a new window
+                self._budget, self._window_end = left, window_end
+            elif window_end == self._window_end:
+                # answers overtake each other: one served earlier says more was left than
+                # is now, so within a window what is left only goes down
+                self._budget = min(self._budget, left)
 
     def block(self, cause: RateLimitError, until_ms: int, now_ms: int) -> int:
         """A 429/418 answer (``cause``): nothing is sent before ``until_ms`` (its reset),
