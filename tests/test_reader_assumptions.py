@@ -57,7 +57,7 @@ def test_the_spec_marks_its_assumptions() -> None:
         ("stop-profit-loss-zero-clears", "stop-profit-loss/put", "Rule 5"),
         ("cancel-refused-while-any-position-open", "leaders~1{leaderUserId}/delete", "Rule 3"),
         ("min-per-order-higher-of-leader-and-system", "follower~1config/put", "higher"),
-        ("leverage-frozen-by-positions-under-this-leader", "follower~1config/put", "Rule 10"),
+        ("leverage-frozen-while-any-position-open", "follower~1config/put", "Rule 10"),
         ("business-rule-refusal-code", "follower~1config/put", "-1130"),
         ("permission-errors-are-403", "schemas/ErrorCode", "403"),
         ("error-status-per-code", "schemas/ErrorCode", "HTTP status"),

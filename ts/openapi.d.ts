@@ -164,8 +164,8 @@ export interface paths {
          *     9. `dailyMaxInvestAmount=0` means no daily limit; a positive value is not
          *        below the minimum per-order follow amount (`-1130`).
          *     10. `leverage` does not exceed the system's maximum follow leverage
-         *         (`-1130`), and cannot change while the follower has open copy
-         *         positions under this leader (`-1130`).
+         *         (`-1130`), and cannot change while the follower has any open copy
+         *         position, under whichever leader (`-1130`).
          *     11. `stopProfitRate` and `stopLossRate`: `0` means not configured; a
          *         non-zero value is at least `0.01` (`-1130`).
          *     12. `followMarginType`: 0 follows every margin mode, 1 cross-margin lead

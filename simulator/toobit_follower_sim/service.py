@@ -160,12 +160,13 @@ class FollowerService:
             if leverage > max_leverage:  # rule 10
                 raise invalid("leverage")
             if leverage != Decimal(stored_leverage):
+                # Rule 10: frozen while any copy position is open, under whichever leader
+                # (the page's words; assumption leverage-frozen-while-any-position-open).
                 open_positions = db.execute(
-                    "SELECT 1 FROM positions WHERE follower_id = ? AND leader_id = ? LIMIT 1",
-                    (follower, leader),
+                    "SELECT 1 FROM positions WHERE follower_id = ? LIMIT 1", (follower,)
                 ).fetchone()
                 if open_positions is not None:
-                    raise invalid("leverage")  # rule 10: frozen while positions are open
+                    raise invalid("leverage")
             # A full replacement by the body; what only the response declares is kept.
             kept = self._config_kept
             values = body
