@@ -205,11 +205,11 @@ class BaseClient:
         self.max_rate_limit_wait = max_rate_limit_wait
         self.max_response_bytes = max_response_bytes
         self.timeout = _call_timeout(timeout)
+        """Seconds one method call may take, every attempt and backoff included (None: no
+        bound); waiting for the rate limit does not count."""
         self._http_timeout = (
             timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         )
-        """Seconds one method call may take, every attempt and backoff included (None: no
-        bound); waiting for the rate limit does not count."""
         self._clock = clock
         self._auth = ToobitAuth(
             api_key,
@@ -316,18 +316,17 @@ class BaseClient:
 
     def _blocked_error(self, call: Call[Any], wait: float) -> RateLimitError:
         cause = self._gate.cause
-        cls = type(cause) if cause is not None else RateLimitError
-        error = cls(
-            f"not sent: an earlier HTTP {cause.status_code if cause else 429} answer blocks"
-            f" every call of this key for {wait:.1f} s more, longer than max_rate_limit_wait"
+        assert cause is not None  # the gate keeps the answer that blocked it
+        error = type(cause)(
+            f"not sent: an earlier HTTP {cause.status_code} answer blocks every call of this"
+            f" key for {wait:.1f} s more, longer than max_rate_limit_wait"
             f" ({self.max_rate_limit_wait:g} s)",
-            status_code=cause.status_code if cause is not None else 429,
-            code=cause.code if cause is not None else None,
+            status_code=cause.status_code,
+            code=cause.code,
             method=call.prepared.method,
             path=call.prepared.path,
         )
-        if cause is not None:
-            error.rate_limit = cause.rate_limit
+        error.rate_limit = cause.rate_limit
         error.retry_after = wait
         return error
 

@@ -320,7 +320,8 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
         metavar="SECONDS",
         type=float,
         default=default,
-        help=f"per-request timeout (default {C.DEFAULT_TIMEOUT:g})",
+        help="longest a command's call may take, every attempt and retry included"
+        f" (default {C.DEFAULT_TIMEOUT:g})",
     )
     group.add_argument(
         "--max-wait",
