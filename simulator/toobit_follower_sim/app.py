@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import json
 import logging
@@ -52,18 +53,28 @@ from starlette.responses import (
     Response,
 )
 from starlette.routing import Route
-from toobit_follower_models.errors import ErrorCode
+from toobit_follower_models.errors import BY_NAME, ErrorCode
 
 from . import errors
+from .assumptions import ALTERNATIVE, Choice, check_choices, resolve, spec_markers
 from .errors import ApiError, api_error
 from .faults import DROP, GATEWAY_PAGES, Faults, FaultSpec, FaultSpecError
 from .ratelimit import LIMITED, OK, RateLimiter, Verdict
 from .seed import load_seed
 from .service import FollowerService
 from .signing import Query, parse_query, signature_ok
-from .spec import Operation, SpecData, load_spec
+from .spec import FieldRule, Operation, SpecData, load_spec
 from .store import KeyRecord, Store
-from .validation import BodyPlan, check_body, check_model, parse_int_param, parse_json_object
+from .validation import (
+    BodyPlan,
+    check_body,
+    check_model,
+    conforms,
+    model_view,
+    parse_int_param,
+    parse_json_object,
+    plain_decimals,
+)
 
 log = logging.getLogger("toobit_follower_sim")
 
@@ -74,6 +85,10 @@ _JSON = b"application/json"
 # `Content-Type: application/json`); parameters such as charset may follow.
 _JSON_CONTENT_TYPE = re.compile(rb"application/json\s*(;.*)?", re.IGNORECASE)
 _ADMIN_HEADER = "x-sim-admin-token"
+# Assumption permission-errors-are-403, its alternative: these rows come with the status
+# of the other refused requests (the validation rows').
+_PERMISSION_ROWS = frozenset({ErrorCode.NOT_SUPPORTED, ErrorCode.NO_PERMISSION})
+_REFUSAL_STATUS = BY_NAME[ErrorCode.INVALID_PARAMETER.name].http_status
 
 RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "getServerTime": models.ServerTime,
@@ -96,10 +111,17 @@ SWITCHES: dict[str, tuple[str, ...]] = {
     "unknown_params": ("refuse", "ignore"),
     "read_only_check": ("before-validation", "after-validation"),
 }
-"""SimOptions fields that play the alternatives to the contract's assumptions, each with
-its values, the contract's first: body-signed-with-query, unknown-parameter-refused, and
-the order of the read-only check and body validation (with `errors_as_200` for
-error-status-per-code). `toobit-follower conformance` tells them apart on a live host."""
+"""SimOptions fields older than `SimOptions.assumptions`, kept as its aliases, each with
+its values: the contract's reading first, then the alternative (`errors_as_200` is the
+fourth alias). `toobit-follower conformance` tells them apart on a live host."""
+
+SWITCH_MARKERS: dict[str, str] = {
+    "body_signing": "body-signed-with-query",
+    "unknown_params": "unknown-parameter-refused",
+    "read_only_check": "read-only-before-validation",
+    "errors_as_200": "error-status-per-code",
+}
+"""Each alias field -> the x-assumption whose alternative it plays."""
 
 
 @dataclass
@@ -111,8 +133,11 @@ class SimOptions:
     ban_grace: int = 10  # further requests tolerated after the first 429 of a window
     ban_ms: int = 120_000  # first ban; doubles per ban, at most 3 days
     rate_max_callers: int = 10_000  # keys + addresses the limiter tracks per window
+    # The choice on each of the spec's x-assumption markers: id -> "contract" (the
+    # default) or "alternative" (assumptions.py; checked against the spec at startup):
+    assumptions: Mapping[str, Choice] = field(default_factory=dict)
+    # Aliases of four of them (SWITCH_MARKERS), kept in step with `assumptions`:
     errors_as_200: bool = False  # 400/401/403 errors answered with HTTP 200
-    # The contract's assumptions a live host may answer otherwise (see SWITCHES):
     body_signing: str = "query+body"  # or "query-only": the body is not signed
     unknown_params: str = "refuse"  # or "ignore": undeclared query parameters and fields
     read_only_check: str = "before-validation"  # or "after-validation" (of the body)
@@ -137,11 +162,26 @@ class SimOptions:
         for name, values in SWITCHES.items():
             if getattr(self, name) not in values:
                 raise ValueError(f"SimOptions.{name} must be one of {values}")
+        check_choices(self.assumptions)
+        chosen: dict[str, Choice] = dict(self.assumptions)
+        for name, marker in SWITCH_MARKERS.items():
+            other: object = SWITCHES[name][1] if name in SWITCHES else True
+            if getattr(self, name) == other:
+                if chosen.get(marker, ALTERNATIVE) != ALTERNATIVE:
+                    raise ValueError(
+                        f"SimOptions.{name}={other!r} plays the alternative of {marker},"
+                        f" and assumptions says {chosen[marker]!r}"
+                    )
+                chosen[marker] = ALTERNATIVE
+            elif chosen.get(marker) == ALTERNATIVE:
+                setattr(self, name, other)
+        self.assumptions = chosen
 
     def __repr__(self) -> str:  # the admin token stays out of logs
         token = "set" if self.admin_token else None
+        played = sorted(m for m, choice in self.assumptions.items() if choice == ALTERNATIVE)
         return (
-            f"SimOptions(rate_limit={self.rate_limit}, errors_as_200={self.errors_as_200}, "
+            f"SimOptions(rate_limit={self.rate_limit}, alternatives={played}, "
             f"admin={self.admin}, admin_token={token}, faults={str(self.faults or '')!r})"
         )
 
@@ -202,11 +242,15 @@ async def read_capped(receive: Any, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-def _refuse_over_limit(verdict: Verdict, extra: list[tuple[bytes, bytes]]) -> None:
-    """429 or 418 (with Retry-After) unless the limiter let the request through."""
+def _refuse_over_limit(
+    verdict: Verdict, extra: list[tuple[bytes, bytes]], retry_after: bool = True
+) -> None:
+    """429 or 418 (with Retry-After, unless told not to: assumption retry-after-header)
+    unless the limiter let the request through."""
     if verdict.kind == OK:
         return
-    extra.append((b"retry-after", str(verdict.retry_after_s).encode()))
+    if retry_after:
+        extra.append((b"retry-after", str(verdict.retry_after_s).encode()))
     if verdict.kind == LIMITED:
         raise api_error(ErrorCode.TOO_MANY_REQUESTS, limit=verdict.limit)
     # The code has two rows; the ban is the one named IP_BANNED.
@@ -225,15 +269,24 @@ class Simulator:
         clock: Callable[[], int] | None = None,
     ) -> None:
         self.options = options or SimOptions()
-        self._body_signed = self.options.body_signing == "query+body"
-        self._refuse_unknown = self.options.unknown_params == "refuse"
-        self._read_only_first = self.options.read_only_check == "before-validation"
         self.spec: SpecData = load_spec(self.options.spec_path)
+        # The alternatives played (assumptions.py), by x-assumption id; each rule that
+        # has one names its marker where it acts.
+        self.alternatives = resolve(self.options.assumptions, spec_markers(self.spec.document))
+        alternative = self.alternatives.__contains__
+        self._body_signed = not alternative("body-signed-with-query")
+        self._refuse_unknown = not alternative("unknown-parameter-refused")
+        self._read_only_first = not alternative("read-only-before-validation")
+        self._content_type_checked = not alternative("put-content-type-json")
+        self._retry_after = not alternative("retry-after-header")
+        self._errors_as_200 = alternative("error-status-per-code")
+        self._permission_as_refusal = alternative("permission-errors-are-403")
+        self._plain_decimals_only = not alternative("request-decimal-plain-string")
         self.seed = load_seed(seed, self.spec)
         self.store = Store(os.fspath(db) if db is not None else None, self.spec)
         if not self.store.is_seeded():
             self.store.load_seed(self.seed)
-        self.service = FollowerService(self.store)
+        self.service = FollowerService(self.store, self.alternatives)
         self.limiter = RateLimiter(
             limit=self.options.rate_limit,
             window_ms=self.options.rate_window_ms,
@@ -264,11 +317,30 @@ class Simulator:
             for op in self.spec.operations.values()
             if op.body_schema_name
         }
+        operations = self.spec.operations
         self._body_plans = {
-            op.operation_id: BodyPlan(op.body)
-            for op in self.spec.operations.values()
+            op.operation_id: BodyPlan(
+                op.body, spaces_in_symbol_ids=alternative("follow-symbol-ids-spaces")
+            )
+            for op in operations.values()
             if op.body is not None
         }
+        # history-size-at-least-one, its alternative: `size` may be 0.
+        self._history_rules = tuple(
+            dataclasses.replace(rule, minimum=0)
+            if rule.name == "size" and alternative("history-size-at-least-one")
+            else rule
+            for rule in operations["listHistoryOrders"].query
+        )
+        # stop-profit-loss-rate-format, its alternative: the config's whole rule for the
+        # fields both bodies share (its StopRate minimum for the stop rates).
+        self._borrowed_rules: dict[str, tuple[FieldRule, ...]] = {}
+        if alternative("stop-profit-loss-rate-format"):
+            shared = self._body_plans["updateStopProfitLoss"].names
+            config_body = operations["updateFollowConfig"].body or ()
+            self._borrowed_rules["updateStopProfitLoss"] = tuple(
+                rule for rule in config_body if rule.name in shared
+            )
         self._handlers: dict[str, Callable[[Operation, Signed, dict[str, str]], Any]] = {
             "listCurrentOrders": self._current_orders,
             "listHistoryOrders": self._history_orders,
@@ -344,7 +416,7 @@ class Simulator:
             if op is None or op.operation_id == "getServerTime":
                 # Nobody to authenticate: the client address pays.
                 verdict = self.limiter.hit(address, now, op.weight if op is not None else 1)
-                _refuse_over_limit(verdict, extra)
+                _refuse_over_limit(verdict, extra, self._retry_after)
                 if methods is None:
                     await self._send(send, 404, _NOT_FOUND, verdict)
                     return
@@ -364,13 +436,17 @@ class Simulator:
                     signed = self._authenticate(api_key, scope["query_string"], raw, now)
                 except ApiError:
                     verdict = self.limiter.hit(address, now, op.weight)
-                    _refuse_over_limit(verdict, extra)
+                    _refuse_over_limit(verdict, extra, self._retry_after)
                     raise
                 verdict = self.limiter.hit(signed.who, now, op.weight)
-                _refuse_over_limit(verdict, extra)
+                _refuse_over_limit(verdict, extra, self._retry_after)
                 if op.is_write and signed.key.read_only and self._read_only_first:
                     raise api_error(ErrorCode.NOT_SUPPORTED)
-                if op.method == "PUT" and _JSON_CONTENT_TYPE.fullmatch(content_type) is None:
+                if (
+                    op.method == "PUT"
+                    and self._content_type_checked
+                    and _JSON_CONTENT_TYPE.fullmatch(content_type) is None
+                ):
                     raise errors.invalid("Content-Type")
                 for name in signed.query.params if self._refuse_unknown else ():
                     if name not in op.query_names:
@@ -387,7 +463,9 @@ class Simulator:
                 RESPONSE_MODELS[op.operation_id].model_validate_json(body)
         except ApiError as exc:
             status = exc.status
-            if self.options.errors_as_200 and status in (400, 401, 403):
+            if self._permission_as_refusal and exc.code in _PERMISSION_ROWS:
+                status = _REFUSAL_STATUS
+            if self._errors_as_200 and status in (400, 401, 403):
                 status = 200
             payload = {"code": exc.code, "msg": exc.msg}
             body = _encode(payload)
@@ -484,7 +562,8 @@ class Simulator:
 
     def _history_orders(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
         values = {
-            rule.name: parse_int_param(rule, _single(req.query, rule.name)) for rule in op.query
+            rule.name: parse_int_param(rule, _single(req.query, rule.name))
+            for rule in self._history_rules
         }
         return self.service.history(req.key.account_id, values["page"], values["size"])
 
@@ -508,8 +587,13 @@ class Simulator:
         plan = self._body_plans[op.operation_id]
         if not self._refuse_unknown:
             obj = {name: value for name, value in obj.items() if name in plan.names}
+        if not self._plain_decimals_only:
+            plain_decimals(plan, obj)
         check_body(plan, obj)
-        check_model(self._body_models[op.operation_id], obj)
+        check_model(self._body_models[op.operation_id], model_view(plan, obj))
+        for rule in self._borrowed_rules.get(op.operation_id, ()):
+            if rule.name in obj and not conforms(rule, obj[rule.name]):
+                raise errors.invalid(rule.name)
         self._validated(req)
         return obj
 

@@ -1,4 +1,5 @@
-"""`toobit-follower-sim`: serve the simulator with uvicorn, or check a seed file."""
+"""`toobit-follower-sim`: serve the simulator with uvicorn, check a seed file, or list the
+contract's assumptions and what the simulator does with each."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import logging
 import os
 import sys
 
-from .app import SWITCHES, SimOptions
+from .app import SWITCH_MARKERS, SWITCHES, SimOptions
+from .assumptions import NOT_PLAYABLE, PLAYED, parse_assume, spec_markers
 from .faults import FaultSpec, FaultSpecError
 from .seed import SeedError, load_seed
+from .spec import SpecError, load_spec
 
 ADMIN_TOKEN_ENV = "TOOBIT_SIM_ADMIN_TOKEN"  # noqa: S105 - a variable name
 
@@ -56,16 +59,27 @@ def _parser() -> argparse.ArgumentParser:
         help="requests tolerated after the first 429 of a window before the 418 ban (default 10)",
     )
     serve.add_argument(
+        "--assume",
+        action="append",
+        default=[],
+        metavar="ID=alternative",
+        help="play the alternative of the spec's x-assumption ID (repeatable; ID=contract is"
+        " the default); `python tools/assumptions.py` lists the markers, README which the"
+        " simulator plays",
+    )
+    serve.add_argument(
         "--errors-as-200",
         action="store_true",
-        help="answer validation/business/auth errors with HTTP 200 and the negative code",
+        help="answer validation/business/auth errors with HTTP 200 and the negative code"
+        f" (--assume {SWITCH_MARKERS['errors_as_200']}=alternative)",
     )
-    for name, values in SWITCHES.items():  # the assumptions a live host may answer otherwise
+    for name, values in SWITCHES.items():  # aliases of --assume, older than it
         serve.add_argument(
             "--" + name.replace("_", "-"),
             choices=values,
             default=values[0],
-            help=f"default {values[0]}, as the contract assumes (see README)",
+            help=f"default {values[0]}, as the contract assumes; {values[1]}:"
+            f" --assume {SWITCH_MARKERS[name]}=alternative",
         )
     admin = serve.add_mutually_exclusive_group()
     admin.add_argument(
@@ -109,7 +123,31 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-seed", help="validate a seed file and print a summary")
     check.add_argument("file")
+
+    listing = commands.add_parser(
+        "assumptions",
+        help="list the spec's x-assumption markers and what `serve --assume ID=alternative`"
+        " does with each",
+    )
+    listing.add_argument("--spec", metavar="PATH", help="openapi.yaml (default: the repo's)")
     return parser
+
+
+def _assumptions(spec_path: str | None) -> int:
+    try:
+        markers = spec_markers(load_spec(spec_path).document)
+    except (SpecError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for marker_id, alternative in markers.items():
+        if not alternative:
+            does = "no alternative: always the contract's reading"
+        elif marker_id in PLAYED:
+            does = "--assume " + marker_id + "=alternative: " + PLAYED[marker_id]
+        else:
+            does = "alternative not played: " + NOT_PLAYABLE.get(marker_id, "not implemented")
+        print(f"{marker_id}\n    {does}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(seed['positions'])} positions, {len(seed['history'])} history rows"
         )
         return 0
+    if args.command == "assumptions":
+        return _assumptions(args.spec)
     return _serve(args)
 
 
@@ -139,33 +179,38 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"--faults: {exc}", file=sys.stderr)
         return 2
     token = args.admin_token or (None if args.enable_admin else os.environ.get(ADMIN_TOKEN_ENV))
-    options = SimOptions(
-        rate_limit=args.rate_limit,
-        ban_grace=args.ban_grace,
-        errors_as_200=args.errors_as_200,
-        **{name: getattr(args, name) for name in SWITCHES},
-        admin=bool(args.enable_admin or token),
-        admin_token=token,
-        faults=faults,
-        spec_path=args.spec,
-        docs_dir=args.docs_dir,
-        **{dest: getattr(args, dest) for _, dest, _, _ in _CONNECTION_FLAGS},
-    )
     try:
+        options = SimOptions(
+            rate_limit=args.rate_limit,
+            ban_grace=args.ban_grace,
+            assumptions=dict(parse_assume(text) for text in args.assume),
+            errors_as_200=args.errors_as_200,
+            **{name: getattr(args, name) for name in SWITCHES},
+            admin=bool(args.enable_admin or token),
+            admin_token=token,
+            faults=faults,
+            spec_path=args.spec,
+            docs_dir=args.docs_dir,
+            **{dest: getattr(args, dest) for _, dest, _, _ in _CONNECTION_FLAGS},
+        )
         app = create_app(seed=args.seed, db=args.db, options=options)
     except (SeedError, OSError) as exc:
         print(exc, file=sys.stderr)
         return 1
+    except ValueError as exc:  # AssumptionError among them: a choice it cannot take
+        print(exc, file=sys.stderr)
+        return 2
     logging.basicConfig(level=args.log_level.upper() if args.log_level != "trace" else "DEBUG")
     log = logging.getLogger("toobit_follower_sim")
     log.info(
-        "simulator on http://%s:%d (db=%s, admin=%s, faults=%s, rate limit=%d)",
+        "simulator on http://%s:%d (db=%s, admin=%s, faults=%s, rate limit=%d, alternatives=%s)",
         args.host,
         args.port,
         args.db or "memory",
         "token" if token else ("open" if args.enable_admin else "off"),
         faults if faults != FaultSpec() else "off",
         args.rate_limit,
+        ", ".join(sorted(app.sim.alternatives)) or "none",
     )
     serve(
         app,

@@ -9,11 +9,16 @@ Order of the update-follow-config checks after validation (rules as numbered in 
 updateFollowConfig description of openapi.yaml): 13 (follow relation), then 6 or 7
 (mode minimums), 8 (investAmount), 9 (dailyMaxInvestAmount), 10 (leverage). Rules 1-5,
 11 and 12 are format checks done before (app.py / validation.py).
+
+Where a rule is one of the contract's assumptions (an x-assumption of the spec), it names
+the marker, and `alternatives` (the markers whose alternative the simulator plays, see
+assumptions.py) switches it to the other reading.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Set
 from decimal import Decimal
 from typing import Any
 
@@ -41,8 +46,15 @@ def _array(docs: list[str]) -> str:
 class FollowerService:
     """One method per follower endpoint; `follower` is the signed key's account id."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, alternatives: Set[str] = frozenset()) -> None:
         self.store = store
+        self.alternatives = alternatives
+        stop = store.docs.position
+        assert stop.written is not None
+        # Optional properties of a stop-profit-loss update (rule 4 keeps them when left out).
+        self._stop_optional = tuple(
+            n for n in stop.written.properties if n not in stop.written.required
+        )
         config = store.docs.config
         assert config.written is not None
         # FollowConfig properties that no update writes keep their stored values.
@@ -78,7 +90,8 @@ class FollowerService:
             rows = []
             if high > 0:
                 rows = db.execute(_HISTORY_SQL, (follower, max(high - size, 0), high)).fetchall()
-        head = json.dumps({"pages": str(-(-total // size)), "total": str(total)})
+        pages = -(-total // size) if size else 0  # size 0: history-size-at-least-one
+        head = json.dumps({"pages": str(pages), "total": str(total)})
         return head[:-1] + ',"list":' + _array([doc for (doc,) in rows]) + "}"
 
     def leaders(self, follower: int) -> str:
@@ -111,10 +124,25 @@ class FollowerService:
                 (follower, leader, body["symbolId"], body["isLong"]),
             ).fetchone()
             if found is None:  # rule 3: no relation or no such position
+                if "stop-profit-loss-position-not-found" in self.alternatives and (
+                    db.execute(
+                        "SELECT 1 FROM follows WHERE follower_id = ? AND leader_id = ?",
+                        (follower, leader),
+                    ).fetchone()
+                    is not None
+                ):
+                    raise invalid("symbolId")  # a followed leader without that position
                 raise api_error(ErrorCode.FOLLOWER_NOT_FOUND)
             seq, doc, extra = found
-            # Rule 4: a field left out keeps its stored value.
+            # Rule 4: a field left out keeps its stored value (assumption
+            # stop-profit-loss-field-left-out-kept; its alternative: it is cleared).
             values = {**json.loads(doc), **json.loads(extra), **body}
+            if "stop-profit-loss-field-left-out-kept" in self.alternatives:
+                for name in self._stop_optional:
+                    if name not in body:
+                        values.pop(name, None)
+                        if name in store.docs.position.served.properties:
+                            values[name] = ""  # served: shown as not set, as rule 5
             for rate in ("stopProfitRate", "stopLossRate"):
                 if rate in body and Decimal(body[rate]) == 0:
                     values[rate] = ""  # rule 5: 0 clears it, shown as ""
@@ -136,7 +164,14 @@ class FollowerService:
                 raise api_error(ErrorCode.FOLLOWER_NOT_FOUND)  # rule 13
             stored, stored_leverage, leader_min_single, leader_min_invest = row
             system_min_single, fixed_rate_min, max_leverage = store.system
-            min_per_order = max(Decimal(leader_min_single), system_min_single)
+            # Rules 6 and 9 (assumption min-per-order-higher-of-leader-and-system; its
+            # alternative: the leader's minimum when it has one).
+            if "min-per-order-higher-of-leader-and-system" in self.alternatives:
+                min_per_order = (
+                    Decimal(leader_min_single) if leader_min_single else system_min_single
+                )
+            else:
+                min_per_order = max(Decimal(leader_min_single), system_min_single)
             invest = Decimal(body["investAmount"])
             single = Decimal(body["singlePlaceAmount"])
             daily = Decimal(body["dailyMaxInvestAmount"])
@@ -161,11 +196,10 @@ class FollowerService:
                 raise invalid("leverage")
             if leverage != Decimal(stored_leverage):
                 # Rule 10: frozen while any copy position is open, under whichever leader
-                # (the page's words; assumption leverage-frozen-while-any-position-open).
-                open_positions = db.execute(
-                    "SELECT 1 FROM positions WHERE follower_id = ? LIMIT 1", (follower,)
-                ).fetchone()
-                if open_positions is not None:
+                # (the page's words; assumption leverage-frozen-while-any-position-open,
+                # its alternative: only positions under this leader).
+                scoped = "leverage-frozen-while-any-position-open" in self.alternatives
+                if self._any_position(db, follower, leader if scoped else None):
                     raise invalid("leverage")
             # A full replacement by the body; what only the response declares is kept.
             kept = self._config_kept
@@ -190,14 +224,23 @@ class FollowerService:
             ):
                 raise api_error(ErrorCode.FOLLOWER_NOT_FOUND)  # rule 2
             # Rule 3: any open copy position refuses it, under whichever leader (the
-            # page's reading; assumption cancel-refused-while-any-position-open).
-            if (
-                db.execute(
-                    "SELECT 1 FROM positions WHERE follower_id = ? LIMIT 1", (follower,)
-                ).fetchone()
-                is not None
-            ):
+            # page's reading; assumption cancel-refused-while-any-position-open, its
+            # alternative: only positions under this leader).
+            scoped = "cancel-refused-while-any-position-open" in self.alternatives
+            if self._any_position(db, follower, leader if scoped else None):
                 raise api_error(ErrorCode.FOLLOWER_HAS_POSITIONS)
             db.execute(
                 "DELETE FROM follows WHERE follower_id = ? AND leader_id = ?", (follower, leader)
             )
+
+    @staticmethod
+    def _any_position(db: Any, follower: int, leader: int | None) -> bool:
+        """Whether the follower holds an open copy position (under `leader`, if given)."""
+        if leader is None:
+            found = db.execute("SELECT 1 FROM positions WHERE follower_id = ? LIMIT 1", (follower,))
+        else:
+            found = db.execute(
+                "SELECT 1 FROM positions WHERE follower_id = ? AND leader_id = ? LIMIT 1",
+                (follower, leader),
+            )
+        return found.fetchone() is not None

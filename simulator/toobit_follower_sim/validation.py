@@ -106,10 +106,12 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 
 
 _ABSENT = object()
+_SYMBOL_IDS = "FollowSymbolIds"
+_ALL = "all"
 _TYPES = {"integer": int, "string": str, "boolean": bool, "null": type(None)}
 
 
-def _value_ok(rule: FieldRule, value: Any) -> bool:
+def _value_ok(rule: FieldRule, value: Any, spaces_in_symbol_ids: bool = False) -> bool:
     """True when a value of the right JSON type meets the rule's enum/range/pattern."""
     if rule.kind == "integer":
         if rule.enum is not None and value not in rule.enum:
@@ -134,11 +136,14 @@ def _value_ok(rule: FieldRule, value: Any) -> bool:
             return False
         if rule.maximum is not None and number > rule.maximum:
             return False
-    if rule.schema_name == "FollowSymbolIds":
+    if rule.schema_name == _SYMBOL_IDS:
         # Rule 5: `all` stands alone: the `not` beside the spec's pattern, which the
-        # FieldRule does not carry.
-        items = [item.strip() for item in value.split(",")]  # spaces around commas allowed
-        if len(items) > 1 and "all" in items:
+        # FieldRule does not carry. Spaces around the commas are allowed (assumption
+        # follow-symbol-ids-spaces; its alternative: they belong to the IDs).
+        items = value.split(",")
+        if not spaces_in_symbol_ids:
+            items = [item.strip() for item in items]
+        if len(items) > 1 and _ALL in items:
             return False
     return True
 
@@ -148,13 +153,15 @@ def _integral(value: Decimal) -> bool:
 
 
 class BodyPlan:
-    """A body schema's rules, compiled once: (name, required, JSON type, rule) and the names."""
+    """A body schema's rules, compiled once: (name, required, JSON type, rule) and the names.
+    `spaces_in_symbol_ids`: the alternative of assumption follow-symbol-ids-spaces."""
 
-    __slots__ = ("fields", "names")
+    __slots__ = ("fields", "names", "spaces_in_symbol_ids")
 
-    def __init__(self, rules: tuple[FieldRule, ...]) -> None:
+    def __init__(self, rules: tuple[FieldRule, ...], spaces_in_symbol_ids: bool = False) -> None:
         self.fields = tuple((rule.name, rule.required, _TYPES[rule.kind], rule) for rule in rules)
         self.names = frozenset(rule.name for rule in rules)
+        self.spaces_in_symbol_ids = spaces_in_symbol_ids
 
 
 def check_body(plan: BodyPlan, obj: dict[str, Any]) -> None:
@@ -178,10 +185,41 @@ def check_body(plan: BodyPlan, obj: dict[str, Any]) -> None:
     for key in obj:
         if key not in names:
             raise unknown_parameter(_shown(key))
+    spaces = plan.spaces_in_symbol_ids
     for name, _, _, rule in fields:
         value = obj.get(name, _ABSENT)
-        if value is not _ABSENT and not _value_ok(rule, value):
+        if value is not _ABSENT and not _value_ok(rule, value, spaces):
             raise invalid(name)
+
+
+def model_view(plan: BodyPlan, obj: dict[str, Any]) -> dict[str, Any]:
+    """The body as the generated model is to see it. The model reads `followSymbolIds` the
+    contract's way; when the plan reads it the alternative's way (spaces kept, checked by
+    check_body), the model sees `all` there instead."""
+    if not plan.spaces_in_symbol_ids:
+        return obj
+    names = [name for name, _, _, rule in plan.fields if rule.schema_name == _SYMBOL_IDS]
+    return {**obj, **{name: _ALL for name in names if name in obj}}
+
+
+_EXPONENT = re.compile(r"-?[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+")
+_PLAIN_DIGITS = 40  # past this many digits either side of the point, left to be refused
+
+
+def plain_decimals(plan: BodyPlan, obj: dict[str, Any]) -> None:
+    """Assumption request-decimal-plain-string, its alternative: a decimal field sent as a
+    JSON number or in exponent notation is taken in plain notation (`1E+2` -> `"100"`),
+    then checked as if sent so."""
+    for name, _, _, rule in plan.fields:
+        value = obj.get(name)
+        if not rule.is_decimal or not (
+            (isinstance(value, (int, Decimal)) and type(value) is not bool)
+            or (isinstance(value, str) and _EXPONENT.fullmatch(value) is not None)
+        ):
+            continue
+        number = Decimal(value)
+        if abs(number.adjusted()) <= _PLAIN_DIGITS:
+            obj[name] = format(number, "f")
 
 
 def conforms(rule: FieldRule, value: Any) -> bool:
@@ -227,6 +265,8 @@ __all__ = [
     "check_body",
     "check_model",
     "conforms",
+    "model_view",
     "parse_int_param",
     "parse_json_object",
+    "plain_decimals",
 ]
