@@ -1,7 +1,9 @@
-"""Simulator throughput against a bare Starlette endpoint, and history page latency
-with 1,000,000 history rows.
+"""Simulator throughput against a bare Starlette endpoint, history page latency with
+1,000,000 history rows, the rate limiter with 200,000 callers, and normal requests among
+stalled connections.
 
     .venv/bin/python bench/bench_simulator.py [--rounds N] [--duration S] [--rows N]
+        [--callers N] [--stalled N] [--baseline-src DIR]
 
 Throughput: the simulator (`toobit-follower-sim serve`, one uvicorn worker, uvloop +
 httptools, in-memory store, access log off, rate limit lifted) and a bare Starlette app
@@ -22,18 +24,37 @@ signed GETs over one keep-alive connection (http.client) of the first, a middle 
 the last page of size 100, interleaved; median and p95 latency per page. For contrast,
 the naive OFFSET query for the last page and a COUNT(*) are timed on the same file.
 
+Limiter (in process, the ASGI app called directly, so only the server's own time is
+measured): rounds of one unsigned request from a caller never seen before (a new random
+key and a new client address) and one signed GET of the demo key, after 1,000 callers
+this minute and after `--callers` (default 200,000); median time per request of each
+kind, the ratio many / few, and the process's resident memory growth over the fill.
+
+Stalled connections: a server under an open-file limit of 1,024 (the common default)
+with `--stalled` (default 1,500) connections that sent half a request head and then
+nothing; how many of 50 normal requests (a new connection each) are served within 5 s,
+and their median latency against the same server with none stalled.
+
+`--baseline-src DIR` (a checkout, e.g. `git archive a1b4b86 | tar -x -C DIR`) runs the
+limiter and stalled-connection parts against DIR's simulator too, side by side.
+
 Writes bench/results/simulator.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import hmac
 import http.client
 import json
+import os
+import random
 import re
+import resource
 import shutil
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -347,6 +368,253 @@ def history(rows: int, rounds: int, work: Path) -> tuple[list[str], float]:
     return out, final / first
 
 
+# -- the rate limiter with many callers (in process) --------------------------------------
+FILL_BUDGET_S = 90.0
+LIMITER_ROUNDS = 2000
+
+
+def measure_limiter(callers: int, samples: int) -> dict[str, float]:
+    """Run in a child process (the simulator on its PYTHONPATH): see the module doc."""
+    from toobit_follower_sim import SimOptions, create_app
+
+    now = int(time.time() * 1000)
+    now -= now % 60_000  # one minute: every caller lands in the same window
+    app = create_app(options=SimOptions(rate_limit=10**9), clock=lambda: now)
+    rng = random.Random(13)
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    sent: list[Any] = []
+
+    async def call(scope: dict[str, Any]) -> None:
+        sent.clear()
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+
+    def scope(query: bytes, key: str, address: str) -> dict[str, Any]:
+        return {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": CURRENT, "raw_path": CURRENT.encode(),
+            "query_string": query, "root_path": "", "server": ("127.0.0.1", 8080),
+            "headers": [(b"x-bb-apikey", key.encode())], "client": (address, 40000),
+        }  # fmt: skip
+
+    def stranger() -> dict[str, Any]:
+        key = "".join(rng.choices(letters, k=64))
+        address = ".".join(str(rng.randrange(256)) for _ in range(4))
+        return scope(b"timestamp=1", key, address)
+
+    def signed() -> dict[str, Any]:
+        target = signed_target("", "", "", now)
+        return scope(target[1:].encode(), DEMO_API_KEY, "127.0.0.1")
+
+    def rss_kib() -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    async def run() -> dict[str, float]:
+        out: dict[str, float] = {}
+        seen = 0
+        rss_start = rss_kib()
+        budget = time.monotonic() + FILL_BUDGET_S  # a table that rebuilds per caller is slow
+        for label, upto in (("few", 1_000), ("many", callers)):
+            while seen < upto and time.monotonic() < budget:
+                await call(stranger())
+                seen += 1
+            if label == "many":
+                out["rss_growth_kib"] = rss_kib() - rss_start
+                out["callers"] = seen
+            strangers, normals = [], []
+            for _ in range(samples):
+                began = time.perf_counter()
+                await call(stranger())
+                strangers.append(time.perf_counter() - began)
+                request = signed()
+                began = time.perf_counter()
+                await call(request)
+                normals.append(time.perf_counter() - began)
+                if sent[0]["status"] != 200:
+                    raise RuntimeError(f"signed GET answered {sent[0]['status']}: {sent[1:]}")
+            seen += samples
+            out[f"{label}_stranger_s"] = statistics.median(strangers)
+            out[f"{label}_signed_s"] = statistics.median(normals)
+        limiter = app.sim.limiter
+        out["entries"] = len(limiter._windows) + len(limiter._bans)
+        return out
+
+    return asyncio.run(run())
+
+
+def child_env(src: Path | None) -> dict[str, str]:
+    """The environment of a child that imports the simulator from `src` (default: ours)."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            str(src / d) for d in ("simulator", "generated", "overlay")
+        )
+    return env
+
+
+def limiter(callers: int, src: Path | None) -> dict[str, float]:
+    child = subprocess.run(
+        [PYTHON, __file__, "--measure-limiter", str(callers)],
+        capture_output=True, text=True, env=child_env(src), cwd=src or ROOT,
+    )  # fmt: skip
+    if child.returncode != 0:
+        raise RuntimeError(
+            f"limiter measurement failed ({src or 'this checkout'}):\n{child.stderr}"
+        )
+    return dict(json.loads(child.stdout.strip().splitlines()[-1]))
+
+
+# -- stalled connections (real server) -----------------------------------------------------
+def starvation(stalled: int, src: Path | None, samples: int = 50) -> dict[str, float]:
+    """Normal requests against a server with an open-file limit of 1,024, with no stalled
+    connection, then with `stalled` of them (see the module doc)."""
+    port = free_port()
+
+    def limit_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < stalled + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, stalled + 200), hard))
+    cmd = [PYTHON, "-m", "toobit_follower_sim", "serve", "--port", str(port),
+           "--log-level", "warning"]  # fmt: skip
+    log = Path(tempfile.mkstemp(prefix="bench-sim-stall-", suffix=".log")[1])
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            cmd, stdout=sink, stderr=sink, cwd=src or ROOT, env=child_env(src),
+            preexec_fn=limit_files,
+        )  # fmt: skip
+    wait_http(f"http://127.0.0.1:{port}/api/v1/time", proc=proc)
+
+    def normal_requests() -> tuple[int, list[float]]:
+        served, took = 0, []
+        for _ in range(samples):
+            began = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/api/v1/time")
+                ok = conn.getresponse().status == 200
+                conn.close()
+            except OSError:
+                ok = False
+            if ok:
+                served += 1
+                took.append(time.perf_counter() - began)
+        return served, took
+
+    socks: list[socket.socket] = []
+    try:
+        served_idle, idle = normal_requests()
+        for _ in range(stalled):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(b"GET /api/v1/time HTTP/1.1\r\nHost: sim\r\nX-Slow: ")
+                socks.append(sock)
+            except OSError:
+                break
+        served_stalled, busy = normal_requests()
+    finally:
+        for sock in socks:
+            sock.close()
+        stop(proc)
+    return {
+        "opened": len(socks),
+        "served_none_stalled": served_idle,
+        "served_stalled": served_stalled,
+        "median_none_stalled_s": statistics.median(idle) if idle else float("nan"),
+        "median_stalled_s": statistics.median(busy) if busy else float("nan"),
+        "log_bytes": log.stat().st_size,
+    }
+
+
+def hardening(
+    callers: int, stalled: int, baseline: Path | None
+) -> tuple[list[str], dict[str, float]]:
+    trees: dict[str, Path | None] = {"this checkout": None}
+    if baseline is not None:
+        trees[f"baseline `{baseline.name}`"] = baseline
+    lim = {name: limiter(callers, src) for name, src in trees.items()}
+    stall = {name: starvation(stalled, src) for name, src in trees.items()}
+    for name in trees:
+        print(f"limiter {name}: {lim[name]}\nstalled {name}: {stall[name]}", flush=True)
+    ours = lim["this checkout"]
+    figures = {
+        "signed": ours["many_signed_s"] / ours["few_signed_s"],
+        "stranger": ours["many_stranger_s"] / ours["few_stranger_s"],
+    }
+    rows = [
+        f"## Rate limiter with {callers:,} callers in one minute",
+        "",
+        "In process (the ASGI app called directly: the server's own time). Each caller is"
+        " an unsigned request with a new random key from a new client address; the"
+        f" signed GET is the demo key's. Median of {LIMITER_ROUNDS:,} rounds after 1,000 callers"
+        f" (few) and after {callers:,} (many; a simulator that has not got there within"
+        f" {FILL_BUDGET_S:.0f} s of filling is measured where it got to: see callers). The"
+        " memory is the process's resident set growth over the fill.",
+        "",
+        "| simulator | callers | signed GET few / many | many / few | stranger few / many"
+        " | many / few | limiter entries | memory growth |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, f in lim.items():
+        rows.append(
+            f"| {name} | {f['callers']:,.0f}"
+            f" | {f['few_signed_s'] * 1e6:.0f} / {f['many_signed_s'] * 1e6:.0f} us"
+            f" | **{f['many_signed_s'] / f['few_signed_s']:.2f}**"
+            f" | {f['few_stranger_s'] * 1e6:.0f} / {f['many_stranger_s'] * 1e6:.0f} us"
+            f" | **{f['many_stranger_s'] / f['few_stranger_s']:.2f}**"
+            f" | {f['entries']:,.0f} | {f['rss_growth_kib'] / 1024:.1f} MiB |"
+        )
+    met = figures["signed"] <= 1.5 and figures["stranger"] <= 1.5
+    rows += [
+        "",
+        f"Goal: many / few at most 1.5 for both kinds of request: {'met' if met else '**not met**'}"
+        f" ({figures['signed']:.2f} and {figures['stranger']:.2f}).",
+        "",
+        f"## Normal requests among {stalled:,} stalled connections",
+        "",
+        "The server under an open-file limit of 1,024; the stalled connections each sent half"
+        " a request head, then nothing. 50 normal requests, a new connection each, 5 s"
+        " timeout.",
+        "",
+        "| simulator | stalled connections open | served, none stalled | served, stalled"
+        " | median latency none / stalled | stalled / none | server log |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, f in stall.items():
+        none, busy = f["median_none_stalled_s"], f["median_stalled_s"]
+        ratio_text = f"**{busy / none:.2f}**" if busy == busy else "-"
+        busy_text = f"{busy * 1e3:.2f} ms" if busy == busy else "-"
+        rows.append(
+            f"| {name} | {f['opened']:,.0f} | {f['served_none_stalled']:.0f} / 50"
+            f" | {f['served_stalled']:.0f} / 50 | {none * 1e3:.2f} ms / {busy_text}"
+            f" | {ratio_text} | {f['log_bytes']:,.0f} bytes |"
+        )
+    figures["stalled_served"] = stall["this checkout"]["served_stalled"]
+    figures["stalled_ratio"] = (
+        stall["this checkout"]["median_stalled_s"] / stall["this checkout"]["median_none_stalled_s"]
+    )
+    all_served = "met" if figures["stalled_served"] == 50 else "**not met**"
+    within = "met" if figures["stalled_ratio"] <= 2 else "**not met**"
+    rows += [
+        "",
+        "Goal: every normal request served among the stalled connections"
+        f" ({figures['stalled_served']:.0f} / 50: {all_served}), latency within 2x"
+        f" ({figures['stalled_ratio']:.2f}: {within}).",
+        "",
+    ]
+    return rows, figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -354,7 +622,20 @@ def main() -> int:
     parser.add_argument(
         "--rows", type=int, default=1_000_000, help="history rows of the demo follower"
     )
+    parser.add_argument("--callers", type=int, default=200_000, help="limiter: callers")
+    parser.add_argument("--stalled", type=int, default=1_500, help="stalled connections")
+    parser.add_argument("--baseline-src", type=Path, help="another checkout to compare with")
+    parser.add_argument(
+        "--only-hardening", action="store_true", help="run the last two parts, print them"
+    )
+    parser.add_argument("--measure-limiter", type=int, help=argparse.SUPPRESS)  # child mode
     args = parser.parse_args()
+    if args.measure_limiter:
+        print(json.dumps(measure_limiter(args.measure_limiter, LIMITER_ROUNDS)))
+        return 0
+    if args.only_hardening:
+        print("\n".join(hardening(args.callers, args.stalled, args.baseline_src)[0]))
+        return 0
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install wrk (make bench installs it)", file=sys.stderr)
         return 2
@@ -365,6 +646,7 @@ def main() -> int:
         work = Path(tmp)
         table, figures = throughput(args.rounds, args.duration, work)
         hist, hist_ratio = history(args.rows, args.rounds, work)
+        hard, _ = hardening(args.callers, args.stalled, args.baseline_src)
     page = [
         "# Simulator",
         "",
@@ -404,6 +686,7 @@ def main() -> int:
         "",
         *hist,
         "",
+        *hard,
     ]
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text("\n".join(page), encoding="utf-8")
