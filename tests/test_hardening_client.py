@@ -10,13 +10,17 @@ No test waits on the wall clock for more than the few seconds a deadline takes.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import inspect
 import io
+import json
 import logging
 import os
 import re
 import socket
 import threading
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -518,6 +522,72 @@ async def test_a_huge_body_without_length_is_read_only_up_to_the_cap(mode: str) 
         await call(client, "close")
     (sent,) = server.sent  # one request, not 3, and the client hung up before the end
     assert sent < len(answer)
+
+
+def _answer_encoded(body: bytes, encoding: str) -> bytes:
+    head = (
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        f"Content-Encoding: {encoding}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_compressed_bomb_is_inflated_only_up_to_the_cap(mode: str) -> None:
+    # 256 MiB of zeros gzip to about 250 KiB: httpx would inflate each 64 KiB read at once
+    bomb = gzip.compress(b"\0" * (256 * 1024 * 1024), compresslevel=9)
+    with drip_server(_answer_encoded(bomb, "gzip"), interval=0.0, fast=10**9) as server:
+        client: Any = (FollowerClient if mode == "sync" else AsyncFollowerClient)(
+            DEMO_API_KEY, DEMO_API_SECRET, base_url=server.url
+        )
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLargeError):
+                await call(client, "list_leaders")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        await call(client, "close")
+    assert peak < 3 * constants.DEFAULT_MAX_RESPONSE_BYTES  # not 64 MiB at a time
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),  # zlib-wrapped, as HTTP means it
+        ("deflate", lambda data: zlib.compress(data, wbits=-zlib.MAX_WBITS)),  # raw
+    ],
+)
+async def test_compressed_answers_are_read(mode: str, encoding: str, encode: Any) -> None:
+    body = json.dumps({"code": 200, "msg": "success", "data": []}).encode()
+    with drip_server(_answer_encoded(encode(body), encoding), interval=0.0, fast=10**9) as server:
+        client: Any = (FollowerClient if mode == "sync" else AsyncFollowerClient)(
+            DEMO_API_KEY, DEMO_API_SECRET, base_url=server.url
+        )
+        assert await call(client, "list_leaders") == []
+        assert client.last_response.content == body
+        await call(client, "close")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("encoding", "content"), [("br", b"\x0b\x02\x80[]\x03"), ("gzip", b"junk")]
+)
+async def test_an_encoding_not_asked_for_or_broken_is_unexpected(
+    mode: str, encoding: str, content: bytes
+) -> None:
+    with drip_server(_answer_encoded(content, encoding), interval=0.0, fast=10**9) as server:
+        client: Any = (FollowerClient if mode == "sync" else AsyncFollowerClient)(
+            DEMO_API_KEY, DEMO_API_SECRET, base_url=server.url
+        )
+        with pytest.raises(UnexpectedResponseError) as caught:
+            await call(client, "list_leaders")
+        assert caught.value.status_code == 200
+        with pytest.raises(OutcomeUnknownError):  # a write answered so: outcome unknown
+            await call(client, "cancel_leader", K7)
+        await call(client, "close")
 
 
 # ---- 4. strict IDs and keys ----------------------------------------------------------

@@ -9,6 +9,7 @@ import math
 import os
 import random
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any, Final, Generic, NoReturn, TypeVar
 
@@ -162,6 +163,81 @@ class Call(Generic[T]):
         """X-Api-Limit-Status and X-Api-Limit-Reset-Timestamp of the last answer."""
 
 
+class BodyReader:
+    """Reads one answer's body: at most ``max_response_bytes`` once decoded, and not past
+    the call's deadline (checked after every chunk).
+
+    It is fed the bytes as they come off the wire (``iter_raw``) and decodes gzip and
+    deflate itself, never more than the cap at a time: httpx would inflate a whole
+    network read at once, and 64 KiB of gzip can hold 64 MiB of zeros. Requests ask for
+    gzip or deflate only (``ACCEPT_ENCODING``); an answer in another encoding, or one
+    that does not decode, is an UnexpectedResponseError.
+    """
+
+    __slots__ = ("_call", "_chunks", "_client", "_decoder", "_raw_deflate", "_response", "_size")
+
+    def __init__(
+        self, client: BaseClient, call: Call[Any], response: httpx.Response, encoding: bytes
+    ) -> None:
+        self._client, self._call, self._response = client, call, response
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._decoder: Any = None
+        self._raw_deflate = False
+        if encoding in (b"gzip", b"x-gzip"):
+            self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif encoding == b"deflate":  # zlib-wrapped, as HTTP means it; else raw (below)
+            self._decoder = zlib.decompressobj(zlib.MAX_WBITS)
+            self._raw_deflate = True
+        elif encoding not in (b"", b"identity") and not response.is_stream_consumed:
+            raise self._unexpected(f"content-encoding {encoding.decode('latin-1')!r} not asked for")
+
+    def feed(self, chunk: bytes) -> None:
+        decoder = self._decoder
+        if decoder is None:
+            self._take(chunk)
+            return
+        limit = self._client.max_response_bytes
+        while chunk:
+            try:
+                out = decoder.decompress(chunk, limit - self._size + 1)
+            except zlib.error as exc:
+                if self._raw_deflate and not self._size:  # some servers send raw deflate
+                    self._raw_deflate = False
+                    decoder = self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise self._unexpected(f"body does not decode ({exc})") from None
+            self._raw_deflate = False
+            self._take(out)
+            chunk = decoder.unconsumed_tail
+
+    def _take(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._size += len(data)
+        client, call = self._client, self._call
+        if self._size > client.max_response_bytes:
+            raise client._too_large(call, self._response, self._chunks[0][: C.ERROR_EXCERPT_CHARS])
+        if client._clock() >= call.deadline:
+            raise client._deadline_error(call)
+
+    def body(self) -> bytes:
+        """The whole body, decoded (a transport may have handed it over read already)."""
+        if self._response.is_stream_consumed and not self._chunks:
+            self._take(self._response.content)
+        return b"".join(self._chunks)
+
+    def _unexpected(self, what: str) -> UnexpectedResponseError:
+        prepared = self._call.prepared
+        return UnexpectedResponseError(
+            what,
+            status_code=self._response.status_code,
+            method=prepared.method,
+            path=prepared.path,
+            excerpt="",
+            response=self._response,
+        )
+
+
 class BaseClient:
     """Configuration and the pure parts of a call; see FollowerClient for the arguments."""
 
@@ -233,6 +309,7 @@ class BaseClient:
             token=api_key,
             prefix="",
             auth_header_name=C.API_KEY_HEADER,
+            headers={"Accept-Encoding": C.ACCEPT_ENCODING},
             timeout=self._http_timeout,
             httpx_args={"auth": self._auth, **httpx_args},
         )
@@ -347,10 +424,12 @@ class BaseClient:
         error.__cause__ = cause
         return error
 
-    def _received(self, call: Call[Any], response: httpx.Response) -> None:
-        """An answer's head has come: note its rate-limit headers; refuse a body whose
-        Content-Length is past ``max_response_bytes`` unread."""
+    def _received(self, call: Call[Any], response: httpx.Response) -> BodyReader:
+        """An answer's head has come: note its rate-limit headers, refuse a body whose
+        Content-Length is past ``max_response_bytes`` unread, and return the reader of
+        its body."""
         length = remaining = served = None
+        encoding = b""
         for name, value in response.headers.raw:  # one pass: httpx's get() is per name
             name = name.lower()
             if name == b"content-length":
@@ -359,19 +438,12 @@ class BaseClient:
                 remaining = _int(value)
             elif name == b"x-api-limit-reset-timestamp":
                 served = _int(value)
+            elif name == b"content-encoding":
+                encoding = value.strip().lower()
         call.limits = (remaining, served)
         if length is not None and length > self.max_response_bytes:
             raise self._too_large(call, response, b"")
-
-    def _check_chunk(
-        self, call: Call[Any], response: httpx.Response, size: int, chunks: list[bytes]
-    ) -> None:
-        """After each chunk of a body (``size`` bytes so far): past ``max_response_bytes``
-        or past the deadline?"""
-        if size > self.max_response_bytes:
-            raise self._too_large(call, response, b"".join(chunks))
-        if self._clock() >= call.deadline:
-            raise self._deadline_error(call)
+        return BodyReader(self, call, response, encoding)
 
     def _too_large(
         self, call: Call[Any], response: httpx.Response, start: bytes

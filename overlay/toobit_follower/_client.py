@@ -28,8 +28,8 @@ from ._exceptions import (
     APIConnectionError,
     APIError,
     DeadlineExceededError,
-    ResponseTooLargeError,
     ToobitError,
+    UnexpectedResponseError,
 )
 from ._operations import LeaderId, Prepared
 from ._secret import Secret
@@ -46,8 +46,9 @@ __all__ = [
 T = TypeVar("T")
 P = ParamSpec("P")
 
-# Failures of an attempt that got no usable answer.
-_NO_ANSWER: Final = (httpx.TransportError, ResponseTooLargeError, DeadlineExceededError)
+# Failures of an attempt that got no usable answer (a body too long, in an encoding not
+# asked for or that does not decode, or still coming at the deadline).
+_NO_ANSWER: Final = (httpx.TransportError, UnexpectedResponseError, DeadlineExceededError)
 
 _RAW: Final[contextvars.ContextVar[list[httpx.Response] | None]] = contextvars.ContextVar(
     "toobit_follower_raw", default=None
@@ -186,19 +187,17 @@ class FollowerClient(BaseClient):
             try:
                 response = http.send(request, auth=auth, stream=True)
                 try:
-                    self._received(call, response)
-                    chunks: list[bytes] = []
-                    size = 0
-                    for chunk in response.iter_bytes():
-                        chunks.append(chunk)
-                        size += len(chunk)
-                        self._check_chunk(call, response, size, chunks)
+                    reader = self._received(call, response)
+                    if not response.is_stream_consumed:
+                        for chunk in response.iter_raw():
+                            reader.feed(chunk)
+                    content = reader.body()
                 finally:
                     response.close()
             except _NO_ANSWER as exc:
                 error = self._failed(call, exc)
             else:
-                ok, result = self._answer(call, response, b"".join(chunks))
+                ok, result = self._answer(call, response, content)
                 if ok:
                     return result, response
                 error = result
@@ -366,19 +365,17 @@ class AsyncFollowerClient(BaseClient):
             try:
                 response = await http.send(request, auth=auth, stream=True)
                 try:
-                    self._received(call, response)
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in response.aiter_bytes():
-                        chunks.append(chunk)
-                        size += len(chunk)
-                        self._check_chunk(call, response, size, chunks)
+                    reader = self._received(call, response)
+                    if not response.is_stream_consumed:
+                        async for chunk in response.aiter_raw():
+                            reader.feed(chunk)
+                    content = reader.body()
                 finally:
                     await response.aclose()
             except _NO_ANSWER as exc:
                 error = self._failed(call, exc)
             else:
-                ok, result = self._answer(call, response, b"".join(chunks))
+                ok, result = self._answer(call, response, content)
                 if ok:
                     return result, response
                 error = result

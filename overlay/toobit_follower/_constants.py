@@ -17,6 +17,8 @@ sleeps between them. Waiting for the rate limit does not count (MAX_RATE_LIMIT_W
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
 """Largest response body read (after decompression); past it the call fails."""
+ACCEPT_ENCODING: Final = "gzip, deflate"
+"""The encodings requests accept: the client decodes these itself, within the size cap."""
 
 DEFAULT_RECV_WINDOW: Final = 5000
 """Milliseconds a signed request stays valid after its timestamp (exchange default)."""
