@@ -367,10 +367,13 @@ class BaseClient:
         )
 
     # ---- a call: gate, deadline, body ----------------------------------------------
-    def _begin(self, prepared: Prepared[T]) -> Call[T]:
+    def _begin(self, prepared: Prepared[T], within: Call[Any] | None) -> Call[T]:
+        """A new call; ``within``: the call it serves (a clock re-sync), whose deadline
+        it keeps to."""
         self._last_response = None
         timeout = self.timeout
-        return Call(prepared, math.inf if timeout is None else self._clock() + timeout)
+        deadline = math.inf if timeout is None else self._clock() + timeout
+        return Call(prepared, deadline if within is None else min(deadline, within.deadline))
 
     def _admit(self, call: Call[Any]) -> float:
         """0.0 when the gate lets the call's next attempt go (its weight reserved), else

@@ -8,7 +8,7 @@ import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Final, ParamSpec, Self, TypeVar
+from typing import Any, Final, ParamSpec, Self, TypeVar
 
 import httpx
 from toobit_follower_models import (
@@ -22,7 +22,7 @@ from toobit_follower_models import (
 
 from . import _constants as C
 from . import _operations as ops
-from ._base_client import RESYNC, BaseClient
+from ._base_client import RESYNC, BaseClient, Call
 from ._deadline import DEADLINE
 from ._exceptions import (
     APIConnectionError,
@@ -164,11 +164,13 @@ class FollowerClient(BaseClient):
         self.close()
 
     # ---- the call loop -----------------------------------------------------------------
-    def _request(self, prepared: Prepared[T]) -> tuple[T, httpx.Response]:
+    def _request(
+        self, prepared: Prepared[T], within: Call[Any] | None = None
+    ) -> tuple[T, httpx.Response]:
         http = self._http
         url = self.base_url + prepared.target
         auth = http.auth if prepared.signed else None
-        call = self._begin(prepared)
+        call = self._begin(prepared, within)
         while True:
             wait = self._admit(call)
             if wait:
@@ -206,8 +208,10 @@ class FollowerClient(BaseClient):
             step = self._next_step(call, error)
             if step == RESYNC:
                 call.resyncs += 1
-                try:
-                    self.sync_time()
+                try:  # sync_time(), within what is left of this call's timeout
+                    started = self._clock()
+                    server_ms, _ = self._request(ops.get_server_time(), within=call)
+                    self._offset_from(server_ms, started, self._clock())
                 except ToobitError as sync_error:
                     # the -1021 is the error to report; the failed re-sync is its cause
                     raise error from sync_error
@@ -344,11 +348,13 @@ class AsyncFollowerClient(BaseClient):
     ) -> None:
         await self.close()
 
-    async def _request(self, prepared: Prepared[T]) -> tuple[T, httpx.Response]:
+    async def _request(
+        self, prepared: Prepared[T], within: Call[Any] | None = None
+    ) -> tuple[T, httpx.Response]:
         http = self._http
         url = self.base_url + prepared.target
         auth = http.auth if prepared.signed else None
-        call = self._begin(prepared)
+        call = self._begin(prepared, within)
         while True:
             wait = self._admit(call)
             if wait:
@@ -384,8 +390,10 @@ class AsyncFollowerClient(BaseClient):
             step = self._next_step(call, error)
             if step == RESYNC:
                 call.resyncs += 1
-                try:
-                    await self.sync_time()
+                try:  # sync_time(), within what is left of this call's timeout
+                    started = self._clock()
+                    server_ms, _ = await self._request(ops.get_server_time(), within=call)
+                    self._offset_from(server_ms, started, self._clock())
                 except ToobitError as sync_error:
                     # the -1021 is the error to report; the failed re-sync is its cause
                     raise error from sync_error
