@@ -7,6 +7,12 @@ seed before each:
 
     read-write key: examples, coverage, fuzzing, stateful (one pass per phase)
     read-only key:  every phase, fewer examples
+    variants:       examples and fuzzing, fewer examples, against a second simulator
+                    started with --variants (every success answer in another shape the
+                    spec allows: "" and null decimals, 64-bit integers as numbers,
+                    unlisted enum values, extra fields, optional fields left out), so
+                    the response checks meet them. Not stateful: its links would copy
+                    an unlisted enum value from an answer into a request.
 
 Live (`--url`): the key pair from TOOBIT_API_KEY / TOOBIT_API_SECRET; GET
 operations only unless `--allow-writes`; `--rate-limit` (default 20/s, under the
@@ -45,6 +51,8 @@ DEFAULT_REPORT_DIR = REPO / "reports"
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 DEFAULT_MAX_EXAMPLES = 100
 READ_ONLY_MAX_EXAMPLES = 25
+VARIANTS_MAX_EXAMPLES = 25
+VARIANTS_PHASES = ("examples", "fuzzing")
 # Far above what a run sends (a few thousand requests in a few minutes).
 EMBEDDED_RATE_LIMIT = 10_000_000
 # Under the documented 3000 request weight per minute (50/s), with room for other clients.
@@ -139,7 +147,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def sim_command(port: int) -> list[str]:
+def sim_command(port: int, extra: Sequence[str] = ()) -> list[str]:
     exe = shutil.which(
         "toobit-follower-sim", path=str(Path(sys.executable).parent)
     ) or shutil.which("toobit-follower-sim")
@@ -153,6 +161,7 @@ def sim_command(port: int) -> list[str]:
         str(port),
         "--rate-limit",
         str(EMBEDDED_RATE_LIMIT),
+        *extra,
     ]
 
 
@@ -176,7 +185,9 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes] | None, timeout: fl
 
 
 @contextlib.contextmanager
-def embedded_simulator(log_path: Path) -> Iterator[tuple[str, AdminClient]]:
+def embedded_simulator(
+    log_path: Path, extra: Sequence[str] = ()
+) -> Iterator[tuple[str, AdminClient]]:
     port = free_port()
     token = secrets.token_hex(16)
     url = f"http://127.0.0.1:{port}"
@@ -184,7 +195,7 @@ def embedded_simulator(log_path: Path) -> Iterator[tuple[str, AdminClient]]:
         # The admin token travels in the environment, not on the command line.
         env = {**os.environ, "TOOBIT_SIM_ADMIN_TOKEN": token}
         process = subprocess.Popen(  # noqa: S603 - our own console script
-            sim_command(port), stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env
+            sim_command(port, extra), stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env
         )
         try:
             wait_until_up(url, process)
@@ -322,6 +333,8 @@ def run_embedded(args: argparse.Namespace, seed: int) -> tuple[list[PassResult],
     passes.append(
         Pass("read-only", list(args.phases), args.read_only_max_examples, key_profile="read-only")
     )
+    variant_phases = [phase for phase in args.phases if phase in VARIANTS_PHASES]
+    variants_seed = seed % 2**31
     results: list[PassResult] = []
     facts: dict[str, str] = {"target": "embedded simulator (default seed)"}
     with embedded_simulator(report_dir / "fuzz-simulator.log") as (url, admin):
@@ -333,31 +346,59 @@ def run_embedded(args: argparse.Namespace, seed: int) -> tuple[list[PassResult],
             }
         )
         print(f"fuzz: simulator up at {url}; seed {seed}", flush=True)
-        for the_pass in passes:
-            admin.reset()  # every pass starts from the seed
-            env = base_env()
-            env.update(
-                {
-                    "FUZZ_TARGET": "embedded",
-                    "FUZZ_KEY_PROFILE": the_pass.key_profile,
-                    "FUZZ_ADMIN_URL": url,
-                    "FUZZ_ADMIN_TOKEN": admin.token or "",
-                    "FUZZ_CLOCK_OFFSET_MS": str(offset),
-                    "FUZZ_TIMESTAMP_LEAD_MS": str(EMBEDDED_TIMESTAMP_LEAD_MS),
-                }
-            )
-            result = run_pass(
-                the_pass,
-                url=url,
-                seed=seed,
-                report_dir=report_dir,
-                env=env,
-                extra=(),
-                verbose=args.verbose,
-            )
-            results.append(result)
-            print_pass(result)
+        results += run_passes(passes, args, seed, url, admin, offset)
+    if variant_phases:
+        variants = Pass(
+            "read-write-variants", variant_phases, min(args.max_examples, VARIANTS_MAX_EXAMPLES)
+        )
+        extra = ["--variants", "--variants-seed", str(variants_seed)]
+        with embedded_simulator(report_dir / "fuzz-simulator-variants.log", extra) as (url, admin):
+            facts["variants"] = f"{url} (--variants --variants-seed {variants_seed})"
+            print(f"fuzz: simulator with --variants up at {url}", flush=True)
+            offset = measure_offset_ms(lambda: server_time_ms(url))
+            results += run_passes([variants], args, seed, url, admin, offset)
+        log = (report_dir / "fuzz-simulator-variants.log").read_text(errors="replace")
+        served = [line for line in log.splitlines() if "variants served:" in line]
+        if served:  # the simulator's own count, logged when it stops
+            facts["variants"] += "; " + served[-1].split("variants served:", 1)[1].strip()
     return results, facts
+
+
+def run_passes(
+    passes: Sequence[Pass],
+    args: argparse.Namespace,
+    seed: int,
+    url: str,
+    admin: AdminClient,
+    offset: int,
+) -> list[PassResult]:
+    """Each pass against the embedded simulator at `url`, reset to the seed before each."""
+    results = []
+    for the_pass in passes:
+        admin.reset()
+        env = base_env()
+        env.update(
+            {
+                "FUZZ_TARGET": "embedded",
+                "FUZZ_KEY_PROFILE": the_pass.key_profile,
+                "FUZZ_ADMIN_URL": url,
+                "FUZZ_ADMIN_TOKEN": admin.token or "",
+                "FUZZ_CLOCK_OFFSET_MS": str(offset),
+                "FUZZ_TIMESTAMP_LEAD_MS": str(EMBEDDED_TIMESTAMP_LEAD_MS),
+            }
+        )
+        result = run_pass(
+            the_pass,
+            url=url,
+            seed=seed,
+            report_dir=args.report_dir,
+            env=env,
+            extra=(),
+            verbose=args.verbose,
+        )
+        results.append(result)
+        print_pass(result)
+    return results
 
 
 def run_live(args: argparse.Namespace, seed: int) -> tuple[list[PassResult], dict[str, str]]:

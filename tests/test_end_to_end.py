@@ -1,12 +1,16 @@
 """End to end: the overlay client against the simulator, over real loopback HTTP (sync)
 and in process through ASGI (async). Two independent implementations of the same
-contract meeting on the wire: the client signs, the simulator verifies on its own."""
+contract meeting on the wire: the client signs, the simulator verifies on its own.
+With the simulator's variants mode, every answer comes in a tolerant shape the spec
+allows, and the client reads each one typed exactly."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
@@ -14,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from test_reader import CALLS, TOLERANT_SHAPES, check_outcome
 from test_sim_support import (
     DEMO_KEY,
     K7,
@@ -37,6 +42,7 @@ from toobit_follower.spec import spec_dict
 from toobit_follower_models import FollowConfig, FollowConfigUpdate
 from toobit_follower_models.errors import BY_NAME
 from toobit_follower_sim import SimOptions, create_app
+from toobit_follower_sim.testing import SimExchange
 
 DEMO_SECRET = DEMO_SECRET_BYTES.decode()
 
@@ -306,3 +312,71 @@ def _fields(body: dict[str, Any]) -> dict[str, Any]:
     """The page's camelCase body as the client's keyword arguments (the generated model's)."""
     model = FollowConfigUpdate.model_validate(body)
     return {name: getattr(model, name) for name in model.model_fields_set}
+
+
+# ---- variants: every answer in another shape the spec allows -------------------------
+VARIANT_ROUNDS = 15
+
+
+def _variant_call(op_id: str) -> tuple[str, str, tuple[Any, ...], dict[str, Any]]:
+    """(key, client method, args, kwargs) of an operation that succeeds on the seed: the
+    reader fuzz's call, but the cancel is of a leader without positions."""
+    method, args, kwargs = CALLS[op_id]
+    if op_id == "cancelLeader":
+        return SECOND_KEY, method, (K7,), kwargs
+    return DEMO_KEY, method, args, kwargs
+
+
+def _assert_every_tolerant_shape(seen: dict[str, Counter[str]]) -> None:
+    for op_id, shapes in TOLERANT_SHAPES.items():
+        assert shapes <= set(seen[op_id]), (op_id, shapes - set(seen[op_id]))
+        assert seen[op_id]["success"] == VARIANT_ROUNDS, op_id
+
+
+def test_variants_every_answer_is_read_typed_exactly() -> None:
+    """The simulator with --variants over loopback: every operation's answer ("" and null
+    decimals, 64-bit integers as numbers, unlisted enum values, extra fields, nickname or
+    avatar left out, writes without data) is read by the sync client, each value typed
+    as the wire says (tests/test_reader.py's check_outcome: "" -> None, "7" or 7 -> 7)."""
+    sim = Server(variants=True, variants_seed=7)
+    clients = {key: client(sim, key) for key in (DEMO_KEY, SECOND_KEY)}
+    seen: dict[str, Counter[str]] = {op_id: Counter() for op_id in CALLS}
+    try:
+        for _ in range(VARIANT_ROUNDS):
+            sim.admin("POST", "reset")
+            for op_id in CALLS:
+                key, method, args, kwargs = _variant_call(op_id)
+                raw = getattr(clients[key].with_raw_response, method)
+                parsed, response = raw(*args, **kwargs)
+                check_outcome(op_id, json.loads(response.content), parsed, seen[op_id])
+    finally:
+        for c in clients.values():
+            c.close()
+        sim.stop()
+    _assert_every_tolerant_shape(seen)
+
+
+def _async_client(exchange: SimExchange, key: str) -> AsyncFollowerClient:
+    return AsyncFollowerClient(
+        key, DEMO_SECRET, base_url="http://simulator", transport=exchange.async_transport(),
+        clock=exchange.clock.time, sleep=exchange.clock.async_sleep,
+    )  # fmt: skip
+
+
+async def test_variants_async_client_reads_every_answer() -> None:
+    exchange = SimExchange(options=SimOptions(variants=True, variants_seed=8))
+    clients = {key: _async_client(exchange, key) for key in (DEMO_KEY, SECOND_KEY)}
+    seen: dict[str, Counter[str]] = {op_id: Counter() for op_id in CALLS}
+    try:
+        for _ in range(VARIANT_ROUNDS):
+            exchange.sim.reset()
+            for op_id in CALLS:
+                key, method, args, kwargs = _variant_call(op_id)
+                raw = getattr(clients[key].with_raw_response, method)
+                parsed, response = await raw(*args, **kwargs)
+                check_outcome(op_id, json.loads(response.content), parsed, seen[op_id])
+    finally:
+        for c in clients.values():
+            await c.close()
+        exchange.close()
+    _assert_every_tolerant_shape(seen)

@@ -3,6 +3,7 @@ the examples phase with both keys, reports and summary in a temporary directory.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -34,7 +35,7 @@ def test_runner_fuzzes_the_embedded_simulator_and_writes_its_reports(tmp_path: P
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
     assert "simulator up at http://127.0.0.1:" in output
-    assert "all 2 passes clean (seed 3)" in output
+    assert "all 3 passes clean (seed 3)" in output  # read-write, read-only, variants
     names = {p.name for p in tmp_path.iterdir()}
     assert {
         "fuzz-junit-read-write-examples.xml",
@@ -43,6 +44,8 @@ def test_runner_fuzzes_the_embedded_simulator_and_writes_its_reports(tmp_path: P
         "fuzz-read-only.ndjson",
         "fuzz-summary.md",
         "fuzz-simulator.log",
+        "fuzz-junit-read-write-variants.xml",
+        "fuzz-simulator-variants.log",
     } <= names
     suite = ET.parse(tmp_path / "fuzz-junit-read-write-examples.xml").getroot()
     assert int(suite.get("tests", "0")) >= 7 and suite.get("failures") == "0"
@@ -56,6 +59,9 @@ def test_runner_fuzzes_the_embedded_simulator_and_writes_its_reports(tmp_path: P
     ):
         assert heading in text
     assert "`toobit_rejected_write_keeps_state`" in text
+    # the variants pass: the simulator served its answers in other shapes the spec allows
+    varied = re.search(r"; (\d+) answers varied \(null \d+", text)
+    assert varied is not None and int(varied.group(1)) > 0, text
     # the read-only pass: every write refused as NOT_SUPPORTED
     read_only_code = str(int(ErrorCode.NOT_SUPPORTED))
     assert "| `PUT /api/v2/copy-trading/follower/config` |" in text and read_only_code in text

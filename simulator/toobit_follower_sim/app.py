@@ -16,6 +16,7 @@
      generated model
   9. business rules (service.py)
  10. commit500 fault on a committed write
+ 11. variants mode: the success answer in another shape its schema admits (variants.py)
 
 (simulator/README.md gives each check's error-table row; codes, statuses and messages
 come from the spec's error table through errors.py.)
@@ -75,6 +76,7 @@ from .validation import (
     parse_json_object,
     plain_decimals,
 )
+from .variants import Variants
 
 log = logging.getLogger("toobit_follower_sim")
 
@@ -145,6 +147,9 @@ class SimOptions:
     admin_token: str | None = None  # if set, /_sim/* needs X-Sim-Admin-Token (implies admin)
     faults: FaultSpec | str | None = None
     validate_responses: bool = False  # check every answer against the generated models
+    # Success answers in the tolerant shapes the spec allows (variants.py), seeded:
+    variants: bool = False
+    variants_seed: int = 0
     spec_path: str | None = None
     docs_dir: str | None = None  # where index.html of the built docs lives (dist/spec)
     max_body_bytes: int = 65_536  # any route's body, admin routes included
@@ -287,6 +292,9 @@ class Simulator:
         if not self.store.is_seeded():
             self.store.load_seed(self.seed)
         self.service = FollowerService(self.store, self.alternatives)
+        self.variants = (
+            Variants(self.spec, self.options.variants_seed) if self.options.variants else None
+        )
         self.limiter = RateLimiter(
             limit=self.options.rate_limit,
             window_ms=self.options.rate_window_ms,
@@ -459,6 +467,8 @@ class Simulator:
                     # committed, yet the caller sees a 500
                     raise api_error(ErrorCode.UNKNOWN)
             status = 200
+            if self.variants is not None:
+                body = self.variants.vary(op.operation_id, body)
             if self.options.validate_responses:
                 RESPONSE_MODELS[op.operation_id].model_validate_json(body)
         except ApiError as exc:
@@ -837,6 +847,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        if sim.variants is not None:
+            log.info("%s", sim.variants.report())
         sim.close()
 
     app = SimApp(routes=_routes(sim), lifespan=lifespan)

@@ -81,6 +81,20 @@ def _parser() -> argparse.ArgumentParser:
             help=f"default {values[0]}, as the contract assumes; {values[1]}:"
             f" --assume {SWITCH_MARKERS[name]}=alternative",
         )
+    serve.add_argument(
+        "--variants",
+        action="store_true",
+        help="serve every success answer in a tolerant shape its schema allows: null and"
+        ' "" decimals, 64-bit integers as numbers, unlisted enum values, extra fields,'
+        " optional fields left out (see README)",
+    )
+    serve.add_argument(
+        "--variants-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the variants: the same seed and requests give the same answers",
+    )
     admin = serve.add_mutually_exclusive_group()
     admin.add_argument(
         "--admin-token",
@@ -189,6 +203,8 @@ def _serve(args: argparse.Namespace) -> int:
             admin=bool(args.enable_admin or token),
             admin_token=token,
             faults=faults,
+            variants=args.variants,
+            variants_seed=args.variants_seed,
             spec_path=args.spec,
             docs_dir=args.docs_dir,
             **{dest: getattr(args, dest) for _, dest, _, _ in _CONNECTION_FLAGS},
@@ -203,7 +219,8 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper() if args.log_level != "trace" else "DEBUG")
     log = logging.getLogger("toobit_follower_sim")
     log.info(
-        "simulator on http://%s:%d (db=%s, admin=%s, faults=%s, rate limit=%d, alternatives=%s)",
+        "simulator on http://%s:%d (db=%s, admin=%s, faults=%s, rate limit=%d, alternatives=%s,"
+        " variants=%s)",
         args.host,
         args.port,
         args.db or "memory",
@@ -211,6 +228,7 @@ def _serve(args: argparse.Namespace) -> int:
         faults if faults != FaultSpec() else "off",
         args.rate_limit,
         ", ".join(sorted(app.sim.alternatives)) or "none",
+        f"seed {args.variants_seed}" if args.variants else "off",
     )
     serve(
         app,
