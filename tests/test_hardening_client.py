@@ -44,7 +44,13 @@ from toobit_follower import (
     UnexpectedResponseError,
     constants,
 )
-from toobit_follower._ratelimit import GO, RateLimitGate, request_weight
+from toobit_follower._ratelimit import (
+    GO,
+    PROBE,
+    WAIT_FOR_PROBE,
+    RateLimitGate,
+    request_weight,
+)
 from toobit_follower.cli import main
 from toobit_follower.spec import spec_dict
 from toobit_follower_models.errors import BY_NAME, REQUEST_WEIGHTS
@@ -275,6 +281,22 @@ def test_an_answer_that_overtook_another_cannot_raise_what_is_left() -> None:
     while gate.admit(1, NOW_MS + 5, 60.0)[0] == GO:
         admitted += 1
     assert admitted == 5  # 7 left, less the 2 still out; not 9 - 1
+
+
+def test_the_answer_of_a_call_sent_alone_says_what_is_left() -> None:
+    # answers without X-Api-Limit-Reset-Timestamp give no window to go by: once the
+    # weight is used up, a call goes alone, and its answer, overtaken by none, resets it
+    gate = RateLimitGate()
+    kind, _ = gate.admit(1, NOW_MS, 60.0)
+    gate.answered(1, kind, 3, None)
+    assert [gate.admit(1, NOW_MS, 60.0)[0] for _ in range(3)] == [GO] * 3
+    for _ in range(3):
+        gate.answered(1, GO, 2, None)
+    kind, _ = gate.admit(1, NOW_MS, 60.0)
+    assert kind == PROBE
+    assert gate.admit(1, NOW_MS, 60.0)[0] == WAIT_FOR_PROBE  # the others wait for it
+    gate.answered(1, kind, 2, None)
+    assert [gate.admit(1, NOW_MS, 60.0)[0] for _ in range(3)] == [GO, GO, PROBE]
 
 
 def test_every_operation_weighs_its_x_request_weight() -> None:

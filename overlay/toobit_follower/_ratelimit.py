@@ -158,7 +158,8 @@ class RateLimitGate:
             window_end = self._window_end
             if served_at is not None:
                 window_end = (served_at // RATE_LIMIT_WINDOW_MS + 1) * RATE_LIMIT_WINDOW_MS
-            if self._budget is None or window_end > self._window_end:  # a new window
+            if self._budget is None or kind == PROBE or window_end > self._window_end:
+                # a new window, or the answer of a call sent alone: it tells what is left
                 self._budget, self._window_end = left, window_end
             elif window_end == self._window_end:
                 # answers overtake each other: one served earlier says more was left than
