@@ -26,11 +26,15 @@ sr = importlib.util.module_from_spec(_spec)
 sys.modules["spec_release"] = sr
 _spec.loader.exec_module(sr)
 
-LATEST = sr.latest_release(sr.RELEASES)
-assert LATEST is not None, "spec-releases/ holds no release"
-BASE_SPEC = sr.releases(sr.RELEASES)[LATEST]
+# The planted edits are written for the shapes of release 1.0.5 (closed enums in answers, a
+# required leaderAvatar): 2.0.0 loosened those on purpose (tolerant reader), so adding an
+# enum value is no longer breaking there. The gate's bite is proven on a copy of 1.0.5, a
+# fixed released file, whatever later releases look like; the temporary repos below hold
+# it as their latest release.
+BASE_VERSION = (1, 0, 5)
+BASE_SPEC = sr.releases(sr.RELEASES)[BASE_VERSION]
 BASE = sr.load(BASE_SPEC)
-V = {took: sr.show(sr.next_version(LATEST, took)) for took in sr.IMPACTS}
+V = {took: sr.show(sr.next_version(BASE_VERSION, took)) for took in sr.IMPACTS}
 
 
 # ---- planted changes --------------------------------------------------------------------
@@ -145,7 +149,7 @@ EDITS: dict[str, Callable[[dict[str, Any]], None]] = {
 
 
 def write_spec(directory: Path, edit: Callable[[dict[str, Any]], None], version: str) -> Path:
-    """A copy of the latest release with one edit, as JSON (valid YAML; no YAML round trip
+    """A copy of the base release with one edit, as JSON (valid YAML; no YAML round trip
     that could change a scalar)."""
     doc = copy.deepcopy(BASE)
     edit(doc)
@@ -164,15 +168,15 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     def compare(item: tuple[int, str]) -> Any:
         index, name = item
         spec = write_spec(root / str(index), EDITS[name], V["patch"])
-        return sr.compare(BASE_SPEC, spec, sr.show(LATEST), V["patch"])
+        return sr.compare(BASE_SPEC, spec, sr.show(BASE_VERSION), V["patch"])
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(zip(EDITS, pool.map(compare, enumerate(EDITS)), strict=True))
 
 
 def at(report: Any, took: str) -> Any:
-    """The same changes, released under a `took` step from the latest release."""
-    return replace(report, revision_version=sr.next_version(LATEST, took))
+    """The same changes, released under a `took` step from the base release."""
+    return replace(report, revision_version=sr.next_version(BASE_VERSION, took))
 
 
 def changelog(*, breaking: bool) -> str:
@@ -219,19 +223,20 @@ def test_editorial_change_passes_as_patch(reports: dict[str, Any]) -> None:
 def test_an_untouched_copy_has_no_change(reports: dict[str, Any]) -> None:
     report = reports["unchanged"]
     assert report.changes == [] and report.bump is None
-    assert sr.judge(replace(report, revision_version=LATEST), "") == []
+    assert sr.judge(replace(report, revision_version=BASE_VERSION), "") == []
 
 
 # ---- the version did not move, or went back; CHANGELOG.md --------------------------------
 def test_a_change_under_the_released_version_fails(reports: dict[str, Any]) -> None:
-    problems = sr.judge(replace(reports["editorial"], revision_version=LATEST), "")
+    problems = sr.judge(replace(reports["editorial"], revision_version=BASE_VERSION), "")
     assert len(problems) == 1
-    assert f"info.version is still {sr.show(LATEST)}" in problems[0]
+    assert f"info.version is still {sr.show(BASE_VERSION)}" in problems[0]
     assert "bump info.version and add a CHANGELOG section" in problems[0]
 
 
 def test_a_version_below_the_latest_release_fails(reports: dict[str, Any]) -> None:
-    lower = (LATEST[0], LATEST[1], LATEST[2] - 1) if LATEST[2] else (LATEST[0] - 1, 99, 0)
+    major, minor, patch = BASE_VERSION
+    lower = (major, minor, patch - 1) if patch else (major - 1, 99, 0)
     problems = sr.judge(replace(reports["unchanged"], revision_version=lower), "")
     assert problems and "is lower than the latest release" in problems[0]
 
@@ -286,9 +291,11 @@ def test_the_gate_refuses_a_config_that_turns_no_diff_rule_on(
 # ---- the command line on a copy: gate, release, diff --------------------------------------
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """spec-releases/ with the latest release, and a CHANGELOG.md, in a temporary folder."""
-    (tmp_path / "releases" / sr.show(LATEST)).mkdir(parents=True)
-    (tmp_path / "releases" / sr.show(LATEST) / "openapi.yaml").write_bytes(BASE_SPEC.read_bytes())
+    """spec-releases/ with the base release as its latest, and a CHANGELOG.md, in a temporary
+    folder."""
+    release = tmp_path / "releases" / sr.show(BASE_VERSION)
+    release.mkdir(parents=True)
+    (release / "openapi.yaml").write_bytes(BASE_SPEC.read_bytes())
     (tmp_path / "CHANGELOG.md").write_text(changelog(breaking=False), encoding="utf-8")
     return tmp_path
 
@@ -327,11 +334,12 @@ def test_gate_command_fails_a_breaking_patch_and_passes_it_as_a_marked_major(rep
 
 
 def test_release_refuses_an_unmoved_version(repo: Path) -> None:
-    write_spec(repo, unchanged, sr.show(LATEST))
+    write_spec(repo, unchanged, sr.show(BASE_VERSION))
     result = tool(repo, "release")
     assert result.returncode == 1
-    assert f"info.version {sr.show(LATEST)} has not moved past the latest release" in result.stderr
-    assert sorted(p.name for p in (repo / "releases").iterdir()) == [sr.show(LATEST)]
+    version = sr.show(BASE_VERSION)
+    assert f"info.version {version} has not moved past the latest release" in result.stderr
+    assert sorted(p.name for p in (repo / "releases").iterdir()) == [sr.show(BASE_VERSION)]
 
 
 def test_release_refuses_without_a_changelog_section(repo: Path) -> None:
@@ -365,24 +373,24 @@ def test_release_records_the_spec_byte_for_byte(repo: Path) -> None:
 
 def test_diff_report_is_deterministic_and_names_no_path(repo: Path) -> None:
     write_spec(repo, response_enum_value_added, V["major"])
-    first = tool(repo, "diff", "--from", sr.show(LATEST), "--output", "report.md")
+    first = tool(repo, "diff", "--from", sr.show(BASE_VERSION), "--output", "report.md")
     assert first.returncode == 0, first.stderr
     report = (repo / "report.md").read_text(encoding="utf-8")
     assert tool(repo, "diff").stdout == report  # --from defaults to the release before
     assert report.startswith(
-        f"# Contract changes: {sr.show(LATEST)} -> {V['major']} (openapi.yaml)"
+        f"# Contract changes: {sr.show(BASE_VERSION)} -> {V['major']} (openapi.yaml)"
     )
     assert "Needs a **major** version step" in report
     assert "| major | modified `enum` | `components/schemas/IsLong/enum` |" in report
     assert str(repo) not in report and str(ROOT) not in report
 
     as_json = json.loads(tool(repo, "diff", "--format", "json").stdout)
-    assert as_json["bump"] == "major" and as_json["base"] == sr.show(LATEST)
+    assert as_json["bump"] == "major" and as_json["base"] == sr.show(BASE_VERSION)
     assert [c["rules"] for c in as_json["changes"]] == [["enum-values-added"]]
 
 
 def test_diff_of_the_first_release_says_so(repo: Path) -> None:
-    write_spec(repo, unchanged, sr.show(LATEST))
+    write_spec(repo, unchanged, sr.show(BASE_VERSION))
     result = tool(repo, "diff")
     assert result.returncode == 0, result.stderr
     assert "The first release: no earlier release" in result.stdout
@@ -393,8 +401,8 @@ def test_a_difference_no_rule_rates_is_still_a_patch(
 ) -> None:
     """If redocly diff saw nothing (a blind spot), the document still differs: patch."""
     monkeypatch.setattr(sr, "redocly_changes", lambda base, revision: [])
-    spec = write_spec(tmp_path, editorial, sr.show(LATEST))
-    report = sr.compare(BASE_SPEC, spec, sr.show(LATEST), "copy")
+    spec = write_spec(tmp_path, editorial, sr.show(BASE_VERSION))
+    report = sr.compare(BASE_SPEC, spec, sr.show(BASE_VERSION), "copy")
     assert report.changes == [sr.UNRATED] and report.bump == "patch"
     assert sr.compare(BASE_SPEC, write_spec(tmp_path, unchanged, "9.9.9"), "", "").changes == []
 
