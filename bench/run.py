@@ -30,7 +30,7 @@ from _common import RESULTS, ROOT, machine_line
 BENCH = ROOT / "bench"
 BENCH_VENV_PYTHON = ROOT / ".venv" / "bench" / "bin" / "python"
 # These import ccxt, which lives only in the benchmark venv (see bench/requirements.lock).
-NEEDS_BENCH_VENV = {"bench_client.py", "bench_loopback.py"}
+NEEDS_BENCH_VENV = {"bench_client.py", "bench_loopback.py", "bench_soak.py"}
 README = ROOT / "README.md"
 HEADING = "## Benchmarks"
 
