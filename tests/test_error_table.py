@@ -125,3 +125,16 @@ def test_the_published_page_shows_every_row(tmp_path: Path) -> None:
     for row in ROWS:
         line = f"| {row['code']} | `{row['name']}` | {row['status']} | {row['message']} |"
         assert line in description, f"row {row['name']} missing from the page's error table"
+
+
+def test_the_generated_assumptions_are_the_spec_markers() -> None:
+    # generator/assumption_table.py writes what tools/assumptions.py reads, field for field
+    sys.path.insert(0, str(ROOT / "tools"))
+    import assumptions as markers
+    from toobit_follower_models.assumptions import ASSUMPTIONS, BY_ID
+
+    expected = markers.assumptions(SPEC)
+    assert [tuple(a) for a in ASSUMPTIONS] == [
+        (a.id, a.where, a.assumes, a.page, a.alternative) for a in expected
+    ]
+    assert list(BY_ID) == [a.id for a in expected]

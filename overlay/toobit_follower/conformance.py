@@ -27,13 +27,14 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 import httpx
 from pydantic import ValidationError
 from toobit_follower_models import ServerTime, StopProfitLossUpdate
+from toobit_follower_models.assumptions import BY_ID, Assumption
 from toobit_follower_models.errors import BY_CODE, BY_NAME, ERROR_TABLE, ErrorCode, ErrorInfo
 
 from . import _constants as C
@@ -362,19 +363,6 @@ def _probe(seen: Observations, read_only: Key | None, contract: Contract) -> Non
 
 
 # ---- what the contract says ---------------------------------------------------------
-def _markers(node: Any) -> Iterator[dict[str, Any]]:
-    """Every ``x-assumption`` marker of the spec, in document order."""
-    if isinstance(node, dict):
-        for name, value in node.items():
-            if name == "x-assumption" and isinstance(value, list):
-                yield from (m for m in value if isinstance(m, dict) and "id" in m)
-            else:
-                yield from _markers(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _markers(value)
-
-
 def _text(value: object) -> str:
     return " ".join(str(value).split())
 
@@ -384,7 +372,7 @@ class Contract:
 
     def __init__(self, document: dict[str, Any] | None = None) -> None:
         self.doc = document if document is not None else spec_dict()
-        self.markers = {str(m["id"]): m for m in _markers(self.doc)}
+        self.markers: Mapping[str, Assumption] = BY_ID
 
     @property
     def version(self) -> str:
@@ -392,7 +380,7 @@ class Contract:
 
     def assumes(self, marker: str) -> str | None:
         found = self.markers.get(marker)
-        return f"{_text(found['assumes'])} (x-assumption {marker})" if found else None
+        return f"{_text(found.assumes)} (x-assumption {marker})" if found else None
 
     def operation(self, operation_id: str) -> dict[str, Any]:
         for item in self.doc["paths"].values():
@@ -483,7 +471,7 @@ def _param_limit(operation_id: str, name: str, limit: str) -> Callable[[Contract
 
 def _expect(seen: Observations, contract: Contract, e: _Expect) -> Finding:
     """The verdict of a probe whose answer the contract gives as the row ``e.row``."""
-    markers = (e.marker,) if e.marker in contract.markers else ()
+    markers = (e.marker,) if e.marker is not None and e.marker in contract.markers else ()
     claim = (contract.assumes(e.marker) if e.marker else None) or e.claim(contract)
     said = f"{claim or 'no rule stated'} Expected: {_row(e.row)}."
     finding = Finding(
