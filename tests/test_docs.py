@@ -3,7 +3,7 @@
 Headless Chromium opens the page from disk with the network cut and dumps the DOM that
 Redoc's JavaScript built. The page is one file with Redoc inlined; Redoc renders one
 operation at a time around the current hash route, so each operation is opened by its
-deep link (`index.html#/follower/<operationid>`), and its heading must be in the DOM
+deep link (`index.html#/<tag>/<operationid>`), and its heading must be in the DOM
 Redoc rendered (script bodies removed, and absent from the page's static markup).
 
 How the network is cut: Chromium runs inside a new, empty network namespace
@@ -214,6 +214,12 @@ def operations() -> Iterator[tuple[str, str, str, str]]:
 
 
 OPERATIONS = sorted(operations())
+TAGS = "|".join(tag["name"] for tag in SPEC["tags"])
+
+
+def anchor(op_id: str, method: str, path: str) -> str:
+    """The operation's deep link: `#/<its tag>/<operationid>`."""
+    return f"#/{SPEC['paths'][path][method.lower()]['tags'][0]}/{op_id.lower()}"
 
 
 @pytest.fixture(scope="module")
@@ -233,8 +239,7 @@ def rendered(page: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     """The overview and every operation's deep link, rendered offline (3 browsers at once)."""
     base = page.resolve().as_uri()
     targets = {"": base} | {
-        op_id: f"{base}#/{SPEC['paths'][path][method.lower()]['tags'][0]}/{op_id.lower()}"
-        for op_id, _, method, path in OPERATIONS
+        op_id: base + anchor(op_id, method, path) for op_id, _, method, path in OPERATIONS
     }
     tmp = tmp_path_factory.mktemp("chromium")
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -244,9 +249,10 @@ def rendered(page: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
         return {key: future.result() for key, future in futures.items()}
 
 
-def test_spec_covers_the_seven_follower_operations_and_server_time() -> None:
-    assert len(OPERATIONS) == 8
+def test_spec_covers_both_sides_and_server_time() -> None:
+    assert len(OPERATIONS) == 17
     assert sum(path.startswith("/api/v2/copy-trading/follower/") for *_, path in OPERATIONS) == 7
+    assert sum(path.startswith("/api/v2/copy-trading/leader/") for *_, path in OPERATIONS) == 9
 
 
 def test_page_is_one_offline_file(page: Path) -> None:
@@ -273,9 +279,9 @@ def test_overview_renders(rendered: dict[str, Rendered]) -> None:
 
 
 def test_operation_pages_link_every_operation(rendered: dict[str, Rendered]) -> None:
-    expected = {f"#/follower/{op_id.lower()}" for op_id, *_ in OPERATIONS}
+    expected = {anchor(op_id, method, path) for op_id, _, method, path in OPERATIONS}
     for op_id, *_ in OPERATIONS:
-        links = set(re.findall(r'href="(#/follower/[a-z]+)"', rendered[op_id].markup))
+        links = set(re.findall(rf'href="(#/(?:{TAGS})/[a-z]+)"', rendered[op_id].markup))
         assert links == expected, f"{op_id}: sidebar links {links}"
 
 
@@ -286,16 +292,16 @@ def test_operation_renders_offline(
     rendered: dict[str, Rendered], op_id: str, summary: str, method: str, path: str
 ) -> None:
     shown = rendered[op_id]
-    anchor = f"#/follower/{op_id.lower()}"
+    link = anchor(op_id, method, path)
     h2 = [(text, hrefs) for name, text, hrefs in headings(shown.markup) if name == "h2"]
-    assert (summary, [anchor]) in h2, f"{op_id}: no heading {summary!r} in {h2}"
+    assert (summary, [link]) in h2, f"{op_id}: no heading {summary!r} in {h2}"
     # the request line Redoc shows for the operation
     assert re.search(rf">{method}</div>", shown.markup), f"{op_id}: no {method} tag"
     assert f">{html.escape(path)}</span>" in shown.markup, f"{op_id}: no path {path}"
     assert "Uncaught" not in shown.console, shown.console
     # rendered by the script: the static markup of the file has no such heading
     static = headings(strip_scripts(PAGE.read_text(encoding="utf-8")))
-    assert (summary, [anchor]) not in [(t, h) for n, t, h in static if n == "h2"]
+    assert (summary, [link]) not in [(t, h) for n, t, h in static if n == "h2"]
 
 
 def test_page_fetches_nothing_it_needs(rendered: dict[str, Rendered]) -> None:

@@ -36,6 +36,8 @@ SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 METHODS = ("get", "put", "post", "delete", "patch")
 LIMIT_HEADERS = ("X-Api-Limit-Status", "X-Api-Limit", "X-Api-Limit-Reset-Timestamp")
 FOLLOWER_PREFIX = "/api/v2/copy-trading/follower/"
+LEADER_PREFIX = "/api/v2/copy-trading/leader/"
+TAG_BY_PREFIX = {FOLLOWER_PREFIX: "follower", LEADER_PREFIX: "leader"}
 ERROR_TABLE: list[dict[str, Any]] = SPEC["components"]["schemas"]["ErrorCode"]["x-error-table"]
 TABLE_CODES = {row["code"] for row in ERROR_TABLE}
 CODE = {row["name"]: row["code"] for row in ERROR_TABLE}
@@ -71,6 +73,10 @@ OPS = {op["operationId"]: (path, method, op) for path, method, op in operations(
 ALL_OPERATIONS = set(OPS)
 FOLLOWER_OPERATIONS = {
     op_id for op_id, (path, _, _) in OPS.items() if path.startswith(FOLLOWER_PREFIX)
+}
+# the signed copy-trading operations of both sides (tests/test_spec_leader.py: the leader page)
+SIGNED_OPERATIONS = {
+    op_id for op_id, (path, _, _) in OPS.items() if path.startswith(tuple(TAG_BY_PREFIX))
 }
 
 
@@ -148,7 +154,8 @@ def parameters(op: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- page parser
-PAGE_TYPES = "string|integer|boolean|array|LONG|DECIMAL|STRING"
+# the follower page's type words, and the leader page's (`number`, `INTEGER`, `ARRAY`)
+PAGE_TYPES = "string|integer|boolean|array|LONG|DECIMAL|STRING|number|INTEGER|ARRAY"
 NAME = r"[a-z][A-Za-z0-9]*?"
 ROW_PATTERNS = {
     # header line -> (kind, row pattern)
@@ -287,8 +294,8 @@ def test_page_parser_finds_every_section_table_and_row() -> None:
 def test_every_page_section_maps_to_one_operation() -> None:
     assert len(SECTION_BY_OP) == len(SECTIONS)
     assert set(SECTION_BY_OP) == FOLLOWER_OPERATIONS
-    # what the page does not describe is the unsigned server time of Basic Information
-    for op_id in ALL_OPERATIONS - FOLLOWER_OPERATIONS:
+    # what neither endpoint page describes is the unsigned server time of Basic Information
+    for op_id in ALL_OPERATIONS - SIGNED_OPERATIONS:
         assert OPS[op_id][2]["security"] == [], op_id
 
 
@@ -304,16 +311,16 @@ def test_operation_documents_itself(op_id: str) -> None:
     assert op["summary"].strip()
     assert len(op["description"].strip()) > 40
     assert op["x-request-weight"] == 1
-    assert op["tags"] == ["follower"]
+    side = next((p for p in TAG_BY_PREFIX if path.startswith(p)), FOLLOWER_PREFIX)
+    assert op["tags"] == [TAG_BY_PREFIX[side]], op_id  # server time: the follower's
     responses = op["responses"]
     for status in ("200", "429", "418", "5XX"):
         assert status in responses, f"{op_id}: no {status} response"
     assert any(re.fullmatch(r"4[0-9X]{2}", s) for s in responses), f"{op_id}: no 4XX response"
-    if op_id not in FOLLOWER_OPERATIONS:
+    if op_id not in SIGNED_OPERATIONS:
         assert op["security"] == []
         assert "x-error-codes" not in op
     else:
-        assert path.startswith(FOLLOWER_PREFIX)
         assert op["security"] == [{"ApiKey": [], "Timestamp": [], "Signature": []}]
         for status in ("400", "401", "403"):
             assert status in responses, f"{op_id}: no {status} response"
@@ -575,7 +582,7 @@ def _declares(responses: dict[str, Any], status: int) -> bool:
     return text in responses or f"{text[0]}XX" in responses
 
 
-@pytest.mark.parametrize("op_id", sorted(FOLLOWER_OPERATIONS))
+@pytest.mark.parametrize("op_id", sorted(SIGNED_OPERATIONS))
 def test_every_listed_code_has_a_declared_response(op_id: str) -> None:
     """Each x-error-codes entry is in the table, and each of its rows' HTTP statuses is a
     response the operation declares (400/401/403/418/429/5XX)."""
