@@ -243,6 +243,287 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/copy-trading/leader/orders/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Current lead orders
+         * @description Lists the current lead orders of the signed leader: its open positions,
+         *     which its followers copy, with their follower count and margin. No
+         *     business parameters and no paging. Read-only keys may call it.
+         *
+         *     Errors: `-120041` when the signed account is not an active leader,
+         *     `-1130` for an invalid parameter (this operation has only the signing
+         *     parameters), `-1000` for an unknown error, plus the signing and rate limit
+         *     errors common to every signed call.
+         */
+        get: operations["listCurrentLeadOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/copy-trading/leader/orders/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * History lead orders
+         * @description One page of the signed leader's historical lead orders: positions closed
+         *     fully or in part. Read-only keys may call it.
+         *
+         *     Rules:
+         *     1. `page` starts from 1 and defaults to 1; `size` defaults to 10 (`-1130`
+         *        for an invalid `page` or `size`). The page gives `size` no maximum.
+         *     2. `status` is 1 for a partially closed position, 2 for a fully closed
+         *        one.
+         *     3. `positionType` is 0 cross, 1 isolated.
+         *
+         *     Errors: `-1130` when `page` or `size` is invalid, `-120041` when the
+         *     signed account is not an active leader, `-1000` for an unknown error,
+         *     plus the common signed-call errors.
+         */
+        get: operations["listHistoryLeadOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/copy-trading/leader/trade-data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trade data
+         * @description The signed leader's trading statistics over one fixed period. Read-only
+         *     keys may call it.
+         *
+         *     Rules:
+         *     1. `type` is the period: 7, 30, 90, 180 or 365; default 7 (`-1130`
+         *        naming `type` for any other value).
+         *
+         *     Errors: `-1130` when `type` is invalid, `-120041` when the signed
+         *     account is not an active leader, `-1000` for an unknown error, plus the
+         *     common signed-call errors.
+         */
+        get: operations["getTradeData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/copy-trading/leader/profit-sharings/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Profit sharing history
+         * @description The signed leader's profit-sharing records, the latest 100 at most. No
+         *     business parameters and no paging. Read-only keys may call it.
+         *
+         *     Errors: `-120041` when the signed account is not an active leader,
+         *     `-1130` for an invalid parameter (this operation has only the signing
+         *     parameters), `-1000` for an unknown error, plus the common signed-call
+         *     errors.
+         */
+        get: operations["listProfitSharingHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/copy-trading/leader/symbols": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Leader symbols
+         * @description The trading pairs the signed leader may lead through the API, with its
+         *     leverage on each and whether lead trading is enabled on it (`isLead`: 0
+         *     no, 1 yes). No business parameters. Read-only keys may call it.
+         *
+         *     Errors: `-120041` when the signed account is not an active leader,
+         *     `-1130` for an invalid parameter (this operation has only the signing
+         *     parameters), `-1000` for an unknown error, plus the common signed-call
+         *     errors.
+         */
+        get: operations["listLeaderSymbols"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/copy-trading/leader/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query leader config
+         * @description The signed leader's editable settings, as last stored: the fields
+         *     `PUT .../leader/config` takes, by the same names. Identity, statistics,
+         *     nickname, avatar, level and other fields are not returned. Read-only keys
+         *     may call it.
+         *
+         *     The types differ from the update's: the cool-down timestamps are strings
+         *     here (usually) and JSON integers in the update; decimals are strings in
+         *     both. Convert before sending an answer back.
+         *
+         *     Errors: `-120041` when the signed account is not an active leader,
+         *     `-1000` for an unknown error, plus the common signed-call errors.
+         */
+        get: operations["getLeaderConfig"];
+        /**
+         * Update leader config
+         * @description Replaces the signed leader's settings, including the full list of
+         *     trading pairs it leads (`symbolIds`). The body is JSON and is part of
+         *     the signed message. Read-only keys are rejected with `-1020`.
+         *
+         *     Rules (the simulator cites these numbers):
+         *     1. A read-only API key is rejected with `-1020`; nothing changes.
+         *     2. A mandatory field missing or malformed is rejected with `-1102`;
+         *        a value out of its range, precision or format with `-1130`.
+         *     3. Cool-down: when `unLeadType=1`, `unLeadEndTime` must be provided, must
+         *        not be 0, and must be greater than or equal to `unLeadStartTime`
+         *        (`-120078`); when `unLeadType=0`, the server resets both cool-down
+         *        timestamps to 0 (whatever was sent).
+         *     4. `profitPeriod` is 1 (daily) or 7 (weekly) (`-1130`).
+         *     5. `profitRate`, `followAssetLowerLimit`, `fixedAmountFollowMin` and
+         *        `fixedRateFollowMin` satisfy the leader's level configuration as well
+         *        as their own range and precision (`-120072`; `-120067` when the
+         *        level configuration is not found); the `profitRate` range may also
+         *        depend on the private-invitation and custom profit-sharing state.
+         *     6. A leader that is private (`isNeedInvite=1`) and has a custom
+         *        profit-sharing ratio cannot switch to public (`-120073`).
+         *     7. `symbolIds` is the full list: an available pair left out of it is
+         *        disabled; a pair with active lead orders cannot be disabled
+         *        (`-32090`).
+         *     8. `leadPositionType` (-1 all, 0 cross, 1 isolated) cannot change while
+         *        the leader's current positions do not allow it (`-32093`).
+         *     9. `recommendShare` left out keeps the referral sharing switch as it is;
+         *        when `recommendShare=1`, `recommendShareRate` is greater than 0 and at
+         *        most 1 (`-120072`). `recommendShareRate` has at most 8 decimal places
+         *        (`-1130`).
+         *     10. `inviteCode` is processed only when `isNeedInvite=1`. Then, if given,
+         *         it is 6 to 10 characters long and contains no Chinese characters
+         *         (`-120512`), passes the sensitive-word check (`-120511`) and is not
+         *         already taken (`-120510`).
+         *
+         *     Errors: `-1020`, `-1102`, `-1130`, `-120041` (not an active leader),
+         *     `-120047` (leader does not exist), `-120067`, `-120072`, `-120073`,
+         *     `-120078`, `-32090`, `-32093`, `-120510`, `-120511`, `-120512`, `-1000`,
+         *     plus the common signed-call errors. A 5XX leaves the outcome unknown;
+         *     the update is a full replacement, so repeating it is safe.
+         */
+        put: operations["updateLeaderConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/copy-trading/leader/followers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My followers
+         * @description One page of the signed leader's current followers, with what each has
+         *     invested and earned under it. Read-only keys may call it.
+         *
+         *     Rules:
+         *     1. `page` starts from 1 and defaults to 1; `size` defaults to 10 (`-1130`
+         *        for an invalid `page` or `size`). The page gives `size` no maximum.
+         *     2. `followerNickname` is masked (`****644`). A row carries no user ID:
+         *        the page gives none for Remove Follower's `followerUserId`.
+         *
+         *     Errors: `-1130` when `page` or `size` is invalid, `-120041` when the
+         *     signed account is not an active leader, `-1000` for an unknown error,
+         *     plus the common signed-call errors.
+         */
+        get: operations["listFollowers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/copy-trading/leader/followers/{followerUserId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove follower
+         * @description Removes one follower of the signed leader: the follow relation ends.
+         *     Read-only keys are rejected with `-1020`.
+         *
+         *     Rules:
+         *     1. `followerUserId` is an integer `>= 1` (`-1130` naming
+         *        `followerUserId` otherwise).
+         *     2. That user must follow the signed leader (`-32045`).
+         *     3. While the follower holds copy positions the call fails with
+         *        `-120055` and nothing changes.
+         *     4. On success the relation is gone on both sides: the follower's
+         *        `GET .../follower/leaders` no longer shows the leader, its follow
+         *        config for the leader is gone, and My Followers no longer lists it.
+         *
+         *     A 5XX or a timeout leaves the outcome **unknown**: the relation may be
+         *     gone already. Do not repeat the call blindly; list the followers first.
+         *
+         *     Errors: `-1020`, `-1130`, `-120047` (leader does not exist), `-32045`,
+         *     `-120055`, `-1000`, plus the common signed-call errors.
+         */
+        delete: operations["removeFollower"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -354,7 +635,76 @@ export interface components {
          * @example 30
          */
         StopLossDelay: number;
-        /** @description The v2 wrapper of every follower response. */
+        /**
+         * Format: int64
+         * @description A follower's user ID, at least 1.
+         * @example 123456789
+         */
+        FollowerUserIdParam: number;
+        /**
+         * @description The follower's masked display name; absent or `null` when there is none. No length limit.
+         * @example ****644
+         */
+        FollowerNickname: string | null;
+        /**
+         * Format: int32
+         * @description The fixed period of the trade data: 7, 30, 90, 180 or 365.
+         * @default 7
+         * @example 30
+         * @enum {integer}
+         */
+        TradeDataPeriod: 7 | 30 | 90 | 180 | 365;
+        /**
+         * Format: int32
+         * @description Position type of a lead order: 0 cross, 1 isolated.
+         * @example 0
+         * @enum {integer}
+         */
+        LeadOrderPositionType: 0 | 1;
+        /**
+         * Format: int32
+         * @description Close status of a historical lead order: 1 partially closed, 2 fully closed.
+         * @example 2
+         * @enum {integer}
+         */
+        LeadOrderStatus: 1 | 2;
+        /**
+         * Format: int32
+         * @description Whether lead trading is enabled on a pair: 0 no, 1 yes.
+         * @example 1
+         * @enum {integer}
+         */
+        IsLead: 0 | 1;
+        /**
+         * Format: int32
+         * @description Cool-down period: 0 none, 1 custom (from `unLeadStartTime` to `unLeadEndTime`).
+         * @example 1
+         * @enum {integer}
+         */
+        UnLeadType: 0 | 1;
+        /**
+         * Format: int32
+         * @description Which position types the leader leads: -1 all, 0 cross, 1 isolated.
+         * @example 0
+         * @enum {integer}
+         */
+        LeadPositionType: -1 | 0 | 1;
+        /**
+         * Format: int32
+         * @description Profit sharing period: 1 daily, 7 weekly.
+         * @example 7
+         * @enum {integer}
+         */
+        ProfitPeriod: 1 | 7;
+        /**
+         * Format: int32
+         * @description A leader setting whose values the page does not list (`tradeProtect`,
+         *     `isNeedInvite`, `inviteScope`, `recommendShare`): any 32-bit integer in a
+         *     request, stored as sent.
+         * @example 1
+         */
+        LeaderSetting: number;
+        /** @description The v2 wrapper of every copy-trading response. */
         Envelope: {
             /**
              * Format: int32
@@ -432,6 +782,34 @@ export interface components {
         /** @description Success of the leaders query. */
         LeadersResponse: components["schemas"]["Envelope"] & {
             data: components["schemas"]["LeaderList"];
+        };
+        /** @description Success of the current lead orders query. */
+        CurrentLeadOrdersResponse: components["schemas"]["Envelope"] & {
+            data: components["schemas"]["CurrentLeadOrderList"];
+        };
+        /** @description Success of the history lead orders query. */
+        HistoryLeadOrdersResponse: components["schemas"]["Envelope"] & {
+            data: components["schemas"]["HistoryLeadOrdersPage"];
+        };
+        /** @description Success of the trade data query. */
+        TradeDataResponse: components["schemas"]["Envelope"] & {
+            data: components["schemas"]["TradeDataList"];
+        };
+        /** @description Success of the profit sharing history query. */
+        ProfitSharingHistoryResponse: components["schemas"]["Envelope"] & {
+            data: components["schemas"]["ProfitSharingList"];
+        };
+        /** @description Success of the leader symbols query. */
+        LeaderSymbolsResponse: components["schemas"]["Envelope"] & {
+            data: components["schemas"]["LeaderSymbolList"];
+        };
+        /** @description Success of the leader config query. */
+        LeaderConfigResponse: components["schemas"]["Envelope"] & {
+            data: components["schemas"]["LeaderConfig"];
+        };
+        /** @description Success of the my followers query. */
+        FollowersResponse: components["schemas"]["Envelope"] & {
+            data: components["schemas"]["FollowersPage"];
         };
         /** @description The server's clock (not wrapped in an envelope). */
         ServerTime: {
@@ -709,6 +1087,422 @@ export interface components {
              */
             netProfit: components["schemas"]["DecimalString"];
         };
+        /** @description The leader's current lead orders. */
+        CurrentLeadOrderList: components["schemas"]["LeadOrder"][];
+        /** @description The trade data of the requested period. */
+        TradeDataList: components["schemas"]["TradeData"][];
+        /** @description Profit-sharing records, the latest 100 at most. */
+        ProfitSharingList: components["schemas"]["ProfitSharing"][];
+        /** @description The leader's trading pairs. */
+        LeaderSymbolList: components["schemas"]["LeaderSymbol"][];
+        /** @description One current lead order (an open position of the leader). */
+        LeadOrder: {
+            /**
+             * @description Trading pair ID (any string).
+             * @example BTC-SWAP-USDT
+             */
+            symbolId: string;
+            /**
+             * @description Trading pair display name.
+             * @example BTCUSDT Perpetual
+             */
+            symbolName: string;
+            /**
+             * @description Direction: 0 short, 1 long (`IsLong`); another integer is kept as it is.
+             * @example 1
+             */
+            isLong: components["schemas"]["IsLong"] | number;
+            /**
+             * @description Position type: 0 cross, 1 isolated (`LeadOrderPositionType`); another integer is kept as it is.
+             * @example 0
+             */
+            positionType: components["schemas"]["LeadOrderPositionType"] | number;
+            /**
+             * @description Leverage.
+             * @example 20
+             */
+            leverage: components["schemas"]["DecimalString"];
+            /**
+             * @description Open time, epoch milliseconds.
+             * @example 1717200000000
+             */
+            openTime: components["schemas"]["Int64"];
+            /**
+             * @description Quantity.
+             * @example 0.000058242
+             */
+            quantity: components["schemas"]["DecimalString"];
+            /**
+             * @description Current price.
+             * @example 52246.217
+             */
+            newPrice: components["schemas"]["DecimalString"];
+            /**
+             * @description Average open price.
+             * @example 51110.77
+             */
+            openPrice: components["schemas"]["DecimalString"];
+            /**
+             * @description Follower count.
+             * @example 12
+             */
+            totalFollowerCount: components["schemas"]["Int64"];
+            /**
+             * @description Total follower margin.
+             * @example 1000
+             */
+            totalFollowerMargin: components["schemas"]["DecimalString"];
+            /**
+             * @description Profit rate.
+             * @example 0.0123
+             */
+            profitRate: components["schemas"]["DecimalString"];
+            /**
+             * @description Mark price.
+             * @example 68100.2
+             */
+            markPrice: components["schemas"]["DecimalString"];
+        };
+        /** @description One page of history lead orders. */
+        HistoryLeadOrdersPage: {
+            /**
+             * @description Total pages.
+             * @example 3
+             */
+            pages: components["schemas"]["Int64"];
+            /**
+             * @description Total records.
+             * @example 21
+             */
+            total: components["schemas"]["Int64"];
+            /** @description The historical lead orders of this page (at most `size`). */
+            list: components["schemas"]["HistoryLeadOrder"][];
+        };
+        /** @description One historical lead order (a position of the leader, closed fully or in part). */
+        HistoryLeadOrder: {
+            /**
+             * @description Trading pair ID (any string).
+             * @example BTC-SWAP-USDT
+             */
+            symbolId: string;
+            /**
+             * @description Direction: 0 short, 1 long (`IsLong`); another integer is kept as it is.
+             * @example 1
+             */
+            isLong: components["schemas"]["IsLong"] | number;
+            /**
+             * @description Position type: 0 cross, 1 isolated (`LeadOrderPositionType`); another integer is kept as it is.
+             * @example 0
+             */
+            positionType: components["schemas"]["LeadOrderPositionType"] | number;
+            /**
+             * @description Leverage.
+             * @example 20
+             */
+            leverage: components["schemas"]["DecimalString"];
+            /**
+             * @description Open price.
+             * @example 51110.77
+             */
+            openPrice: components["schemas"]["DecimalString"];
+            /**
+             * @description Close price.
+             * @example 52246.217
+             */
+            closePrice: components["schemas"]["DecimalString"];
+            /**
+             * @description Open time, epoch milliseconds.
+             * @example 1717200000000
+             */
+            openTime: components["schemas"]["Int64"];
+            /**
+             * @description Close time, epoch milliseconds.
+             * @example 1717203600000
+             */
+            closeTime: components["schemas"]["Int64"];
+            /**
+             * @description Realized PnL.
+             * @example 12.34
+             */
+            profit: components["schemas"]["DecimalString"];
+            /**
+             * @description 1 partially closed, 2 fully closed (`LeadOrderStatus`); another integer is kept as it is.
+             * @example 2
+             */
+            status: components["schemas"]["LeadOrderStatus"] | number;
+            /**
+             * @description Maximum position quantity.
+             * @example 0.1
+             */
+            openQty: components["schemas"]["DecimalString"];
+            /**
+             * @description Closed quantity.
+             * @example 0.1
+             */
+            closeQty: components["schemas"]["DecimalString"];
+            /**
+             * @description Position PnL.
+             * @example 12.34
+             */
+            positionProfit: components["schemas"]["DecimalString"];
+            /**
+             * @description Open fee.
+             * @example 0.1
+             */
+            openFee: components["schemas"]["DecimalString"];
+            /**
+             * @description Close fee.
+             * @example 0.1
+             */
+            closeFee: components["schemas"]["DecimalString"];
+        };
+        /** @description The leader's trading statistics over one period. */
+        TradeData: {
+            /**
+             * @description Profit rate.
+             * @example 0.1234
+             */
+            profitRate: components["schemas"]["DecimalString"];
+            /**
+             * @description Accumulated profit, in USDT.
+             * @example 888.1234
+             */
+            accumulatedProfit: components["schemas"]["DecimalString"];
+            /**
+             * Format: int32
+             * @description Order count.
+             * @example 18
+             */
+            orderCount: number;
+            /**
+             * @description Win rate.
+             * @example 0.6111
+             */
+            winRate: components["schemas"]["DecimalString"];
+            /**
+             * @description Current follower count.
+             * @example 21
+             */
+            currentFollowerCount: components["schemas"]["Int64"];
+            /**
+             * @description Total follower profit.
+             * @example 100.1234
+             */
+            followerTotalProfit: components["schemas"]["DecimalString"];
+            /**
+             * @description Sharpe ratio.
+             * @example 1.2345
+             */
+            sharpeRatio: components["schemas"]["DecimalString"];
+            /**
+             * @description Total follower count.
+             * @example 89
+             */
+            totalFollowerCount: components["schemas"]["Int64"];
+            /**
+             * @description Asset management scale.
+             * @example 12345.6789
+             */
+            assetManagementScale: components["schemas"]["DecimalString"];
+            /**
+             * @description Profit-loss ratio, as text such as `2.18:1` (any string).
+             * @example 2.18:1
+             */
+            profitLossRatio: string;
+            /**
+             * @description Trading frequency.
+             * @example 0.6
+             */
+            tradingFrequency: components["schemas"]["DecimalString"];
+            /**
+             * Format: int32
+             * @description Trading days.
+             * @example 30
+             */
+            tradingDays: number;
+        };
+        /** @description One profit-sharing record of the leader. */
+        ProfitSharing: {
+            /**
+             * @description Total profit sharing in the period.
+             * @example 10.5
+             */
+            totalProfitSharing: components["schemas"]["DecimalString"];
+            /**
+             * Format: int32
+             * @description Week number.
+             * @example 22
+             */
+            weekOfYear: number;
+            /**
+             * Format: int32
+             * @description Year.
+             * @example 2026
+             */
+            year: number;
+            /**
+             * @description Profit sharing date, such as `2026-06-01` (any string).
+             * @example 2026-06-01
+             */
+            sharingDate: string;
+            /**
+             * @description Referral share amount.
+             * @example 1.5
+             */
+            recommendUserShare: components["schemas"]["DecimalString"];
+            /**
+             * @description Actual leader share amount.
+             * @example 9
+             */
+            realProfitShare: components["schemas"]["DecimalString"];
+        };
+        /** @description One trading pair of the leader. */
+        LeaderSymbol: {
+            /**
+             * @description Leader trading pair ID (any string).
+             * @example BTC-SWAP-USDT
+             */
+            symbolId: string;
+            /**
+             * @description Leader leverage.
+             * @example 20
+             */
+            leverage: components["schemas"]["DecimalString"];
+            /**
+             * @description Whether lead trading is enabled: 0 no, 1 yes (`IsLead`); another integer is kept as it is.
+             * @example 1
+             */
+            isLead: components["schemas"]["IsLead"] | number;
+        };
+        /** @description The leader's stored settings, the fields the update takes. */
+        LeaderConfig: {
+            /**
+             * @description Cool-down: 0 none, 1 custom (`UnLeadType`); another integer is kept as it is.
+             * @example 1
+             */
+            unLeadType: components["schemas"]["UnLeadType"] | number;
+            /**
+             * @description Cool-down start time, epoch milliseconds (`Int64`, usually a string); 0 or `null` when there is none.
+             * @example 1717200000000
+             */
+            unLeadStartTime: components["schemas"]["Int64"] | null;
+            /**
+             * @description Cool-down end time, epoch milliseconds (`Int64`, usually a string); 0 or `null` when there is none.
+             * @example 1717286400000
+             */
+            unLeadEndTime: components["schemas"]["Int64"] | null;
+            /**
+             * @description Position types led: -1 all, 0 cross, 1 isolated (`LeadPositionType`); another integer is kept as it is.
+             * @example 0
+             */
+            leadPositionType: components["schemas"]["LeadPositionType"] | number;
+            /**
+             * Format: int32
+             * @description Trade protection switch (values not listed by the page).
+             * @example 1
+             */
+            tradeProtect: number;
+            /**
+             * @description Profit sharing period: 1 daily, 7 weekly (`ProfitPeriod`); another integer is kept as it is.
+             * @example 7
+             */
+            profitPeriod: components["schemas"]["ProfitPeriod"] | number;
+            /**
+             * @description Profit sharing rate.
+             * @example 0.1
+             */
+            profitRate: components["schemas"]["DecimalString"];
+            /**
+             * @description Minimum follower asset.
+             * @example 100
+             */
+            followAssetLowerLimit: components["schemas"]["DecimalString"];
+            /**
+             * @description Minimum fixed-amount follow value.
+             * @example 10
+             */
+            fixedAmountFollowMin: components["schemas"]["DecimalString"];
+            /**
+             * @description Minimum fixed-rate follow value.
+             * @example 10
+             */
+            fixedRateFollowMin: components["schemas"]["DecimalString"];
+            /**
+             * Format: int32
+             * @description Whether private invitation is required (1 private; values not listed by the page).
+             * @example 1
+             */
+            isNeedInvite: number;
+            /**
+             * Format: int32
+             * @description Private invitation scope (values not listed by the page).
+             * @example 2
+             */
+            inviteScope: number;
+            /**
+             * @description The submitted list of leader trading pairs, as stored.
+             * @example [
+             *       "BTC-SWAP-USDT",
+             *       "ETH-SWAP-USDT"
+             *     ]
+             */
+            symbolIds: string[];
+            /**
+             * Format: int32
+             * @description Whether referral sharing is enabled (1 enabled; values not listed by the page).
+             * @example 1
+             */
+            recommendShare: number;
+            /**
+             * @description Referral sharing rate.
+             * @example 0.2
+             */
+            recommendShareRate: components["schemas"]["DecimalString"];
+            /**
+             * @description Private invitation code; absent, `null` or `""` when there is none.
+             * @example LEADER2026
+             */
+            inviteCode?: string | null;
+        };
+        /** @description One page of the leader's followers. */
+        FollowersPage: {
+            /**
+             * @description Total pages.
+             * @example 1
+             */
+            pages: components["schemas"]["Int64"];
+            /**
+             * @description Total records.
+             * @example 1
+             */
+            total: components["schemas"]["Int64"];
+            /** @description The followers of this page (at most `size`). */
+            list: components["schemas"]["Follower"][];
+        };
+        /** @description One follower of the leader, with its figures under the leader. */
+        Follower: {
+            followerNickname?: components["schemas"]["FollowerNickname"];
+            /**
+             * @description Total follow investment, in USDT.
+             * @example 880
+             */
+            followAmountLimit: components["schemas"]["DecimalString"];
+            /**
+             * @description Accumulated follow principal.
+             * @example 0
+             */
+            totalFollowMargin: components["schemas"]["DecimalString"];
+            /**
+             * @description Accumulated follow profit, in USDT.
+             * @example 0
+             */
+            totalProfit: components["schemas"]["DecimalString"];
+            /**
+             * @description Running duration, in milliseconds.
+             * @example 61200000
+             */
+            followRunningMills: components["schemas"]["Int64"];
+        };
         /** @description Take-profit / stop-loss of one open copy position. */
         StopProfitLossUpdate: {
             /** @description Target leader user ID. */
@@ -774,6 +1568,74 @@ export interface components {
              * @example true
              */
             zeroSlippageSwitch: boolean;
+        };
+        /** @description The leader's settings, replaced as a whole (a left-out `recommendShare` keeps its switch). */
+        LeaderConfigUpdate: {
+            unLeadType: components["schemas"]["UnLeadType"];
+            /**
+             * Format: int64
+             * @description Cool-down start time, epoch milliseconds (used when `unLeadType=1`).
+             * @example 1717200000000
+             */
+            unLeadStartTime?: number;
+            /**
+             * Format: int64
+             * @description Cool-down end time, epoch milliseconds; required, not 0 and not before the start when `unLeadType=1`.
+             * @example 1717286400000
+             */
+            unLeadEndTime?: number;
+            leadPositionType: components["schemas"]["LeadPositionType"];
+            /** @description Trade protection switch (values not listed by the page). */
+            tradeProtect: components["schemas"]["LeaderSetting"];
+            profitPeriod: components["schemas"]["ProfitPeriod"];
+            /**
+             * @description Profit sharing rate, within the leader level's limits.
+             * @example 0.1
+             */
+            profitRate: components["schemas"]["RequestAmount"];
+            /**
+             * @description Minimum follower asset, within the leader level's limits.
+             * @example 100
+             */
+            followAssetLowerLimit: components["schemas"]["RequestAmount"];
+            /**
+             * @description Minimum fixed-amount follow value, within the leader level's limits.
+             * @example 10
+             */
+            fixedAmountFollowMin: components["schemas"]["RequestAmount"];
+            /**
+             * @description Minimum fixed-rate follow value, within the leader level's limits.
+             * @example 10
+             */
+            fixedRateFollowMin: components["schemas"]["RequestAmount"];
+            /** @description Whether private invitation is required (1 private). */
+            isNeedInvite: components["schemas"]["LeaderSetting"];
+            /**
+             * @description Private invitation scope (values not listed by the page).
+             * @example 2
+             */
+            inviteScope: components["schemas"]["LeaderSetting"];
+            /**
+             * @description The full list of leader trading pairs; an available pair left out is disabled.
+             * @example [
+             *       "BTC-SWAP-USDT",
+             *       "ETH-SWAP-USDT"
+             *     ]
+             */
+            symbolIds: components["schemas"]["SymbolId"][];
+            /** @description Whether referral sharing is enabled (1 on); left out, the switch is kept. */
+            recommendShare?: components["schemas"]["LeaderSetting"];
+            /**
+             * @description Referral sharing rate, up to 8 decimal places; greater than 0 and at most 1 when referral sharing is on.
+             * @example 0.2
+             */
+            recommendShareRate?: components["schemas"]["RequestAmount"];
+            /**
+             * @description Private invitation code, processed only when `isNeedInvite=1`: then 6
+             *     to 10 characters, no Chinese characters, no sensitive words, not taken.
+             * @example LEADER2026
+             */
+            inviteCode?: string;
         };
     };
     responses: {
@@ -889,6 +1751,16 @@ export interface components {
          * @example 5000
          */
         RecvWindow: number;
+        /**
+         * @description Page number, starting from 1.
+         * @example 1
+         */
+        LeaderPage: number;
+        /**
+         * @description Page size (the page gives no maximum).
+         * @example 10
+         */
+        LeaderPageSize: number;
     };
     requestBodies: never;
     headers: {
@@ -1214,6 +2086,370 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description No longer following; `data` is null. */
+            200: {
+                headers: {
+                    "X-Api-Limit-Status": components["headers"]["XApiLimitStatus"];
+                    "X-Api-Limit": components["headers"]["XApiLimit"];
+                    "X-Api-Limit-Reset-Timestamp": components["headers"]["XApiLimitResetTimestamp"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmptyResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            418: components["responses"]["IpBanned"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    listCurrentLeadOrders: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many milliseconds after `timestamp` the request stays valid.
+                 *     Default 5000, at most 60000. Part of the signed message.
+                 * @example 5000
+                 */
+                recvWindow?: components["parameters"]["RecvWindow"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The leader's current lead orders (possibly an empty array). */
+            200: {
+                headers: {
+                    "X-Api-Limit-Status": components["headers"]["XApiLimitStatus"];
+                    "X-Api-Limit": components["headers"]["XApiLimit"];
+                    "X-Api-Limit-Reset-Timestamp": components["headers"]["XApiLimitResetTimestamp"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrentLeadOrdersResponse"] | components["schemas"]["ErrorResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            418: components["responses"]["IpBanned"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    listHistoryLeadOrders: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page number, starting from 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["LeaderPage"];
+                /**
+                 * @description Page size (the page gives no maximum).
+                 * @example 10
+                 */
+                size?: components["parameters"]["LeaderPageSize"];
+                /**
+                 * @description How many milliseconds after `timestamp` the request stays valid.
+                 *     Default 5000, at most 60000. Part of the signed message.
+                 * @example 5000
+                 */
+                recvWindow?: components["parameters"]["RecvWindow"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of lead order history. */
+            200: {
+                headers: {
+                    "X-Api-Limit-Status": components["headers"]["XApiLimitStatus"];
+                    "X-Api-Limit": components["headers"]["XApiLimit"];
+                    "X-Api-Limit-Reset-Timestamp": components["headers"]["XApiLimitResetTimestamp"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryLeadOrdersResponse"] | components["schemas"]["ErrorResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            418: components["responses"]["IpBanned"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    getTradeData: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Fixed period: 7, 30, 90, 180 or 365 (default 7).
+                 * @example 30
+                 */
+                type?: components["schemas"]["TradeDataPeriod"];
+                /**
+                 * @description How many milliseconds after `timestamp` the request stays valid.
+                 *     Default 5000, at most 60000. Part of the signed message.
+                 * @example 5000
+                 */
+                recvWindow?: components["parameters"]["RecvWindow"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statistics of the period. */
+            200: {
+                headers: {
+                    "X-Api-Limit-Status": components["headers"]["XApiLimitStatus"];
+                    "X-Api-Limit": components["headers"]["XApiLimit"];
+                    "X-Api-Limit-Reset-Timestamp": components["headers"]["XApiLimitResetTimestamp"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TradeDataResponse"] | components["schemas"]["ErrorResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            418: components["responses"]["IpBanned"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    listProfitSharingHistory: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many milliseconds after `timestamp` the request stays valid.
+                 *     Default 5000, at most 60000. Part of the signed message.
+                 * @example 5000
+                 */
+                recvWindow?: components["parameters"]["RecvWindow"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profit-sharing records (possibly an empty array). */
+            200: {
+                headers: {
+                    "X-Api-Limit-Status": components["headers"]["XApiLimitStatus"];
+                    "X-Api-Limit": components["headers"]["XApiLimit"];
+                    "X-Api-Limit-Reset-Timestamp": components["headers"]["XApiLimitResetTimestamp"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfitSharingHistoryResponse"] | components["schemas"]["ErrorResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            418: components["responses"]["IpBanned"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    listLeaderSymbols: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many milliseconds after `timestamp` the request stays valid.
+                 *     Default 5000, at most 60000. Part of the signed message.
+                 * @example 5000
+                 */
+                recvWindow?: components["parameters"]["RecvWindow"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The leader's pairs (possibly an empty array). */
+            200: {
+                headers: {
+                    "X-Api-Limit-Status": components["headers"]["XApiLimitStatus"];
+                    "X-Api-Limit": components["headers"]["XApiLimit"];
+                    "X-Api-Limit-Reset-Timestamp": components["headers"]["XApiLimitResetTimestamp"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeaderSymbolsResponse"] | components["schemas"]["ErrorResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            418: components["responses"]["IpBanned"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    getLeaderConfig: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many milliseconds after `timestamp` the request stays valid.
+                 *     Default 5000, at most 60000. Part of the signed message.
+                 * @example 5000
+                 */
+                recvWindow?: components["parameters"]["RecvWindow"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The leader config. */
+            200: {
+                headers: {
+                    "X-Api-Limit-Status": components["headers"]["XApiLimitStatus"];
+                    "X-Api-Limit": components["headers"]["XApiLimit"];
+                    "X-Api-Limit-Reset-Timestamp": components["headers"]["XApiLimitResetTimestamp"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeaderConfigResponse"] | components["schemas"]["ErrorResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            418: components["responses"]["IpBanned"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    updateLeaderConfig: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many milliseconds after `timestamp` the request stays valid.
+                 *     Default 5000, at most 60000. Part of the signed message.
+                 * @example 5000
+                 */
+                recvWindow?: components["parameters"]["RecvWindow"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Compact, one-line JSON; signed byte for byte. Sent as
+         *     `Content-Type: application/json` (the simulator answers `-1130` naming
+         *     `Content-Type` otherwise).
+         */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeaderConfigUpdate"];
+            };
+        };
+        responses: {
+            /** @description Stored; `data` is null. */
+            200: {
+                headers: {
+                    "X-Api-Limit-Status": components["headers"]["XApiLimitStatus"];
+                    "X-Api-Limit": components["headers"]["XApiLimit"];
+                    "X-Api-Limit-Reset-Timestamp": components["headers"]["XApiLimitResetTimestamp"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmptyResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            418: components["responses"]["IpBanned"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    listFollowers: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page number, starting from 1.
+                 * @example 1
+                 */
+                page?: components["parameters"]["LeaderPage"];
+                /**
+                 * @description Page size (the page gives no maximum).
+                 * @example 10
+                 */
+                size?: components["parameters"]["LeaderPageSize"];
+                /**
+                 * @description How many milliseconds after `timestamp` the request stays valid.
+                 *     Default 5000, at most 60000. Part of the signed message.
+                 * @example 5000
+                 */
+                recvWindow?: components["parameters"]["RecvWindow"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of followers. */
+            200: {
+                headers: {
+                    "X-Api-Limit-Status": components["headers"]["XApiLimitStatus"];
+                    "X-Api-Limit": components["headers"]["XApiLimit"];
+                    "X-Api-Limit-Reset-Timestamp": components["headers"]["XApiLimitResetTimestamp"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowersResponse"] | components["schemas"]["ErrorResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            418: components["responses"]["IpBanned"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    removeFollower: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many milliseconds after `timestamp` the request stays valid.
+                 *     Default 5000, at most 60000. Part of the signed message.
+                 * @example 5000
+                 */
+                recvWindow?: components["parameters"]["RecvWindow"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description User ID of the follower to remove, at least 1.
+                 * @example 123456789
+                 */
+                followerUserId: components["schemas"]["FollowerUserIdParam"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed; `data` is null. */
             200: {
                 headers: {
                     "X-Api-Limit-Status": components["headers"]["XApiLimitStatus"];

@@ -1,6 +1,7 @@
 /**
  * Proof that a TypeScript team can build on openapi.yaml: a small client that builds
- * every request of the eight operations and reads every response, through nothing but
+ * every request of the seventeen operations (server time, the seven of a follower and
+ * the nine of a leader) and reads every response, through nothing but
  * the types openapi-typescript generates from the contract (ts/openapi.d.ts, written by
  * `make generate`). `tsc --noEmit --strict` checks it in `make test`
  * (tests/test_typescript.py); ts/negative/ holds what must not compile.
@@ -75,6 +76,15 @@ export const ROUTES = {
   updateFollowConfig: ["put", "/api/v2/copy-trading/follower/config"],
   listLeaders: ["get", "/api/v2/copy-trading/follower/leaders"],
   cancelLeader: ["delete", "/api/v2/copy-trading/follower/leaders/{leaderUserId}"],
+  listCurrentLeadOrders: ["get", "/api/v2/copy-trading/leader/orders/current"],
+  listHistoryLeadOrders: ["get", "/api/v2/copy-trading/leader/orders/history"],
+  getTradeData: ["get", "/api/v2/copy-trading/leader/trade-data"],
+  listProfitSharingHistory: ["get", "/api/v2/copy-trading/leader/profit-sharings/history"],
+  listLeaderSymbols: ["get", "/api/v2/copy-trading/leader/symbols"],
+  getLeaderConfig: ["get", "/api/v2/copy-trading/leader/config"],
+  updateLeaderConfig: ["put", "/api/v2/copy-trading/leader/config"],
+  listFollowers: ["get", "/api/v2/copy-trading/leader/followers"],
+  removeFollower: ["delete", "/api/v2/copy-trading/leader/followers/{followerUserId}"],
 } as const satisfies { [K in OperationId]: RouteOf<K> };
 
 // ------------------------------------------------------------------ the wire
@@ -366,6 +376,186 @@ export async function cancelLeader(transport: Transport, credentials: Credential
         return "not following that leader";
       case undefined:
         return "outcome unknown: list the leaders before trying again";
+      default:
+        return error.status >= 500 ? "outcome unknown" : error.message;
+    }
+  }
+}
+
+// ------------------------------------------------------------------ the leader side
+// A leader's key signs these; the same transport, signing and envelope as above.
+const FOLLOWER: Schemas["FollowerUserIdParam"] = 123456789;
+const PERIOD: Schemas["TradeDataPeriod"] = 30;
+
+export async function currentLeadOrders(transport: Transport, credentials: Credentials): Promise<string[]> {
+  const { body } = await call(transport, "listCurrentLeadOrders", { query: { recvWindow: 5000 } }, credentials);
+  return body.data.map((order: Schemas["LeadOrder"]) => {
+    const side: "long" | "short" = order.isLong === 1 ? "long" : "short";
+    const positionType: number = order.positionType; // 0 cross, 1 isolated, or not listed yet
+    const openTime: Schemas["Int64"] = order.openTime; // epoch ms: digits, usually
+    return [
+      order.symbolId, order.symbolName, side, positionType, order.leverage, openTime,
+      order.quantity, order.newPrice, order.openPrice, order.totalFollowerCount,
+      order.totalFollowerMargin, order.profitRate, order.markPrice,
+    ].join(" ");
+  });
+}
+
+export async function historyLeadOrders(transport: Transport, credentials: Credentials): Promise<string[]> {
+  const rows: string[] = [];
+  for (let page = 1; ; page += 1) {
+    const { body } = await call(transport, "listHistoryLeadOrders", { query: { page, size: 50 } }, credentials);
+    const history: Schemas["HistoryLeadOrdersPage"] = body.data;
+    for (const closed of history.list) {
+      const status: number = closed.status; // 1 partially, 2 fully closed, or not listed yet
+      const fully = closed.status === 2;
+      const side: number = closed.isLong;
+      const positionType: number = closed.positionType;
+      rows.push(
+        [
+          closed.symbolId, side, positionType, closed.leverage, closed.openPrice, closed.closePrice,
+          closed.openTime, closed.closeTime, closed.profit, status, fully, closed.openQty,
+          closed.closeQty, closed.positionProfit, closed.openFee, closed.closeFee,
+        ].join(" "),
+      );
+    }
+    if (page >= Number(history.pages) || rows.length >= Number(history.total)) return rows;
+  }
+}
+
+export async function tradeData(transport: Transport, credentials: Credentials): Promise<string[]> {
+  const { body } = await call(transport, "getTradeData", { query: { type: PERIOD } }, credentials);
+  return body.data.map((figures: Schemas["TradeData"]) => {
+    const orderCount: number = figures.orderCount; // a JSON integer here, not a string
+    const tradingDays: number = figures.tradingDays;
+    const ratio: string = figures.profitLossRatio; // text such as "2.18:1", not a decimal
+    return [
+      figures.profitRate, figures.accumulatedProfit, orderCount, figures.winRate,
+      figures.currentFollowerCount, figures.followerTotalProfit, figures.sharpeRatio,
+      figures.totalFollowerCount, figures.assetManagementScale, ratio, figures.tradingFrequency,
+      tradingDays,
+    ].join(" ");
+  });
+}
+
+export async function profitSharings(transport: Transport, credentials: Credentials): Promise<string[]> {
+  const { body } = await call(transport, "listProfitSharingHistory", {}, credentials);
+  const records: Schemas["ProfitSharingList"] = body.data; // the latest 100 at most
+  return records.map((record) => {
+    const week: number = record.weekOfYear;
+    const year: number = record.year;
+    return [
+      record.totalProfitSharing, week, year, record.sharingDate, record.recommendUserShare,
+      record.realProfitShare,
+    ].join(" ");
+  });
+}
+
+export async function leaderSymbols(transport: Transport, credentials: Credentials): Promise<string[]> {
+  const { body } = await call(transport, "listLeaderSymbols", {}, credentials);
+  const symbols: Schemas["LeaderSymbolList"] = body.data;
+  return symbols.filter((symbol) => symbol.isLead === 1).map((symbol) => `${symbol.symbolId} ${symbol.leverage}`);
+}
+
+export async function leaderConfig(transport: Transport, credentials: Credentials): Promise<Schemas["LeaderConfigUpdate"]> {
+  const { body } = await call(transport, "getLeaderConfig", { query: { recvWindow: 5000 } }, credentials);
+  const config: Schemas["LeaderConfig"] = body.data;
+  const unLeadTypes = [0, 1] as const satisfies readonly Schemas["UnLeadType"][];
+  const positionTypes = [-1, 0, 1] as const satisfies readonly Schemas["LeadPositionType"][];
+  const periods = [1, 7] as const satisfies readonly Schemas["ProfitPeriod"][];
+  // the cool-down timestamps are strings (usually) or null here, integers in the update
+  const millis = (value: Schemas["Int64"] | null): number => Number(value ?? 0);
+  const update: Schemas["LeaderConfigUpdate"] = {
+    unLeadType: listed(config.unLeadType, unLeadTypes, "unLeadType"),
+    unLeadStartTime: millis(config.unLeadStartTime),
+    unLeadEndTime: millis(config.unLeadEndTime),
+    leadPositionType: listed(config.leadPositionType, positionTypes, "leadPositionType"),
+    tradeProtect: config.tradeProtect, // values the page does not list: sent back as read
+    profitPeriod: listed(config.profitPeriod, periods, "profitPeriod"),
+    profitRate: required(config.profitRate, "profitRate"),
+    followAssetLowerLimit: required(config.followAssetLowerLimit, "followAssetLowerLimit"),
+    fixedAmountFollowMin: required(config.fixedAmountFollowMin, "fixedAmountFollowMin"),
+    fixedRateFollowMin: required(config.fixedRateFollowMin, "fixedRateFollowMin"),
+    isNeedInvite: config.isNeedInvite,
+    inviteScope: config.inviteScope,
+    symbolIds: config.symbolIds, // the full list: a pair left out would be disabled
+    recommendShare: config.recommendShare,
+  };
+  const rate = decimal(config.recommendShareRate);
+  if (rate !== undefined) update.recommendShareRate = rate;
+  if (config.inviteCode) update.inviteCode = config.inviteCode;
+  return update;
+}
+
+export async function updateLeaderConfig(transport: Transport, credentials: Credentials): Promise<string> {
+  const body: Schemas["LeaderConfigUpdate"] = {
+    unLeadType: 1,
+    unLeadStartTime: 1717200000000,
+    unLeadEndTime: 1717286400000,
+    leadPositionType: 0,
+    tradeProtect: 1,
+    profitPeriod: 7,
+    profitRate: "0.1",
+    followAssetLowerLimit: "100",
+    fixedAmountFollowMin: "10",
+    fixedRateFollowMin: "10",
+    isNeedInvite: 1,
+    inviteScope: 2,
+    symbolIds: [SYMBOL, "ETH-SWAP-USDT"],
+    recommendShare: 1,
+    recommendShareRate: "0.2",
+    inviteCode: "LEADER2026",
+  };
+  try {
+    const answer = await call(transport, "updateLeaderConfig", { body }, credentials);
+    return `updated ${String(answer.body.data ?? null)}`; // null, or left out
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    switch (error.code) {
+      case -32090:
+        return "a pair left out still has active lead orders";
+      case -120078:
+        return "the cool-down window is invalid";
+      case -120041:
+        return "not an active leader";
+      default:
+        return error.message;
+    }
+  }
+}
+
+export async function followers(transport: Transport, credentials: Credentials): Promise<string[]> {
+  const rows: string[] = [];
+  for (let page = 1; ; page += 1) {
+    const { body } = await call(transport, "listFollowers", { query: { page, size: 50 } }, credentials);
+    const followersPage: Schemas["FollowersPage"] = body.data;
+    for (const follower of followersPage.list) {
+      // no user ID in a row: Remove Follower's ID comes from elsewhere
+      rows.push(
+        [
+          follower.followerNickname ?? "-", follower.followAmountLimit, follower.totalFollowMargin,
+          follower.totalProfit, follower.followRunningMills,
+        ].join(" "),
+      );
+    }
+    if (page >= Number(followersPage.pages) || rows.length >= Number(followersPage.total)) return rows;
+  }
+}
+
+export async function removeFollower(transport: Transport, credentials: Credentials): Promise<string> {
+  try {
+    const answer = await call(transport, "removeFollower", { path: { followerUserId: FOLLOWER } }, credentials);
+    const data: null | undefined = answer.body.data; // null, or left out
+    return `removed ${String(data ?? null)}`;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    switch (error.code) {
+      case -120055:
+        return "the follower holds copy positions";
+      case -32045:
+        return "not a follower of this leader";
+      case undefined:
+        return "outcome unknown: list the followers before trying again";
       default:
         return error.status >= 500 ? "outcome unknown" : error.message;
     }
