@@ -279,10 +279,17 @@ def test_overview_renders(rendered: dict[str, Rendered]) -> None:
 
 
 def test_operation_pages_link_every_operation(rendered: dict[str, Rendered]) -> None:
-    expected = {anchor(op_id, method, path) for op_id, _, method, path in OPERATIONS}
-    for op_id, *_ in OPERATIONS:
-        links = set(re.findall(rf'href="(#/(?:{TAGS})/[a-z]+)"', rendered[op_id].markup))
+    """The sidebar of an operation's page links every operation of its tag (Redoc expands
+    the current tag's group only) and every tag's group."""
+    anchors = {op_id: anchor(op_id, method, path) for op_id, _, method, path in OPERATIONS}
+    for op_id, link in anchors.items():
+        tag = link.split("/")[1]
+        expected = {a for a in anchors.values() if a.startswith(f"#/{tag}/")}
+        markup = rendered[op_id].markup
+        links = set(re.findall(rf'href="(#/(?:{TAGS})/[a-z]+)"', markup))
         assert links == expected, f"{op_id}: sidebar links {links}"
+        groups = set(re.findall(rf'href="#/({TAGS})"', markup))
+        assert groups == set(TAGS.split("|")), f"{op_id}: tag groups {groups}"
 
 
 @pytest.mark.parametrize(
