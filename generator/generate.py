@@ -11,6 +11,8 @@ and two of ours for what neither reads, the spec's extensions:
     each operation's x-error-codes)
   * assumption_table.py -> generated/toobit_follower_models/assumptions.py (every x-assumption
     marker, as tools/assumptions.py reads and checks them)
+  * operation_table.py -> generated/toobit_follower_models/operations.py (every operation:
+    method, path, parameters, models, weight, read/write, error codes)
 and the Python types that schemas name with `x-python-type` (copied as they are):
   * scalars.py -> generated/toobit_follower_models/scalars.py (e.g. DecimalString's
     UnsetDecimal: "" and null read as None)
@@ -22,6 +24,7 @@ command that regenerates it, so a stale tree is visible at a glance.
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import hashlib
 import os
@@ -35,6 +38,7 @@ from pathlib import Path
 import yaml
 from assumption_table import AssumptionError, render_assumptions_module
 from error_table import ErrorTableError, render_errors_module
+from operation_table import OperationTableError, render_operations_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
@@ -132,6 +136,19 @@ def _stamp(folder: Path, header: str) -> None:
         path.write_text(header + "".join(lines), encoding="utf-8")
 
 
+def _write_ours(module: Path, source: str, generator: str, digest: str) -> None:
+    """One of our own generated modules: written, ruff-formatted, then headed."""
+    module.write_text(source, encoding="utf-8")
+    exe = Path(sys.executable).parent
+    _run(
+        [str(exe / "ruff"), "format", "--isolated", "--quiet", "--no-cache", str(module)],
+        module.parent,
+    )
+    module.write_text(
+        _header_ours(generator, digest) + module.read_text(encoding="utf-8"), encoding="utf-8"
+    )
+
+
 def generate_into(target: Path, spec: Path = SPEC) -> None:
     """Write both generated packages from spec into target (which must not exist yet)."""
     digest = hashlib.sha256(spec.read_bytes()).hexdigest()
@@ -194,6 +211,15 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
                 _header_ours(generator, digest) + module.read_text(encoding="utf-8"),
                 encoding="utf-8",
             )
+        # The operation table names the models datamodel-codegen just wrote: pass their names,
+        # so a model it cannot find stops generation here rather than at import time.
+        models_tree = ast.parse((models_out / "__init__.py").read_text(encoding="utf-8"))
+        model_names = {n.name for n in models_tree.body if isinstance(n, ast.ClassDef)}
+        try:
+            operations_source = render_operations_module(document, model_names)
+        except OperationTableError as exc:
+            raise SystemExit(f"generator failed: {exc}") from exc
+        _write_ours(models_out / "operations.py", operations_source, "operation_table.py", digest)
         (models_out / SCALARS.name).write_text(
             _header_copy(SCALARS, digest) + SCALARS.read_text(encoding="utf-8"), encoding="utf-8"
         )
