@@ -27,7 +27,7 @@ from ._deadline import DEADLINE
 from ._exceptions import (
     APIConnectionError,
     APIError,
-    DeadlineExceededError,
+    APITimeoutError,
     ToobitError,
     UnexpectedResponseError,
 )
@@ -46,9 +46,10 @@ __all__ = [
 T = TypeVar("T")
 P = ParamSpec("P")
 
-# Failures of an attempt that got no usable answer (a body too long, in an encoding not
-# asked for or that does not decode, or still coming at the deadline).
-_NO_ANSWER: Final = (httpx.TransportError, UnexpectedResponseError, DeadlineExceededError)
+# Failures of an attempt that got no usable answer: any httpx error (the connection, the
+# protocol, a redirect loop), a body too long, in an encoding not asked for or that does
+# not decode, or still coming at the attempt's or the call's deadline.
+_NO_ANSWER: Final = (httpx.HTTPError, UnexpectedResponseError, APITimeoutError)
 
 _RAW: Final[contextvars.ContextVar[list[httpx.Response] | None]] = contextvars.ContextVar(
     "toobit_follower_raw", default=None
@@ -101,10 +102,12 @@ class FollowerClient(BaseClient):
 
     Credentials come from the arguments or ``TOOBIT_API_KEY`` / ``TOOBIT_API_SECRET``
     (a malformed key or secret raises CredentialsError); ``base_url`` from the argument,
-    ``TOOBIT_BASE_URL`` or the production host. ``timeout`` bounds each method call as a
-    whole: every attempt and the backoff between them (DeadlineExceededError; for a write,
-    OutcomeUnknownError). A body past ``max_response_bytes`` is not read further
-    (ResponseTooLargeError). Every client of one key and host in the process shares one
+    ``TOOBIT_BASE_URL`` or the production host. ``timeout`` (30 s) bounds each method call
+    as a whole: every attempt and the backoff between them (DeadlineExceededError; for a
+    write, OutcomeUnknownError); ``attempt_timeout`` bounds each attempt, every byte of
+    its answer included (default: a third of ``timeout``, at most 10 s), after which a
+    GET or PUT is retried within what is left. A body past ``max_response_bytes`` is not
+    read further (ResponseTooLargeError). Every client of one key and host in the process shares one
     rate-limit gate; ``max_rate_limit_wait`` is the longest it waits for a reset.
     ``transport`` (any httpx transport) points the client at a fake or an in-process
     ASGI app (with a gate of its own); ``sleep`` and ``clock`` exist so tests need not
@@ -122,6 +125,7 @@ class FollowerClient(BaseClient):
         recv_window: int = C.DEFAULT_RECV_WINDOW,
         body_signing: BodySigning | str = BodySigning.QUERY_AND_BODY,
         timeout: float | httpx.Timeout | None = C.DEFAULT_TIMEOUT,
+        attempt_timeout: float | None = None,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         max_rate_limit_wait: float = C.MAX_RATE_LIMIT_WAIT,
         max_response_bytes: int = C.DEFAULT_MAX_RESPONSE_BYTES,
@@ -136,6 +140,7 @@ class FollowerClient(BaseClient):
             recv_window=recv_window,
             body_signing=body_signing,
             timeout=timeout,
+            attempt_timeout=attempt_timeout,
             max_retries=max_retries,
             max_rate_limit_wait=max_rate_limit_wait,
             max_response_bytes=max_response_bytes,
@@ -176,17 +181,14 @@ class FollowerClient(BaseClient):
             if wait:
                 self._sleep(wait)
                 continue
-            # A new request per attempt: the auth signs it afresh, and the request of an
-            # earlier attempt (reachable from its response or exception) stays as sent.
-            request = http.build_request(
-                prepared.method,
-                url,
-                content=prepared.json,
-                headers=prepared.headers,
-            )
             error: APIError | APIConnectionError
-            deadline = DEADLINE.set(self._monotonic_deadline(call))
+            deadline = DEADLINE.set(self._start_attempt(call))
             try:
+                # A new request per attempt: the auth signs it afresh, and the request of
+                # an earlier attempt (reachable from its response or exception) stays as sent.
+                request = http.build_request(
+                    prepared.method, url, content=prepared.json, headers=prepared.headers
+                )
                 response = http.send(request, auth=auth, stream=True)
                 try:
                     reader = self._received(call, response)
@@ -205,6 +207,9 @@ class FollowerClient(BaseClient):
                 error = result
             finally:
                 DEADLINE.reset(deadline)
+                # however the attempt ended (an exception of any kind, Ctrl-C, a task
+                # cancelled), its reservation goes back to the gate
+                self._release(call)
             step = self._next_step(call, error)
             if step == RESYNC:
                 call.resyncs += 1
@@ -308,6 +313,7 @@ class AsyncFollowerClient(BaseClient):
         recv_window: int = C.DEFAULT_RECV_WINDOW,
         body_signing: BodySigning | str = BodySigning.QUERY_AND_BODY,
         timeout: float | httpx.Timeout | None = C.DEFAULT_TIMEOUT,
+        attempt_timeout: float | None = None,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         max_rate_limit_wait: float = C.MAX_RATE_LIMIT_WAIT,
         max_response_bytes: int = C.DEFAULT_MAX_RESPONSE_BYTES,
@@ -322,6 +328,7 @@ class AsyncFollowerClient(BaseClient):
             recv_window=recv_window,
             body_signing=body_signing,
             timeout=timeout,
+            attempt_timeout=attempt_timeout,
             max_retries=max_retries,
             max_rate_limit_wait=max_rate_limit_wait,
             max_response_bytes=max_response_bytes,
@@ -360,15 +367,12 @@ class AsyncFollowerClient(BaseClient):
             if wait:
                 await self._sleep(wait)
                 continue
-            request = http.build_request(
-                prepared.method,
-                url,
-                content=prepared.json,
-                headers=prepared.headers,
-            )
             error: APIError | APIConnectionError
-            deadline = DEADLINE.set(self._monotonic_deadline(call))
+            deadline = DEADLINE.set(self._start_attempt(call))
             try:
+                request = http.build_request(
+                    prepared.method, url, content=prepared.json, headers=prepared.headers
+                )
                 response = await http.send(request, auth=auth, stream=True)
                 try:
                     reader = self._received(call, response)
@@ -387,6 +391,9 @@ class AsyncFollowerClient(BaseClient):
                 error = result
             finally:
                 DEADLINE.reset(deadline)
+                # however the attempt ended (an exception of any kind, Ctrl-C, a task
+                # cancelled), its reservation goes back to the gate
+                self._release(call)
             step = self._next_step(call, error)
             if step == RESYNC:
                 call.resyncs += 1

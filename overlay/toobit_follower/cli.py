@@ -324,6 +324,14 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
         f" (default {C.DEFAULT_TIMEOUT:g})",
     )
     group.add_argument(
+        "--attempt-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=default,
+        help="longest one attempt may take before a GET or PUT is retried (default: a third"
+        f" of --timeout, at most {C.DEFAULT_ATTEMPT_TIMEOUT:g})",
+    )
+    group.add_argument(
         "--max-wait",
         metavar="SECONDS",
         type=float,
@@ -553,6 +561,8 @@ def _client(ctx: Context) -> Iterator[Any]:
         kwargs["body_signing"] = creds.body_signing
     if ctx.args.timeout is not None:
         kwargs["timeout"] = ctx.args.timeout
+    if ctx.args.attempt_timeout is not None:
+        kwargs["attempt_timeout"] = ctx.args.attempt_timeout
     if ctx.args.max_wait is not None:
         kwargs["max_rate_limit_wait"] = ctx.args.max_wait
     with FollowerClient(**kwargs) as client:
