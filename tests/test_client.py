@@ -497,14 +497,14 @@ def test_sync_context_manager_closes() -> None:
     env = Env("sync")
     with env.client as client:
         client.list_leaders()
-    assert env.client.generated.get_httpx_client().is_closed
+    assert env.client.http_client.is_closed
 
 
 async def test_async_context_manager_closes() -> None:
     env = Env("async")
     async with env.client as client:
         await client.list_leaders()
-    assert env.client.generated.get_async_httpx_client().is_closed
+    assert env.client.http_client.is_closed
 
 
 # ---- configuration -------------------------------------------------------------------------
@@ -568,7 +568,7 @@ def test_query_only_signing_option() -> None:
 
 def test_repr_shows_no_secret() -> None:
     env = Env("sync")
-    for text in (repr(env.client), repr(env.client.auth), repr(env.client.generated)):
+    for text in (repr(env.client), repr(env.client.auth), repr(env.client.http_client)):
         assert DEMO_API_SECRET not in text
     assert f"{DEMO_API_KEY[:4]}...{DEMO_API_KEY[-4:]}" in repr(env.client)
 

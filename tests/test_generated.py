@@ -238,7 +238,7 @@ def test_generated_headers_carry_the_current_spec_digest() -> None:
     assert digest in header.splitlines()[0]
 
 
-# ---- the generated low-level client, as users reach it: client.generated ----------------
+# ---- what the client sends: signed over the exact body, the key only where signed ------
 def _sim_client(mode: str, exchange: SimExchange) -> Any:
     cls = FollowerClient if mode == "sync" else AsyncFollowerClient
     transport = exchange.transport() if mode == "sync" else exchange.async_transport()
@@ -259,49 +259,35 @@ def _assert_signed(request: httpx.Request) -> None:
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_generated_client_reads_through_the_same_auth(mode: str) -> None:
-    from toobit_follower_api.api.follower import get_follow_config, list_leaders
-
+async def test_reads_and_writes_are_signed_over_the_exact_body(mode: str) -> None:
     exchange = SimExchange()
     client = _sim_client(mode, exchange)
+    update = {**_config_update(), "stopLossDelay": 45}
+    fields = models.FollowConfigUpdate.model_validate(update)
     if mode == "sync":
-        response = get_follow_config.sync_detailed(
-            client=client.generated, leader_user_id=DEMO_LEADER_ID
-        )
-        leaders = list_leaders.sync(client=client.generated)
+        client.update_follow_config(fields)
+        stored = client.get_follow_config(DEMO_LEADER_ID)
     else:
-        response = await get_follow_config.asyncio_detailed(
-            client=client.generated, leader_user_id=DEMO_LEADER_ID
-        )
-        leaders = await list_leaders.asyncio(client=client.generated)
-    assert response.status_code == 200
-    assert response.parsed.data.leader_user_id == str(DEMO_LEADER_ID)  # type: ignore[union-attr]
-    assert leaders.data[0].leader_user_id == str(DEMO_LEADER_ID)  # type: ignore[union-attr]
-    for request in exchange.requests:
+        await client.update_follow_config(fields)
+        stored = await client.get_follow_config(DEMO_LEADER_ID)
+    assert stored.stop_loss_delay == 45
+    put, get = exchange.requests
+    assert put.method == "PUT" and put.headers["Content-Type"] == "application/json"
+    for request in (put, get):
         _assert_signed(request)
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_generated_client_writes_signed_over_the_exact_body(mode: str) -> None:
-    from toobit_follower_api.api.follower import get_follow_config, update_follow_config
-    from toobit_follower_api.models import FollowConfigUpdate as AttrsFollowConfigUpdate
-
+async def test_an_unsigned_call_carries_no_api_key(mode: str) -> None:
+    """GET /api/v1/time is public: neither a signature nor the key header goes with it
+    (the generated low-level client's default header used to send the key)."""
     exchange = SimExchange()
     client = _sim_client(mode, exchange)
-    body = AttrsFollowConfigUpdate.from_dict({**_config_update(), "stopLossDelay": 45})
-    if mode == "sync":
-        response = update_follow_config.sync_detailed(client=client.generated, body=body)
-        stored = get_follow_config.sync(client=client.generated, leader_user_id=DEMO_LEADER_ID)
-    else:
-        response = await update_follow_config.asyncio_detailed(client=client.generated, body=body)
-        stored = await get_follow_config.asyncio(
-            client=client.generated, leader_user_id=DEMO_LEADER_ID
-        )
-    assert response.status_code == 200
-    assert stored.data.stop_loss_delay == 45  # type: ignore[union-attr]
-    put = exchange.requests[0]
-    assert put.method == "PUT" and put.headers["Content-Type"] == "application/json"
-    _assert_signed(put)
+    result = client.server_time() if mode == "sync" else await client.server_time()
+    assert isinstance(result, int)
+    (request,) = exchange.requests
+    assert "X-BB-APIKEY" not in request.headers
+    assert b"signature=" not in request.url.query
 
 
 def test_generated_code_passes_mypy_strict() -> None:

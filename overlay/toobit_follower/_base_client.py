@@ -15,12 +15,11 @@ from typing import Any, Final, Generic, NoReturn, TypeVar
 
 import httpx
 from pydantic import ValidationError
-from toobit_follower_api import AuthenticatedClient
 from toobit_follower_models import Envelope
 
 from . import _constants as C
 from . import _deadline
-from ._auth import ToobitAuth, probe_interrupted
+from ._auth import ToobitAuth
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -287,9 +286,6 @@ class BodyReader:
 class BaseClient:
     """Configuration and the pure parts of a call; see FollowerClient for the arguments."""
 
-    generated: AuthenticatedClient
-    """The generated low-level client; its httpx clients sign with this client's auth."""
-
     def __init__(
         self,
         *,
@@ -354,18 +350,27 @@ class BaseClient:
             if "transport" not in httpx_args
             else RateLimitGate()
         )
-        self.generated = AuthenticatedClient(
-            base_url=self.base_url,
-            token=api_key,
-            prefix="",
-            auth_header_name=C.API_KEY_HEADER,
-            headers={"Accept-Encoding": C.ACCEPT_ENCODING},
-            timeout=self._http_timeout,
-            httpx_args={"auth": self._auth, **httpx_args},
-        )
+        self._httpx_args: dict[str, Any] = {
+            "base_url": self.base_url,
+            "headers": {"Accept-Encoding": C.ACCEPT_ENCODING},
+            "timeout": self._http_timeout,
+            "auth": self._auth,
+            **httpx_args,
+        }
+        """What the sync and async clients make their httpx client with. Signed requests
+        carry the key header (the auth adds it); unsigned ones (server time) do not."""
         self._last_response: httpx.Response | None = None
         self._limited_response: httpx.Response | None = None
         _redact_httpx_log()
+
+    def _signer_for(
+        self, prepared: Prepared[Any], body_signing: BodySigning | None
+    ) -> httpx.Auth | None:
+        """The auth a request is sent with: none for an unsigned one (no key header), the
+        client's, or one with another body rule (the signing probe)."""
+        if not prepared.signed:
+            return None
+        return self._auth if body_signing is None else self._auth.for_rule(body_signing)
 
     def _own_http(self, http: httpx.Client | httpx.AsyncClient) -> None:
         """Prepare the httpx client this client sends with."""
@@ -670,10 +675,7 @@ class BaseClient:
     ) -> APIError | APIConnectionError:
         """The error of an attempt that got no (usable) answer; releases its reservation."""
         self._release(call)
-        # A transport error on a probe of body_signing="auto": the call's own request was
-        # not sent.
-        on_probe = probe_interrupted()
-        call.attempt_sent = not (on_probe or isinstance(exc, NOT_SENT))
+        call.attempt_sent = not isinstance(exc, NOT_SENT)
         if isinstance(exc, APIError | APIConnectionError):  # body too large, deadline
             return exc
         prepared = call.prepared

@@ -28,10 +28,12 @@ from ._exceptions import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    OutcomeUnknownError,
     ToobitError,
     UnexpectedResponseError,
 )
 from ._operations import LeaderId, Prepared
+from ._probes import Answer, find_body_signing
 from ._secret import Secret
 from ._types import RawResponse
 from .signing import BodySigning
@@ -45,6 +47,7 @@ __all__ = [
 
 T = TypeVar("T")
 P = ParamSpec("P")
+
 
 # Failures of an attempt that got no usable answer: any httpx error (the connection, the
 # protocol, a redirect loop), a body too long, in an encoding not asked for or that does
@@ -89,6 +92,17 @@ def async_to_raw_response_wrapper(
         return RawResponse(parsed, box[-1])
 
     return wrapped
+
+
+def _planned(prepared: Prepared[Any], rule: BodySigning) -> tuple[Prepared[Any], None, BodySigning]:
+    """A probe step, as the arguments of ``_request``."""
+    return prepared, None, rule
+
+
+def _probe_failure(error: ToobitError) -> ToobitError:
+    """What the caller of a write gets when the signing probe got no answer: the probe's
+    own failure (an OutcomeUnknownError of the probe's harmless PUT is about that PUT)."""
+    return error.error if isinstance(error, OutcomeUnknownError) else error
 
 
 def _keep(response: httpx.Response) -> None:
@@ -148,10 +162,17 @@ class FollowerClient(BaseClient):
             httpx_args={} if transport is None else {"transport": transport},
         )
         self._sleep = sleep
-        self._http = self.generated.get_httpx_client()
+        self._http = httpx.Client(**self._httpx_args)
         self._own_http(self._http)
         self.with_raw_response = FollowerClientWithRawResponse(self)
         """The same methods, returning ``RawResponse(parsed, http_response)``."""
+
+    @property
+    def http_client(self) -> httpx.Client:
+        """The httpx client this client sends with (for event hooks, or to check it is
+        closed); a request sent through it directly skips the gate, the retries and the
+        error mapping."""
+        return self._http
 
     # ---- lifecycle -------------------------------------------------------------------
     def close(self) -> None:
@@ -170,11 +191,14 @@ class FollowerClient(BaseClient):
 
     # ---- the call loop -----------------------------------------------------------------
     def _request(
-        self, prepared: Prepared[T], within: Call[Any] | None = None
+        self,
+        prepared: Prepared[T],
+        within: Call[Any] | None = None,
+        body_signing: BodySigning | None = None,
     ) -> tuple[T, httpx.Response]:
         http = self._http
         url = self.base_url + prepared.target
-        auth = http.auth if prepared.signed else None
+        auth = self._signer_for(prepared, body_signing)
         call = self._begin(prepared, within)
         while True:
             wait = self._admit(call)
@@ -226,9 +250,34 @@ class FollowerClient(BaseClient):
             self._sleep(step)
 
     def _call(self, prepared: Prepared[T]) -> T:
+        if prepared.json is not None and self._auth.needs_probe:
+            self._settle_body_signing()
         data, response = self._request(prepared)
         _keep(response)
         return data
+
+    def _settle_body_signing(self) -> None:
+        """body_signing="auto": run the signing probe, its requests ordinary calls through
+        the gate (concurrent first writes wait for one probe)."""
+        with self._auth.probe_lock:
+            if not self._auth.needs_probe:
+                return
+            flow = find_body_signing(_planned)
+            try:
+                _, step = next(flow)
+                while True:
+                    try:
+                        _, response = self._request(*step)
+                        answer = Answer.of(response, response.content)
+                    except APIError as error:
+                        answer = Answer.of_error(error)
+                    _, step = flow.send(answer)
+            except StopIteration as done:
+                self._auth.settle(done.value)
+            except ToobitError as error:
+                # cut short: the caller's own request is not sent (its outcome is known),
+                # and the next write probes again
+                raise _probe_failure(error) from None
 
     # ---- operations ----------------------------------------------------------------
     def server_time(self) -> int:
@@ -336,10 +385,17 @@ class AsyncFollowerClient(BaseClient):
             httpx_args={} if transport is None else {"transport": transport},
         )
         self._sleep = sleep
-        self._http = self.generated.get_async_httpx_client()
+        self._http = httpx.AsyncClient(**self._httpx_args)
         self._own_http(self._http)
         self.with_raw_response = AsyncFollowerClientWithRawResponse(self)
         """The same methods, returning ``RawResponse(parsed, http_response)``."""
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The httpx client this client sends with (for event hooks, or to check it is
+        closed); a request sent through it directly skips the gate, the retries and the
+        error mapping."""
+        return self._http
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -356,11 +412,14 @@ class AsyncFollowerClient(BaseClient):
         await self.close()
 
     async def _request(
-        self, prepared: Prepared[T], within: Call[Any] | None = None
+        self,
+        prepared: Prepared[T],
+        within: Call[Any] | None = None,
+        body_signing: BodySigning | None = None,
     ) -> tuple[T, httpx.Response]:
         http = self._http
         url = self.base_url + prepared.target
-        auth = http.auth if prepared.signed else None
+        auth = self._signer_for(prepared, body_signing)
         call = self._begin(prepared, within)
         while True:
             wait = self._admit(call)
@@ -410,9 +469,33 @@ class AsyncFollowerClient(BaseClient):
             await self._sleep(step)
 
     async def _call(self, prepared: Prepared[T]) -> T:
+        if prepared.json is not None and self._auth.needs_probe:
+            await self._settle_body_signing()
         data, response = await self._request(prepared)
         _keep(response)
         return data
+
+    async def _settle_body_signing(self) -> None:
+        """The async twin of FollowerClient._settle_body_signing."""
+        async with self._auth.async_probe_lock:
+            if not self._auth.needs_probe:
+                return
+            flow = find_body_signing(_planned)
+            try:
+                _, step = next(flow)
+                while True:
+                    try:
+                        _, response = await self._request(*step)
+                        answer = Answer.of(response, response.content)
+                    except APIError as error:
+                        answer = Answer.of_error(error)
+                    _, step = flow.send(answer)
+            except StopIteration as done:
+                self._auth.settle(done.value)
+            except ToobitError as error:
+                # cut short: the caller's own request is not sent (its outcome is known),
+                # and the next write probes again
+                raise _probe_failure(error) from None
 
     async def server_time(self) -> int:
         """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""

@@ -27,7 +27,7 @@ from toobit_follower_models.errors import ErrorCode
 
 from . import _operations as ops
 from ._constants import SUCCESS_CODE
-from ._exceptions import AuthenticationError, RateLimitError, error_class
+from ._exceptions import APIError, AuthenticationError, RateLimitError, error_class
 from ._operations import Prepared
 from .signing import BodySigning
 
@@ -64,6 +64,14 @@ class Answer(NamedTuple):
     msg: str | None
     body: bytes
     headers: httpx.Headers
+
+    @classmethod
+    def of_error(cls, error: APIError) -> Answer:
+        """The answer behind a client's APIError (a gate's refusal to send has none)."""
+        response = error.response
+        if response is not None:
+            return cls.of(response, response.content)
+        return cls(error.status_code, error.code, error.msg, b"", httpx.Headers())
 
     @classmethod
     def of(cls, response: httpx.Response, body: bytes) -> Answer:
@@ -113,10 +121,11 @@ class Stop:
     definite: bool = False
 
 
-MakeRequest = Callable[[Prepared[Any], BodySigning], httpx.Request]
-"""Builds the request of an operation, signed with the given body rule."""
+MakeRequest = Callable[[Prepared[Any], BodySigning], Any]
+"""Builds the request of an operation, signed with the given body rule: an httpx
+request (conformance), or whatever its driver sends (the client: the pair itself)."""
 
-Flow = Generator[tuple[str, httpx.Request], Answer, T]
+Flow = Generator[tuple[str, Any], Answer, T]
 
 
 def unfollowed_leader(make: MakeRequest) -> Flow[int | Stop]:
