@@ -438,10 +438,18 @@ class Finding:
 
 def _missing(seen: Observations) -> str:
     why = seen.session.stopped or (
-        f"no read-only key given (--read-only-profile, or {READ_ONLY_KEY_ENV} and"
+        "no answer"
+        if seen.read_only
+        else f"no read-only key given (--read-only-profile, or {READ_ONLY_KEY_ENV} and"
         f" {READ_ONLY_SECRET_ENV})"
     )
     return f"not asked: {why}"
+
+
+def _read_only_answers(seen: Observations) -> list[tuple[str, Answer]]:
+    """The answers to the read-only key's probes, in order."""
+    labels = ("read-only-write", "read-only-invalid")
+    return [(label, a) for label in labels if (a := seen.get(label)) is not None]
 
 
 @dataclass(frozen=True)
@@ -619,8 +627,21 @@ def _statuses(seen: Observations, contract: Contract) -> list[Finding]:
         observed = seen_by_kind[kind]
         finding.probes = tuple(label for label, _, _ in observed)
         if not observed:
-            asked = kind != "permission" and seen.session.stopped is None
-            finding.observed = "none observed" if asked else _missing(seen)
+            if kind != "permission":
+                asked = seen.session.stopped is None
+                finding.observed = "none observed" if asked else _missing(seen)
+            elif seen.read_only and (answers := _read_only_answers(seen)):
+                # the read-only key was refused otherwise, or not at all
+                finding.probes = tuple(label for label, _ in answers)
+                shown = "; ".join(
+                    f"{label}: {seen.session.scrub(a.shown())}" for label, a in answers
+                )
+                codes = " or ".join(code.name for code in expected)
+                finding.observed = (
+                    f"none observed: the host never answered {codes} to the read-only key ({shown})"
+                )
+            else:
+                finding.observed = _missing(seen)
             findings.append(finding)
             continue
         counts: dict[str, int] = {}
