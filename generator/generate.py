@@ -37,6 +37,7 @@ from pathlib import Path
 
 import yaml
 from assumption_table import AssumptionError, render_assumptions_module
+from client_methods import render_methods_template
 from error_table import ErrorTableError, render_errors_module
 from operation_table import OperationTableError, render_operations_module
 
@@ -47,6 +48,14 @@ CLIENT_CONFIG = ROOT / "generator" / "openapi-python-client.yaml"
 CLIENT_PACKAGE = "toobit_follower_api"
 MODELS_PACKAGE = "toobit_follower_models"
 SCALARS = ROOT / "generator" / "scalars.py"
+# openapi-python-client renders the client methods with our templates (--custom-template-path):
+# a copy of this folder plus _methods.jinja, what its parse drops (generator/client_methods.py).
+CLIENT_TEMPLATES = ROOT / "generator" / "templates"
+# openapi-python-client 0.29.1 also writes, unconditionally, its attrs models, one module of
+# sync/asyncio functions per operation, and the httpx client, types and errors they use.
+# Shipped while something still imports them; False removes them from its output.
+SHIP_LEGACY_CLIENT = True
+LEGACY_CLIENT_FILES = ("client.py", "errors.py", "types.py", "models", "api/*/[!_]*.py")
 
 # datamodel-code-generator options. Each one matters:
 DATAMODEL_ARGS = [
@@ -157,6 +166,15 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
         work_dir = Path(work)
         exe = Path(sys.executable).parent
         client_out = work_dir / CLIENT_PACKAGE
+        templates = work_dir / "templates"
+        shutil.copytree(CLIENT_TEMPLATES, templates)
+        try:
+            methods = render_methods_template(
+                yaml.safe_load(spec.read_text(encoding="utf-8")), legacy=SHIP_LEGACY_CLIENT
+            )
+        except OperationTableError as exc:
+            raise SystemExit(f"generator failed: {exc}") from exc
+        (templates / "_methods.jinja").write_text(methods, encoding="utf-8")
         _run(
             [
                 str(exe / "openapi-python-client"),
@@ -165,6 +183,8 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
                 str(spec),
                 "--config",
                 str(CLIENT_CONFIG),
+                "--custom-template-path",
+                str(templates),
                 "--meta",
                 "none",
                 "--output-path",
@@ -173,6 +193,10 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
             ],
             cwd=work_dir,
         )
+        if not SHIP_LEGACY_CLIENT:
+            for pattern in LEGACY_CLIENT_FILES:
+                for legacy in sorted(client_out.glob(pattern)):
+                    shutil.rmtree(legacy) if legacy.is_dir() else legacy.unlink()
         _stamp(client_out, _header("openapi-python-client", digest))
         # openapi-python-client writes py.typed only with --meta; the package is typed (PEP 561)
         (client_out / "py.typed").write_text("# Marker file for PEP 561\n", encoding="utf-8")
