@@ -446,7 +446,11 @@ class BaseClient:
         self._last_response = None
         timeout = self.timeout
         deadline = math.inf if timeout is None else self._clock() + timeout
-        return Call(prepared, deadline if within is None else min(deadline, within.deadline))
+        if within is None:
+            return Call(prepared, deadline)
+        call = Call(prepared, min(deadline, within.deadline))
+        call.resyncs = C.TIMESTAMP_RESYNCS  # a re-sync answered -1021 is not re-synced
+        return call
 
     def _admit(self, call: Call[Any]) -> float:
         """0.0 when the gate lets the call's next attempt go (its weight reserved), else
