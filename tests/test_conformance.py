@@ -31,7 +31,6 @@ import httpx
 import pytest
 from toobit_follower import AsyncFollowerClient, FollowerClient
 from toobit_follower._probes import LEADER_CANDIDATES
-from toobit_follower.cli import main
 from toobit_follower.conformance import (
     CONFIRMED,
     CONTRADICTED,
@@ -41,6 +40,7 @@ from toobit_follower.conformance import (
     max_weight_per_minute,
     run,
 )
+from toobit_follower_cli import main
 from toobit_follower_models.errors import BY_CODE, ERROR_TABLE, ErrorCode
 from toobit_follower_sim import SimOptions
 from toobit_follower_sim.assumptions import ALTERNATIVE, FLAG_ALIASES, with_flag_aliases

@@ -26,17 +26,16 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._auth import AUTO
-from ._constants import (
+from toobit_follower import BodySigning, CredentialsError, Secret
+from toobit_follower._auth import AUTO
+from toobit_follower._secret import check_api_key, check_api_secret
+from toobit_follower.constants import (
     API_KEY_ENV,
     API_SECRET_ENV,
     BASE_URL_ENV,
     MAX_RECV_WINDOW,
     MIN_RECV_WINDOW,
 )
-from ._exceptions import CredentialsError
-from ._secret import Secret, check_api_key, check_api_secret
-from .signing import BodySigning
 
 __all__ = [
     "PROFILES_ENV",

@@ -9,6 +9,9 @@ field added to the spec shows up after ``make generate`` with no change here. A 
 that is not set (``None``: ``""`` or ``null`` on the wire) shows as ``-``; a value of an
 open enum that the spec does not list shows as itself with a note (``3 (unknown)``).
 ``--json`` prints the answer's own JSON (see the CLI), not these cells.
+
+Two rules name a field, because they act on it: an avatar is a URL, too wide for a table
+(``--json`` has it); a direction reads as long / short.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "millis_to_utc",
     "model_columns",
     "render_record",
+    "shown",
     "to_jsonable",
     "unknown",
     "unoptional",
@@ -127,7 +131,29 @@ def _header(name: str) -> str:
     return name.removesuffix(EPOCH_MS_SUFFIX[-3:]).replace("_", " ")
 
 
+_SIDES = {0: "short", 1: "long"}  # IsLong: 0 short, 1 long
+
+
+def _side(value: Any) -> str:
+    side = _SIDES.get(value)
+    return side if side is not None else unknown(value)  # an answer's enum is open
+
+
+HIDDEN = frozenset({"leader_avatar"})
+SHOWN_AS: Mapping[str, Callable[[Any], Any]] = {"is_long": _side}
+"""How a field's value reads, where the spec's value is a code."""
+
+
+def shown(name: str, value: Any) -> str:
+    """The text of a value of the field ``name`` (Python name), as a table shows it."""
+    rule = SHOWN_AS.get(name)
+    return _text(rule(value) if rule is not None and value is not None else value)
+
+
 def _field_value(model: type[BaseModel], name: str) -> Callable[[Any], Any]:
+    rule = SHOWN_AS.get(name)
+    if rule is not None:
+        return lambda row: rule(getattr(row, name))
     if name.endswith(EPOCH_MS_SUFFIX):
         return lambda row: millis_to_utc(getattr(row, name))
     listed = listed_values(model.model_fields[name].annotation)
@@ -140,23 +166,12 @@ def _enum_text(value: Any, listed: frozenset[Any]) -> Any:
     return value if value is None or value in listed else unknown(value)
 
 
-def model_columns(
-    model: type[BaseModel],
-    *,
-    hidden: Iterable[str] = (),
-    shown_as: Mapping[str, Callable[[Any], Any]] | None = None,
-) -> list[Column]:
-    """One column per field of ``model``, in the spec's order, but ``hidden``;
-    ``shown_as`` replaces how a field's cell is made."""
-    special = shown_as or {}
+def model_columns(model: type[BaseModel]) -> list[Column]:
+    """One column per field of ``model``, in the spec's order, but the hidden ones."""
     return [
-        Column(
-            _header(name),
-            special.get(name) or _field_value(model, name),
-            _is_numeric(info.annotation),
-        )
+        Column(_header(name), _field_value(model, name), _is_numeric(info.annotation))
         for name, info in model.model_fields.items()
-        if name not in set(hidden)
+        if name not in HIDDEN
     ]
 
 
