@@ -54,7 +54,7 @@ CLIENT_TEMPLATES = ROOT / "generator" / "templates"
 # openapi-python-client 0.29.1 also writes, unconditionally, its attrs models, one module of
 # sync/asyncio functions per operation, and the httpx client, types and errors they use.
 # Shipped while something still imports them; False removes them from its output.
-SHIP_LEGACY_CLIENT = True
+SHIP_LEGACY_CLIENT = False
 LEGACY_CLIENT_FILES = ("client.py", "errors.py", "types.py", "models", "api/*/[!_]*.py")
 
 # datamodel-code-generator options. Each one matters:
@@ -75,11 +75,13 @@ DATAMODEL_ARGS = [
     "all",
     # DecimalString etc. become plain Decimal fields instead of RootModel wrappers
     "--collapse-root-models",
-    # query parameters get models too (ListHistoryOrdersParametersQuery: page >= 1, size <= 100)
+    # path and query parameters get models too (ListHistoryOrdersParameters: page >= 1,
+    # size <= 100; CancelLeaderParameters: leaderUserId >= 1, an int)
     "--openapi-scopes",
     "schemas",
     "paths",
     "parameters",
+    "--include-path-parameters",
     "--use-operation-id-as-name",
     "--use-schema-description",
     "--use-field-description",

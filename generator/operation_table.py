@@ -11,7 +11,8 @@ Models are named as datamodel-code-generator names them (``generate.py`` runs it
 and passes the class names it wrote, so a name that does not exist stops generation
 here, not at import time):
 
-* the query: ``<OperationId>ParametersQuery`` (``--use-operation-id-as-name``);
+* the path and query parameters: ``<OperationId>Parameters`` (``--use-operation-id-as-name``,
+  ``--include-path-parameters``);
 * the body: the ``$ref`` of the JSON request body, else ``<OperationId>Request``;
 * the answer: the ``$ref`` of the 200 JSON answer; when that is an ``anyOf``/``oneOf`` of
   the success envelope and the error envelope (the schema the operation's error
@@ -246,9 +247,9 @@ def _rows(document: Mapping[str, Any], models: set[str] | None) -> tuple[list[st
                 )
             params = _parameters(spec, path, item, operation, where)
             query_model = None
-            if any(p["in"] == "query" for p in params):
+            if any(p["in"] in ("query", "path") for p in params):
                 query_model = _model(
-                    _class_prefix(op_id) + "ParametersQuery", models, where, "query"
+                    _class_prefix(op_id) + "Parameters", models, where, "query"
                 )
             body_model, body_required = _body_model(spec, operation, models, where)
             response_model = _response_model(spec, operation, models, where)
@@ -357,7 +358,7 @@ class Operation(NamedTuple):
     params: tuple[Param, ...]
     """Path parameters, then query parameters, each in the spec's order."""
     query_model: type[BaseModel] | None
-    """The generated model of the query parameters (``<OperationId>ParametersQuery``)."""
+    """The generated model of the path and query parameters (``<OperationId>Parameters``)."""
     body_model: type[BaseModel] | None
     """The generated model of the JSON request body."""
     body_required: bool

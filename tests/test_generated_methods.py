@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import BaseModel
-from toobit_follower._raw import _keep
+from toobit_follower._raw import keep as _keep
 from toobit_follower._types import RawResponse
 from toobit_follower.signing import SIGNING_PARAMS
 from toobit_follower.spec import spec_dict

@@ -184,7 +184,15 @@ def test_several_path_parameters_and_a_post_with_inline_models() -> None:
         "description": "ok",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerTime"}}},
     }
-    row = _module(spec)["BY_ID"]["createDrillItem"]
+    # datamodel-code-generator would write CreateDrillItemParameters (the path parameters'
+    # model); the repo's generated models stand in for it here with another parameters model
+    namespace: dict[str, Any] = {"__name__": "drill_operations"}
+    names = {n for n in dir(models) if n[:1].isupper()} | {"CreateDrillItemParameters"}
+    source = render_operations_module(spec, names).replace(
+        "CreateDrillItemParameters", "ListLeadersParameters"
+    )
+    exec(compile(source, "operations.py", "exec"), namespace)
+    row = namespace["BY_ID"]["createDrillItem"]
     assert (row.method, row.python_name, row.weight, row.signed, row.write) == (
         "POST",
         "create_drill_item",
@@ -197,7 +205,7 @@ def test_several_path_parameters_and_a_post_with_inline_models() -> None:
         ("itemId", "path", True),
     ]
     assert (row.query_model, row.body_model, row.response_model) == (
-        None,
+        models.ListLeadersParameters,
         models.Leader,
         models.ServerTime,
     )

@@ -2,10 +2,3 @@
 # Do not edit: changes will be lost. Regenerate with `make generate`;
 # fix the spec or generator/ instead (see generator/README.md).
 """A client library for accessing Toobit Copy-Trading Follower API"""
-
-from .client import AuthenticatedClient, Client
-
-__all__ = (
-    "AuthenticatedClient",
-    "Client",
-)

@@ -606,7 +606,7 @@ class FollowConfigUpdate(BaseModel):
     """
 
 
-class ListCurrentOrdersParametersQuery(BaseModel):
+class ListCurrentOrdersParameters(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
         use_attribute_docstrings=True,
@@ -614,7 +614,7 @@ class ListCurrentOrdersParametersQuery(BaseModel):
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
 
-class ListHistoryOrdersParametersQuery(BaseModel):
+class ListHistoryOrdersParameters(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
         use_attribute_docstrings=True,
@@ -624,7 +624,7 @@ class ListHistoryOrdersParametersQuery(BaseModel):
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
 
-class UpdateStopProfitLossParametersQuery(BaseModel):
+class UpdateStopProfitLossParameters(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
         use_attribute_docstrings=True,
@@ -632,7 +632,7 @@ class UpdateStopProfitLossParametersQuery(BaseModel):
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
 
-class GetFollowConfigParametersQuery(BaseModel):
+class GetFollowConfigParameters(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
         use_attribute_docstrings=True,
@@ -647,7 +647,7 @@ class GetFollowConfigParametersQuery(BaseModel):
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
 
-class UpdateFollowConfigParametersQuery(BaseModel):
+class UpdateFollowConfigParameters(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
         use_attribute_docstrings=True,
@@ -655,7 +655,7 @@ class UpdateFollowConfigParametersQuery(BaseModel):
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
 
-class ListLeadersParametersQuery(BaseModel):
+class ListLeadersParameters(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
         use_attribute_docstrings=True,
@@ -663,11 +663,18 @@ class ListLeadersParametersQuery(BaseModel):
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
 
-class CancelLeaderParametersQuery(BaseModel):
+class CancelLeaderParameters(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
         use_attribute_docstrings=True,
     )
+    leader_user_id: Annotated[
+        int,
+        Field(alias="leaderUserId", examples=[123456789], ge=1, le=9223372036854775807),
+    ]
+    """
+    A leader user ID, at least 1.
+    """
     recv_window: Annotated[int | None, Field(alias="recvWindow", ge=1, le=60000)] = 5000
 
 

@@ -18,21 +18,21 @@ from typing import Final, NamedTuple
 from pydantic import BaseModel
 
 from toobit_follower_models import (
-    CancelLeaderParametersQuery,
+    CancelLeaderParameters,
     CurrentOrdersResponse,
     EmptyResponse,
     FollowConfigResponse,
     FollowConfigUpdate,
-    GetFollowConfigParametersQuery,
+    GetFollowConfigParameters,
     HistoryOrdersResponse,
     LeadersResponse,
-    ListCurrentOrdersParametersQuery,
-    ListHistoryOrdersParametersQuery,
-    ListLeadersParametersQuery,
+    ListCurrentOrdersParameters,
+    ListHistoryOrdersParameters,
+    ListLeadersParameters,
     ServerTime,
     StopProfitLossUpdate,
-    UpdateFollowConfigParametersQuery,
-    UpdateStopProfitLossParametersQuery,
+    UpdateFollowConfigParameters,
+    UpdateStopProfitLossParameters,
 )
 from toobit_follower_models.errors import ErrorCode
 
@@ -77,7 +77,7 @@ class Operation(NamedTuple):
     params: tuple[Param, ...]
     """Path parameters, then query parameters, each in the spec's order."""
     query_model: type[BaseModel] | None
-    """The generated model of the query parameters (``<OperationId>ParametersQuery``)."""
+    """The generated model of the path and query parameters (``<OperationId>Parameters``)."""
     body_model: type[BaseModel] | None
     """The generated model of the JSON request body."""
     body_required: bool
@@ -139,7 +139,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
             ),
         ),
-        query_model=ListCurrentOrdersParametersQuery,
+        query_model=ListCurrentOrdersParameters,
         body_model=None,
         body_required=False,
         response_model=CurrentOrdersResponse,
@@ -208,7 +208,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
             ),
         ),
-        query_model=ListHistoryOrdersParametersQuery,
+        query_model=ListHistoryOrdersParameters,
         body_model=None,
         body_required=False,
         response_model=HistoryOrdersResponse,
@@ -263,7 +263,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
             ),
         ),
-        query_model=UpdateStopProfitLossParametersQuery,
+        query_model=UpdateStopProfitLossParameters,
         body_model=StopProfitLossUpdate,
         body_required=True,
         response_model=EmptyResponse,
@@ -366,7 +366,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
             ),
         ),
-        query_model=GetFollowConfigParametersQuery,
+        query_model=GetFollowConfigParameters,
         body_model=None,
         body_required=False,
         response_model=FollowConfigResponse,
@@ -420,7 +420,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
             ),
         ),
-        query_model=UpdateFollowConfigParametersQuery,
+        query_model=UpdateFollowConfigParameters,
         body_model=FollowConfigUpdate,
         body_required=True,
         response_model=EmptyResponse,
@@ -497,7 +497,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
             ),
         ),
-        query_model=ListLeadersParametersQuery,
+        query_model=ListLeadersParameters,
         body_model=None,
         body_required=False,
         response_model=LeadersResponse,
@@ -559,7 +559,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
             ),
         ),
-        query_model=CancelLeaderParametersQuery,
+        query_model=CancelLeaderParameters,
         body_model=None,
         body_required=False,
         response_model=EmptyResponse,

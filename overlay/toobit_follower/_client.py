@@ -1,27 +1,30 @@
-"""``FollowerClient`` and ``AsyncFollowerClient``: one method per follower operation."""
+"""``FollowerClient`` and ``AsyncFollowerClient``: the two I/O loops of a call.
+
+Every operation's method (and its ``with_raw_response`` twin) is generated from the spec
+into ``toobit_follower_api.api`` and mixed in; each calls ``_call(operation, arguments,
+body)`` here, which prepares the request from the operation's row of the table
+(``_operations.prepare``) and runs it through the gate, the deadline and the retries."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Final, ParamSpec, Self, TypeVar
+from typing import Any, Final, Self, TypeVar
 
 import httpx
-from toobit_follower_models import (
-    CurrentOrder,
-    FollowConfig,
-    FollowConfigUpdate,
-    HistoryOrder,
-    HistoryOrdersPage,
-    Leader,
+from pydantic import BaseModel
+from toobit_follower_api.api import (
+    AsyncOperations,
+    AsyncOperationsWithRawResponse,
+    Operations,
+    OperationsWithRawResponse,
 )
+from toobit_follower_models import HistoryOrder
+from toobit_follower_models.operations import BY_ID, Operation
 
 from . import _constants as C
-from . import _operations as ops
 from ._base_client import RESYNC, BaseClient, Call
 from ._deadline import DEADLINE
 from ._exceptions import (
@@ -32,10 +35,10 @@ from ._exceptions import (
     ToobitError,
     UnexpectedResponseError,
 )
-from ._operations import LeaderId, Prepared
+from ._operations import Prepared, prepare
 from ._probes import Answer, find_body_signing
+from ._raw import keep
 from ._secret import Secret
-from ._types import RawResponse
 from .signing import BodySigning
 
 __all__ = [
@@ -46,52 +49,15 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-P = ParamSpec("P")
+
+SERVER_TIME: Final = BY_ID["getServerTime"]
+"""The unsigned clock operation: a -1021 re-syncs through it."""
 
 
 # Failures of an attempt that got no usable answer: any httpx error (the connection, the
 # protocol, a redirect loop), a body too long, in an encoding not asked for or that does
 # not decode, or still coming at the attempt's or the call's deadline.
 _NO_ANSWER: Final = (httpx.HTTPError, UnexpectedResponseError, APITimeoutError)
-
-_RAW: Final[contextvars.ContextVar[list[httpx.Response] | None]] = contextvars.ContextVar(
-    "toobit_follower_raw", default=None
-)
-"""Set by a ``with_raw_response`` method: the call's httpx response is put there."""
-
-
-def to_raw_response_wrapper(method: Callable[P, T]) -> Callable[P, RawResponse[T]]:
-    """``method`` returning ``RawResponse(parsed, http_response)``."""
-
-    @functools.wraps(method)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-        box: list[httpx.Response] = []
-        token = _RAW.set(box)
-        try:
-            parsed = method(*args, **kwargs)
-        finally:
-            _RAW.reset(token)
-        return RawResponse(parsed, box[-1])
-
-    return wrapped
-
-
-def async_to_raw_response_wrapper(
-    method: Callable[P, Awaitable[T]],
-) -> Callable[P, Awaitable[RawResponse[T]]]:
-    """``method`` (async) returning ``RawResponse(parsed, http_response)``."""
-
-    @functools.wraps(method)
-    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-        box: list[httpx.Response] = []
-        token = _RAW.set(box)
-        try:
-            parsed = await method(*args, **kwargs)
-        finally:
-            _RAW.reset(token)
-        return RawResponse(parsed, box[-1])
-
-    return wrapped
 
 
 def _planned(prepared: Prepared[Any], rule: BodySigning) -> tuple[Prepared[Any], None, BodySigning]:
@@ -105,13 +71,7 @@ def _probe_failure(error: ToobitError) -> ToobitError:
     return error.error if isinstance(error, OutcomeUnknownError) else error
 
 
-def _keep(response: httpx.Response) -> None:
-    box = _RAW.get()
-    if box is not None:  # the last response of a with_raw_response call is its own
-        box.append(response)
-
-
-class FollowerClient(BaseClient):
+class FollowerClient(BaseClient, Operations):
     """Signed, typed client of the Toobit copy-trading follower API.
 
     Credentials come from the arguments or ``TOOBIT_API_KEY`` / ``TOOBIT_API_SECRET``
@@ -164,7 +124,7 @@ class FollowerClient(BaseClient):
         self._sleep = sleep
         self._http = httpx.Client(**self._httpx_args)
         self._own_http(self._http)
-        self.with_raw_response = FollowerClientWithRawResponse(self)
+        self.with_raw_response = OperationsWithRawResponse(self)
         """The same methods, returning ``RawResponse(parsed, http_response)``."""
 
     @property
@@ -239,7 +199,7 @@ class FollowerClient(BaseClient):
                 call.resyncs += 1
                 try:  # sync_time(), within what is left of this call's timeout
                     started = self._clock()
-                    server_ms, _ = self._request(ops.get_server_time(), within=call)
+                    server_ms, _ = self._request(prepare(SERVER_TIME, {}), within=call)
                     self._offset_from(server_ms, started, self._clock())
                 except ToobitError as sync_error:
                     # the -1021 is the error to report; the failed re-sync is its cause
@@ -248,13 +208,6 @@ class FollowerClient(BaseClient):
             call.retries += 1
             self._log_retry(call, error, step)
             self._sleep(step)
-
-    def _call(self, prepared: Prepared[T]) -> T:
-        if prepared.json is not None and self._auth.needs_probe:
-            self._settle_body_signing()
-        data, response = self._request(prepared)
-        _keep(response)
-        return data
 
     def _settle_body_signing(self) -> None:
         """body_signing="auto": run the signing probe, its requests ordinary calls through
@@ -279,11 +232,20 @@ class FollowerClient(BaseClient):
                 # and the next write probes again
                 raise _probe_failure(error) from None
 
-    # ---- operations ----------------------------------------------------------------
-    def server_time(self) -> int:
-        """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""
-        return self._call(ops.get_server_time())
+    # ---- what the generated methods call ------------------------------------------
+    def _call(
+        self, operation: Operation, arguments: Mapping[str, object], body: BaseModel | None, /
+    ) -> Any:
+        return self._send(prepare(operation, arguments, body))
 
+    def _send(self, prepared: Prepared[T]) -> T:
+        if prepared.json is not None and self._auth.needs_probe:
+            self._settle_body_signing()
+        data, response = self._request(prepared)
+        keep(response)
+        return data
+
+    # ---- helpers beside the generated methods ---------------------------------------
     def sync_time(self) -> int:
         """Measure the server clock through GET /api/v1/time and sign later requests with
         it. Returns the offset (server minus local) in ms."""
@@ -291,65 +253,18 @@ class FollowerClient(BaseClient):
         server_ms = self.server_time()
         return self._offset_from(server_ms, started, self._clock())
 
-    def list_current_orders(self) -> list[CurrentOrder]:
-        """GET /api/v2/copy-trading/follower/orders/current: the open copy positions."""
-        return self._call(ops.list_current_orders())
-
-    def list_history_orders(self, page: int = 1, size: int = 10) -> HistoryOrdersPage:
-        """GET /api/v2/copy-trading/follower/orders/history: one page (size <= 100)."""
-        return self._call(ops.list_history_orders(page, size))
-
     def iter_history_orders(self, size: int = 100) -> Iterator[HistoryOrder]:
         """Every closed copy position, page after page (one request per page)."""
         page = 1
         while True:
-            result = self._call(ops.list_history_orders(page, size))
+            result = self.list_history_orders(page, size)
             yield from result.list_
             if not result.list_ or page >= int(result.pages):
                 return
             page += 1
 
-    def get_follow_config(self, leader_user_id: LeaderId) -> FollowConfig:
-        """GET /api/v2/copy-trading/follower/config: the follow settings for a leader."""
-        return self._call(ops.get_follow_config(leader_user_id))
 
-    def update_follow_config(
-        self, config: FollowConfigUpdate | None = None, /, **fields: object
-    ) -> None:
-        """PUT /api/v2/copy-trading/follower/config: replace the follow settings.
-
-        Pass a FollowConfigUpdate, keyword fields named as its Python fields, or both
-        (fields override the model). Raises TypeError for an unknown keyword or a float
-        amount, pydantic.ValidationError (a ValueError) when a field is missing or invalid;
-        both before sending.
-        """
-        self._call(ops.update_follow_config(ops.follow_config_update(config, fields)))
-
-    def update_stop_profit_loss(
-        self,
-        leader_user_id: LeaderId,
-        symbol_id: str,
-        is_long: bool | int,
-        **fields: object,
-    ) -> None:
-        """PUT /api/v2/copy-trading/follower/positions/stop-profit-loss: the optional
-        StopProfitLossUpdate fields as keywords (Python names); one left out or ``None``
-        keeps its stored value. TypeError for an unknown keyword or a float."""
-        self._call(ops.update_stop_profit_loss(leader_user_id, symbol_id, is_long, fields))
-
-    def list_leaders(self) -> list[Leader]:
-        """GET /api/v2/copy-trading/follower/leaders: the leaders followed."""
-        return self._call(ops.list_leaders())
-
-    def cancel_leader(self, leader_user_id: LeaderId) -> None:
-        """DELETE /api/v2/copy-trading/follower/leaders/{leaderUserId}: stop following.
-
-        Never retried after a 5XX or timeout: raises OutcomeUnknownError (the relation
-        may be gone already; check ``list_leaders()``)."""
-        self._call(ops.cancel_leader(leader_user_id))
-
-
-class AsyncFollowerClient(BaseClient):
+class AsyncFollowerClient(BaseClient, AsyncOperations):
     """The asyncio twin of :class:`FollowerClient` (same arguments; ``sleep`` is async).
     Safe to share between tasks."""
 
@@ -387,7 +302,7 @@ class AsyncFollowerClient(BaseClient):
         self._sleep = sleep
         self._http = httpx.AsyncClient(**self._httpx_args)
         self._own_http(self._http)
-        self.with_raw_response = AsyncFollowerClientWithRawResponse(self)
+        self.with_raw_response = AsyncOperationsWithRawResponse(self)
         """The same methods, returning ``RawResponse(parsed, http_response)``."""
 
     @property
@@ -458,7 +373,7 @@ class AsyncFollowerClient(BaseClient):
                 call.resyncs += 1
                 try:  # sync_time(), within what is left of this call's timeout
                     started = self._clock()
-                    server_ms, _ = await self._request(ops.get_server_time(), within=call)
+                    server_ms, _ = await self._request(prepare(SERVER_TIME, {}), within=call)
                     self._offset_from(server_ms, started, self._clock())
                 except ToobitError as sync_error:
                     # the -1021 is the error to report; the failed re-sync is its cause
@@ -467,13 +382,6 @@ class AsyncFollowerClient(BaseClient):
             call.retries += 1
             self._log_retry(call, error, step)
             await self._sleep(step)
-
-    async def _call(self, prepared: Prepared[T]) -> T:
-        if prepared.json is not None and self._auth.needs_probe:
-            await self._settle_body_signing()
-        data, response = await self._request(prepared)
-        _keep(response)
-        return data
 
     async def _settle_body_signing(self) -> None:
         """The async twin of FollowerClient._settle_body_signing."""
@@ -497,9 +405,17 @@ class AsyncFollowerClient(BaseClient):
                 # and the next write probes again
                 raise _probe_failure(error) from None
 
-    async def server_time(self) -> int:
-        """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""
-        return await self._call(ops.get_server_time())
+    async def _call(
+        self, operation: Operation, arguments: Mapping[str, object], body: BaseModel | None, /
+    ) -> Any:
+        return await self._send(prepare(operation, arguments, body))
+
+    async def _send(self, prepared: Prepared[T]) -> T:
+        if prepared.json is not None and self._auth.needs_probe:
+            await self._settle_body_signing()
+        data, response = await self._request(prepared)
+        keep(response)
+        return data
 
     async def sync_time(self) -> int:
         """Measure the server clock and sign later requests with it; returns the offset."""
@@ -507,78 +423,20 @@ class AsyncFollowerClient(BaseClient):
         server_ms = await self.server_time()
         return self._offset_from(server_ms, started, self._clock())
 
-    async def list_current_orders(self) -> list[CurrentOrder]:
-        """GET /api/v2/copy-trading/follower/orders/current: the open copy positions."""
-        return await self._call(ops.list_current_orders())
-
-    async def list_history_orders(self, page: int = 1, size: int = 10) -> HistoryOrdersPage:
-        """GET /api/v2/copy-trading/follower/orders/history: one page (size <= 100)."""
-        return await self._call(ops.list_history_orders(page, size))
-
     async def iter_history_orders(self, size: int = 100) -> AsyncIterator[HistoryOrder]:
         """Every closed copy position, page after page (one request per page)."""
         page = 1
         while True:
-            result = await self._call(ops.list_history_orders(page, size))
+            result = await self.list_history_orders(page, size)
             for order in result.list_:
                 yield order
             if not result.list_ or page >= int(result.pages):
                 return
             page += 1
 
-    async def get_follow_config(self, leader_user_id: LeaderId) -> FollowConfig:
-        """GET /api/v2/copy-trading/follower/config: the follow settings for a leader."""
-        return await self._call(ops.get_follow_config(leader_user_id))
 
-    async def update_follow_config(
-        self, config: FollowConfigUpdate | None = None, /, **fields: object
-    ) -> None:
-        """PUT /api/v2/copy-trading/follower/config: replace the follow settings."""
-        await self._call(ops.update_follow_config(ops.follow_config_update(config, fields)))
+FollowerClientWithRawResponse = OperationsWithRawResponse
+"""``client.with_raw_response``: each method returns ``RawResponse(parsed, http_response)``."""
 
-    async def update_stop_profit_loss(
-        self,
-        leader_user_id: LeaderId,
-        symbol_id: str,
-        is_long: bool | int,
-        **fields: object,
-    ) -> None:
-        """PUT /api/v2/copy-trading/follower/positions/stop-profit-loss."""
-        await self._call(ops.update_stop_profit_loss(leader_user_id, symbol_id, is_long, fields))
-
-    async def list_leaders(self) -> list[Leader]:
-        """GET /api/v2/copy-trading/follower/leaders: the leaders followed."""
-        return await self._call(ops.list_leaders())
-
-    async def cancel_leader(self, leader_user_id: LeaderId) -> None:
-        """DELETE /api/v2/copy-trading/follower/leaders/{leaderUserId}: stop following.
-        Never retried after a 5XX or timeout (OutcomeUnknownError)."""
-        await self._call(ops.cancel_leader(leader_user_id))
-
-
-class FollowerClientWithRawResponse:
-    """``client.with_raw_response``: each method returns ``RawResponse(parsed, http_response)``."""
-
-    def __init__(self, client: FollowerClient) -> None:
-        self.server_time = to_raw_response_wrapper(client.server_time)
-        self.list_current_orders = to_raw_response_wrapper(client.list_current_orders)
-        self.list_history_orders = to_raw_response_wrapper(client.list_history_orders)
-        self.get_follow_config = to_raw_response_wrapper(client.get_follow_config)
-        self.update_follow_config = to_raw_response_wrapper(client.update_follow_config)
-        self.update_stop_profit_loss = to_raw_response_wrapper(client.update_stop_profit_loss)
-        self.list_leaders = to_raw_response_wrapper(client.list_leaders)
-        self.cancel_leader = to_raw_response_wrapper(client.cancel_leader)
-
-
-class AsyncFollowerClientWithRawResponse:
-    """``client.with_raw_response`` of the async client."""
-
-    def __init__(self, client: AsyncFollowerClient) -> None:
-        self.server_time = async_to_raw_response_wrapper(client.server_time)
-        self.list_current_orders = async_to_raw_response_wrapper(client.list_current_orders)
-        self.list_history_orders = async_to_raw_response_wrapper(client.list_history_orders)
-        self.get_follow_config = async_to_raw_response_wrapper(client.get_follow_config)
-        self.update_follow_config = async_to_raw_response_wrapper(client.update_follow_config)
-        self.update_stop_profit_loss = async_to_raw_response_wrapper(client.update_stop_profit_loss)
-        self.list_leaders = async_to_raw_response_wrapper(client.list_leaders)
-        self.cancel_leader = async_to_raw_response_wrapper(client.cancel_leader)
+AsyncFollowerClientWithRawResponse = AsyncOperationsWithRawResponse
+"""``client.with_raw_response`` of the async client."""

@@ -12,7 +12,7 @@ import httpx
 
 from ._types import RawResponse
 
-__all__ = ["async_to_raw_response_wrapper", "to_raw_response_wrapper"]
+__all__ = ["async_to_raw_response_wrapper", "keep", "to_raw_response_wrapper"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -57,7 +57,7 @@ def async_to_raw_response_wrapper(
     return wrapped
 
 
-def _keep(response: httpx.Response) -> None:
+def keep(response: httpx.Response) -> None:
     box = _RAW.get()
     if box is not None:  # the last response of a with_raw_response call is its own
         box.append(response)

@@ -36,11 +36,11 @@ from pydantic import ValidationError
 from toobit_follower_models import ServerTime, StopProfitLossUpdate
 from toobit_follower_models.assumptions import BY_ID, Assumption
 from toobit_follower_models.errors import BY_CODE, BY_NAME, ERROR_TABLE, ErrorCode, ErrorInfo
+from toobit_follower_models.operations import BY_ID as OPERATIONS
 
 from . import _constants as C
-from . import _operations as ops
 from ._exceptions import AuthenticationError, PermissionDeniedError, error_class
-from ._operations import Prepared
+from ._operations import Prepared, prepare
 from ._probes import (
     Answer,
     Flow,
@@ -279,7 +279,7 @@ def _probe(seen: Observations, read_only: Key | None, contract: Contract) -> Non
     """Every probe, in order (raises _Stopped where the session stops)."""
     session = seen.session
     # Safety: a public, unsigned read.
-    time_op = ops.get_server_time()
+    time_op = prepare(OPERATIONS["getServerTime"], {})
     answer = session.send(
         "server-time", httpx.Request(time_op.method, session.base_url + time_op.target)
     )
@@ -306,7 +306,7 @@ def _probe(seen: Observations, read_only: Key | None, contract: Contract) -> Non
     rule = session.drive(body_signing_rule(make, leader))
     seen.rule = rule if isinstance(rule, BodySigning) else None
     writes = seen.rule or BodySigning.QUERY_AND_BODY
-    leaders = ops.list_leaders()
+    leaders = prepare(OPERATIONS["listLeaders"], {})
     # Safety for the next four: reads of the leaders followed, refused or not.
     session.send(
         "timestamp-ahead", session.signed(leaders, ahead_ms=_AHEAD_MS), f"timestamp +{_AHEAD_MS} ms"
@@ -331,9 +331,19 @@ def _probe(seen: Observations, read_only: Key | None, contract: Contract) -> Non
         ("size-max", int(size["maximum"]) + 1),
         ("size-min", int(size["minimum"]) - 1),
     ):
-        session.send(label, session.signed(ops.list_history_orders(1, value)), f"size={value}")
+        session.send(
+            label,
+            session.signed(
+                prepare(OPERATIONS["listHistoryOrders"], {"page": 1, "size": value}, check=False)
+            ),
+            f"size={value}",
+        )
     # Safety: a read (the follow config of leader 0).
-    session.send("leader-zero", session.signed(ops.get_follow_config(0)), "leaderUserId=0")
+    session.send(
+        "leader-zero",
+        session.signed(prepare(OPERATIONS["getFollowConfig"], {"leaderUserId": 0}, check=False)),
+        "leaderUserId=0",
+    )
     put = harmless_put(leader)
     # Safety: the harmless PUT (unfollowed leader, no optional field) plus a field no
     # operation declares: refused for the field or for the relation.
