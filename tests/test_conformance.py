@@ -31,7 +31,8 @@ import httpx
 import pytest
 from toobit_follower import AsyncFollowerClient, FollowerClient
 from toobit_follower._probes import LEADER_CANDIDATES
-from toobit_follower.conformance import (
+from toobit_follower_cli import main
+from toobit_follower_conformance import (
     CONFIRMED,
     CONTRADICTED,
     UNKNOWN,
@@ -40,7 +41,6 @@ from toobit_follower.conformance import (
     max_weight_per_minute,
     run,
 )
-from toobit_follower_cli import main
 from toobit_follower_models.errors import BY_CODE, ERROR_TABLE, ErrorCode
 from toobit_follower_sim import SimOptions
 from toobit_follower_sim.assumptions import ALTERNATIVE, FLAG_ALIASES, with_flag_aliases
@@ -203,6 +203,35 @@ def test_without_a_read_only_key_the_order_of_checks_is_not_told() -> None:
     assert verdicts["status-permission"] == UNKNOWN
     assert len(exchange.requests) == 15
     assert all(r.headers["X-BB-APIKEY"] == DEMO_API_KEY for r in exchange.requests[1:])
+
+
+def test_permission_status_says_no_read_only_key_only_when_none_was_given() -> None:
+    """Issue 17: with a read-only key given, a host that never answers NOT_SUPPORTED (here:
+    it lets the key through to the relation check) was reported "not asked: no read-only
+    key given"."""
+    refused = BY_CODE[ErrorCode.FOLLOWER_NOT_FOUND]
+
+    def let_through(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.headers.get("X-BB-APIKEY") == READ_ONLY_KEY:
+            return _envelope(refused.code, refused.message, refused.http_status)
+        return response
+
+    exchange = SimExchange()
+    report = _probe(exchange, transport=Rewrite(exchange, let_through))
+    assert report.stopped is None
+    assert [r.key for r in report.records][-2:] == ["read-only", "read-only"]
+    finding = next(f for f in report.findings if f.id == "status-permission")
+    assert finding.verdict == UNKNOWN
+    assert "no read-only key given" not in finding.observed, finding.observed
+    assert f"never answered {ErrorCode.NOT_SUPPORTED.name} to the read-only key" in (
+        finding.observed
+    )
+    assert f"{refused.code}" in finding.observed  # what it answered instead
+    assert finding.probes == ("read-only-write", "read-only-invalid")
+    # with none given, it says so
+    without = _probe(SimExchange(), read_only=False)
+    finding = next(f for f in without.findings if f.id == "status-permission")
+    assert finding.observed.startswith("not asked: no read-only key given"), finding.observed
 
 
 # ---- safety ----------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def test_an_optional_query_parameter_without_default_is_not_required() -> None:
     table = _module(spec)["OPERATIONS"]
     (param,) = [p for p in table[index].params if p.name == "drillFilter"]
     assert (param.required, param.default, param.python_name) == (False, None, "drill_filter")
-    assert [p.name for p in table[index].params if p.location == "query"][0] == "drillFilter"
+    assert next(p.name for p in table[index].params if p.location == "query") == "drillFilter"
 
 
 def test_several_path_parameters_and_a_post_with_inline_models() -> None:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from toobit_follower import conformance  # the probe's one import (it gets a package of its own)
+import toobit_follower_conformance as conformance  # the probe, a package of its own
 from toobit_follower import constants as C
 from toobit_follower._secret import mask_api_key
 

@@ -482,4 +482,3 @@ def main(
         failure = describe(ctx, exc)
         report(ctx, failure)
         return failure.exit_code
-

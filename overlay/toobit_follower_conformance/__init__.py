@@ -33,15 +33,10 @@ from typing import Any, Final, TypeVar
 
 import httpx
 from pydantic import ValidationError
-from toobit_follower_models import ServerTime, StopProfitLossUpdate
-from toobit_follower_models.assumptions import BY_ID, Assumption
-from toobit_follower_models.errors import BY_CODE, BY_NAME, ERROR_TABLE, ErrorCode, ErrorInfo
-from toobit_follower_models.operations import BY_ID as OPERATIONS
-
-from . import _constants as C
-from ._exceptions import AuthenticationError, PermissionDeniedError, error_class
-from ._operations import Prepared, prepare
-from ._probes import (
+from toobit_follower import _constants as C
+from toobit_follower._exceptions import AuthenticationError, PermissionDeniedError, error_class
+from toobit_follower._operations import Prepared, prepare
+from toobit_follower._probes import (
     Answer,
     Flow,
     Stop,
@@ -50,16 +45,20 @@ from ._probes import (
     unfollowed_leader,
     with_body,
 )
-from ._ratelimit import request_weight
-from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
-from .signing import (
+from toobit_follower._ratelimit import request_weight
+from toobit_follower._secret import Secret, check_api_key, check_api_secret, mask_api_key
+from toobit_follower.signing import (
     BodySigning,
     Signer,
     append_signature,
     signing_query,
     strip_signing_params,
 )
-from .spec import spec_dict
+from toobit_follower.spec import spec_dict
+from toobit_follower_models import ServerTime, StopProfitLossUpdate
+from toobit_follower_models.assumptions import BY_ID, Assumption
+from toobit_follower_models.errors import BY_CODE, BY_NAME, ERROR_TABLE, ErrorCode, ErrorInfo
+from toobit_follower_models.operations import BY_ID as OPERATIONS
 
 __all__ = [
     "CONFIRMED",
