@@ -60,10 +60,11 @@ check-ts-types: npm
 	@$(TS_TYPES) --check >/dev/null || { \
 	  echo "ts/openapi.d.ts is not what openapi.yaml gives: run make generate" >&2; exit 1; }
 
-## lint: structural validation and style lint of openapi.yaml (zero warnings)
+## lint: structural validation and style lint of openapi.yaml (zero warnings), and no pattern that can backtrack (recheck)
 lint: venv npm
 	$(PY) -m openapi_spec_validator openapi.yaml
 	redocly lint openapi.yaml --config redocly.yaml --max-problems 100
+	$(PY) tools/check_patterns.py
 
 ## docs: dist/spec/: openapi.yaml/.json/.deref.json, openapi.d.ts, changes.md, CHANGELOG.md, an offline index.html, SHA256SUMS
 docs: venv npm

@@ -49,7 +49,8 @@ from _common import (
     write_results,
 )
 
-OLD_COMMIT = "a1b4b86"
+OLD_COMMIT = os.environ.get("BENCH_GATE_OLD", "a1b4b86")
+"""The client compared against (``BENCH_GATE_OLD=<rev>``: another, e.g. a session's start)."""
 BASE = "http://fake.toobit.invalid"
 GOAL = 1.05  # "nothing measurable": within the round-to-round noise of this machine
 
@@ -265,16 +266,16 @@ def main() -> int:
         " limit lifted, wall time per call.",
         "",
         "| get_follow_config | CPU per call | gate on / gate off (per-round range) |"
-        " ours / a1b4b86 |",
+        f" ours / {OLD_COMMIT} |",
         "|---|---|---|---|",
         f"| ours, gate on (sync) | {us(med(new_runs, 'sync'))} | {on_off_sync:.3f}x"
         f" ({spread_sync}) | {vs_old_sync:.3f}x |",
         f"| ours, gate off (sync) | {us(med(new_runs, 'sync, gate off'))} | 1.000x | |",
-        f"| a1b4b86 (sync) | {us(med(old_runs, 'sync'))} | | 1.000x |",
+        f"| {OLD_COMMIT} (sync) | {us(med(old_runs, 'sync'))} | | 1.000x |",
         f"| ours, gate on (async) | {us(med(new_runs, 'async'))} | {on_off_async:.3f}x"
         f" ({spread_async}) | {vs_old_async:.3f}x |",
         f"| ours, gate off (async) | {us(med(new_runs, 'async, gate off'))} | 1.000x | |",
-        f"| a1b4b86 (async) | {us(med(old_runs, 'async'))} | | 1.000x |",
+        f"| {OLD_COMMIT} (async) | {us(med(old_runs, 'async'))} | | 1.000x |",
         "",
         "| over loopback (sync) | wall per call | ratio |",
         "|---|---|---|",
@@ -289,7 +290,7 @@ def main() -> int:
         " machine); over loopback it is lost in the noise, and over a network to the"
         " exchange (tens of ms a call) it is nothing.",
         "",
-        "Ours / a1b4b86 is everything issue 13 added to a call together: the gate, the"
+        f"Ours / {OLD_COMMIT} is everything issue 13 added to a call together: the gate, the"
         " deadline on every socket operation, the streamed and capped body read.",
     ]
     worst = max(on_off_sync, on_off_async, wire["ratio"])

@@ -51,7 +51,7 @@ def main() -> int:
     rows.append(("import httpx (reference)", base, 1.0))
     for module in (
         "toobit_follower_api",
-        "toobit_follower_api.api.follower.list_history_orders",
+        "toobit_follower_api.api",
         "toobit_follower_models",
     ):
         seconds = statistics.median(_import_seconds(module) for _ in range(args.rounds))

@@ -175,7 +175,7 @@ def soak_ours(
     tasks, the n-th call being ``pick(n)``."""
     tally = Tally(calls)
     sync_client = FollowerClient(DEMO_API_KEY, DEMO_SECRET, base_url=url)
-    sync_client.generated.get_httpx_client().event_hooks["response"].append(tally.seen)
+    sync_client.http_client.event_hooks["response"].append(tally.seen)
 
     def sync_call(n: int) -> object:
         name, args, kwargs = pick(n)
@@ -187,7 +187,7 @@ def soak_ours(
             tally.seen(response)
 
         async with AsyncFollowerClient(DEMO_API_KEY, DEMO_SECRET, base_url=url) as client:
-            client.generated.get_async_httpx_client().event_hooks["response"].append(seen)
+            client.http_client.event_hooks["response"].append(seen)
 
             def call(n: int) -> Awaitable[object]:
                 name, args, kwargs = pick(n)

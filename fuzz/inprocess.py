@@ -50,11 +50,15 @@ class KeepAlive:
                 return
 
 
-def simulator_app(**options: Any) -> Any:
-    """The real simulator from the default seed, admin on, a rate limit no test reaches."""
+def simulator_app(*, service: Any = None, **options: Any) -> Any:
+    """The real simulator from the default seed, admin on, a rate limit no test reaches;
+    `service`: its business rules (a FollowerService subclass adding some), if not the
+    default. The one place fuzz imports the simulator: it starts one here."""
     from toobit_follower_sim.app import SimOptions, create_app
 
-    return KeepAlive(create_app(options=SimOptions(admin=True, rate_limit=RATE_LIMIT, **options)))
+    rules = {} if service is None else {"service": service}
+    options = {"admin": True, "rate_limit": RATE_LIMIT, **options}
+    return KeepAlive(create_app(options=SimOptions(**options), **rules))
 
 
 def server_time(app: Any) -> int:

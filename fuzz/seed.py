@@ -8,6 +8,7 @@ key signs with the published demo secret (`secret: demo`).
 from __future__ import annotations
 
 import functools
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,12 @@ FOLLOWER_ID = 10001
 @functools.cache
 def default_seed() -> dict[str, Any]:
     path = REPO_SEED
-    if not path.is_file():  # installed without the checkout
-        import toobit_follower_sim
-
-        path = Path(toobit_follower_sim.__file__).with_name("default_seed.yaml")
+    if not path.is_file():  # installed without the checkout: the package's copy, found
+        # without importing the simulator (fuzz imports it only where it starts one)
+        found = importlib.util.find_spec("toobit_follower_sim")
+        if found is None or found.origin is None:
+            raise LookupError("the simulator's default seed is not installed (toobit_follower_sim)")
+        path = Path(found.origin).with_name("default_seed.yaml")
     with open(path, encoding="utf-8") as fh:
         data: dict[str, Any] = yaml.safe_load(fh)
     return data

@@ -1,12 +1,13 @@
 """What the fuzz checks need from the contract, read once.
 
-The operations (method, path, whether signed) come from openapi.yaml; every error fact
-comes from the module generated from the spec's error table,
-`toobit_follower_models.errors`: the documented codes, the HTTP status of each, and
-each operation's `x-error-codes`. The checks group codes by HTTP status (400 refused
-request, 401 key/timestamp/signature, 403 permission, 429/418 rate limit, 5XX server),
-so a code added to the spec falls into its family with no edit here. Only a rule that
-acts on one code names it, as `ErrorCode.<NAME>`.
+The operations (method, path, whether signed or writes, `x-error-codes`) come from the
+operation table generated from the spec, `toobit_follower_models.operations`; every error
+fact from the module generated from the spec's error table,
+`toobit_follower_models.errors`: the documented codes and the HTTP status of each. The
+checks group codes by HTTP status (400 refused request, 401 key/timestamp/signature, 403
+permission, 429/418 rate limit, 5XX server), so a code added to the spec falls into its
+family with no edit here. Only a rule that acts on one code names it, as
+`ErrorCode.<NAME>`.
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-from toobit_follower_models.errors import ERROR_TABLE, OPERATION_ERROR_CODES, ErrorCode
+from toobit_follower_models.errors import ERROR_TABLE, ErrorCode
+from toobit_follower_models.operations import OPERATIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = REPO_ROOT / "openapi.yaml"
-HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 SUCCESS = 200  # the envelope's `code` on success (Envelope in the spec), with HTTP 200
 UNAUTHORIZED_STATUS = 401
@@ -66,10 +65,7 @@ class Operation:
     path: str  # the template, e.g. /api/v2/.../{leaderUserId}
     error_codes: frozenset[int] | None  # x-error-codes; None when the spec lists none
     signed: bool  # has a security requirement
-
-    @property
-    def is_write(self) -> bool:
-        return self.method != "GET"
+    is_write: bool  # the method is not GET
 
     @property
     def label(self) -> str:
@@ -101,28 +97,19 @@ class Contract:
         return [op.operation_id for op in self.operations.values() if op.is_write]
 
 
-def parse(raw: dict[str, Any]) -> Contract:
-    operations: dict[str, Operation] = {}
-    for path, item in raw.get("paths", {}).items():
-        for method in HTTP_METHODS:
-            definition = item.get(method)
-            if not isinstance(definition, dict):
-                continue
-            op_id = definition["operationId"]
-            codes = OPERATION_ERROR_CODES.get(op_id)
-            security = definition.get("security", raw.get("security", []))
-            operations[op_id] = Operation(
-                operation_id=op_id,
-                method=method.upper(),
-                path=path,
-                error_codes=codes,
-                signed=any(bool(requirement) for requirement in security),
-            )
+@functools.cache
+def load() -> Contract:
+    """The contract's operations, from the generated table, in the spec's order."""
+    operations = {
+        op.operation_id: Operation(
+            operation_id=op.operation_id,
+            method=op.method,
+            path=op.path,
+            error_codes=op.error_codes or None,
+            signed=op.signed,
+            is_write=op.write,
+        )
+        for op in OPERATIONS
+    }
     documented = frozenset(row.code for row in ERROR_TABLE)
     return Contract(operations=operations, documented_codes=documented)
-
-
-@functools.cache
-def load(path: str | None = None) -> Contract:
-    with open(path or SPEC_PATH, encoding="utf-8") as fh:
-        return parse(yaml.safe_load(fh))

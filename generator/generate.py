@@ -11,6 +11,8 @@ and two of ours for what neither reads, the spec's extensions:
     each operation's x-error-codes)
   * assumption_table.py -> generated/toobit_follower_models/assumptions.py (every x-assumption
     marker, as tools/assumptions.py reads and checks them)
+  * operation_table.py -> generated/toobit_follower_models/operations.py (every operation:
+    method, path, parameters, models, weight, read/write, error codes)
 and the Python types that schemas name with `x-python-type` (copied as they are):
   * scalars.py -> generated/toobit_follower_models/scalars.py (e.g. DecimalString's
     UnsetDecimal: "" and null read as None)
@@ -22,6 +24,7 @@ command that regenerates it, so a stale tree is visible at a glance.
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import hashlib
 import os
@@ -34,7 +37,9 @@ from pathlib import Path
 
 import yaml
 from assumption_table import AssumptionError, render_assumptions_module
+from client_methods import render_methods_template
 from error_table import ErrorTableError, render_errors_module
+from operation_table import OperationTableError, render_operations_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
@@ -43,6 +48,14 @@ CLIENT_CONFIG = ROOT / "generator" / "openapi-python-client.yaml"
 CLIENT_PACKAGE = "toobit_follower_api"
 MODELS_PACKAGE = "toobit_follower_models"
 SCALARS = ROOT / "generator" / "scalars.py"
+# openapi-python-client renders the client methods with our templates (--custom-template-path):
+# a copy of this folder plus _methods.jinja, what its parse drops (generator/client_methods.py).
+CLIENT_TEMPLATES = ROOT / "generator" / "templates"
+# openapi-python-client 0.29.1 also writes, unconditionally, its attrs models, one module of
+# sync/asyncio functions per operation, and the httpx client, types and errors they use.
+# Shipped while something still imports them; False removes them from its output.
+SHIP_LEGACY_CLIENT = False
+LEGACY_CLIENT_FILES = ("client.py", "errors.py", "types.py", "models", "api/*/[!_]*.py")
 
 # datamodel-code-generator options. Each one matters:
 DATAMODEL_ARGS = [
@@ -62,11 +75,13 @@ DATAMODEL_ARGS = [
     "all",
     # DecimalString etc. become plain Decimal fields instead of RootModel wrappers
     "--collapse-root-models",
-    # query parameters get models too (ListHistoryOrdersParametersQuery: page >= 1, size <= 100)
+    # path and query parameters get models too (ListHistoryOrdersParameters: page >= 1,
+    # size <= 100; CancelLeaderParameters: leaderUserId >= 1, an int)
     "--openapi-scopes",
     "schemas",
     "paths",
     "parameters",
+    "--include-path-parameters",
     "--use-operation-id-as-name",
     "--use-schema-description",
     "--use-field-description",
@@ -132,6 +147,19 @@ def _stamp(folder: Path, header: str) -> None:
         path.write_text(header + "".join(lines), encoding="utf-8")
 
 
+def _write_ours(module: Path, source: str, generator: str, digest: str) -> None:
+    """One of our own generated modules: written, ruff-formatted, then headed."""
+    module.write_text(source, encoding="utf-8")
+    exe = Path(sys.executable).parent
+    _run(
+        [str(exe / "ruff"), "format", "--isolated", "--quiet", "--no-cache", str(module)],
+        module.parent,
+    )
+    module.write_text(
+        _header_ours(generator, digest) + module.read_text(encoding="utf-8"), encoding="utf-8"
+    )
+
+
 def generate_into(target: Path, spec: Path = SPEC) -> None:
     """Write both generated packages from spec into target (which must not exist yet)."""
     digest = hashlib.sha256(spec.read_bytes()).hexdigest()
@@ -140,6 +168,15 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
         work_dir = Path(work)
         exe = Path(sys.executable).parent
         client_out = work_dir / CLIENT_PACKAGE
+        templates = work_dir / "templates"
+        shutil.copytree(CLIENT_TEMPLATES, templates)
+        try:
+            methods = render_methods_template(
+                yaml.safe_load(spec.read_text(encoding="utf-8")), legacy=SHIP_LEGACY_CLIENT
+            )
+        except OperationTableError as exc:
+            raise SystemExit(f"generator failed: {exc}") from exc
+        (templates / "_methods.jinja").write_text(methods, encoding="utf-8")
         _run(
             [
                 str(exe / "openapi-python-client"),
@@ -148,6 +185,8 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
                 str(spec),
                 "--config",
                 str(CLIENT_CONFIG),
+                "--custom-template-path",
+                str(templates),
                 "--meta",
                 "none",
                 "--output-path",
@@ -156,6 +195,10 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
             ],
             cwd=work_dir,
         )
+        if not SHIP_LEGACY_CLIENT:
+            for pattern in LEGACY_CLIENT_FILES:
+                for legacy in sorted(client_out.glob(pattern)):
+                    shutil.rmtree(legacy) if legacy.is_dir() else legacy.unlink()
         _stamp(client_out, _header("openapi-python-client", digest))
         # openapi-python-client writes py.typed only with --meta; the package is typed (PEP 561)
         (client_out / "py.typed").write_text("# Marker file for PEP 561\n", encoding="utf-8")
@@ -194,6 +237,15 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
                 _header_ours(generator, digest) + module.read_text(encoding="utf-8"),
                 encoding="utf-8",
             )
+        # The operation table names the models datamodel-codegen just wrote: pass their names,
+        # so a model it cannot find stops generation here rather than at import time.
+        models_tree = ast.parse((models_out / "__init__.py").read_text(encoding="utf-8"))
+        model_names = {n.name for n in models_tree.body if isinstance(n, ast.ClassDef)}
+        try:
+            operations_source = render_operations_module(document, model_names)
+        except OperationTableError as exc:
+            raise SystemExit(f"generator failed: {exc}") from exc
+        _write_ours(models_out / "operations.py", operations_source, "operation_table.py", digest)
         (models_out / SCALARS.name).write_text(
             _header_copy(SCALARS, digest) + SCALARS.read_text(encoding="utf-8"), encoding="utf-8"
         )

@@ -5,7 +5,6 @@ the generated models, so an added field needs no edit here."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 import subprocess
@@ -497,14 +496,14 @@ def test_sync_context_manager_closes() -> None:
     env = Env("sync")
     with env.client as client:
         client.list_leaders()
-    assert env.client.generated.get_httpx_client().is_closed
+    assert env.client.http_client.is_closed
 
 
 async def test_async_context_manager_closes() -> None:
     env = Env("async")
     async with env.client as client:
         await client.list_leaders()
-    assert env.client.generated.get_async_httpx_client().is_closed
+    assert env.client.http_client.is_closed
 
 
 # ---- configuration -------------------------------------------------------------------------
@@ -568,7 +567,7 @@ def test_query_only_signing_option() -> None:
 
 def test_repr_shows_no_secret() -> None:
     env = Env("sync")
-    for text in (repr(env.client), repr(env.client.auth), repr(env.client.generated)):
+    for text in (repr(env.client), repr(env.client.auth), repr(env.client.http_client)):
         assert DEMO_API_SECRET not in text
     assert f"{DEMO_API_KEY[:4]}...{DEMO_API_KEY[-4:]}" in repr(env.client)
 
@@ -610,40 +609,25 @@ def test_bad_leader_ids_are_refused_before_sending(bad: Any) -> None:
     assert env.requests == []
 
 
-CALLED_MODULES = [
-    "get_server_time",
-    "list_current_orders",
-    "list_history_orders",
-    "get_follow_config",
-    "update_follow_config",
-    "update_stop_profit_loss",
-    "list_leaders",
-    "cancel_leader",
-]
-
-
 @pytest.mark.parametrize("mode", MODES)
-async def test_requests_are_built_by_the_generated_modules(
+async def test_requests_are_built_from_the_operation_table(
     mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every method and path comes from the generated ``_get_kwargs``; the generated
-    attrs models and ``_parse_response`` (double parsing, raises on HTML) are never used."""
+    """Every method's request is prepared from its row of the generated operation table
+    (method, path, parameters and body models all from the spec), never by hand."""
+    import toobit_follower._client as client_module
+    from toobit_follower_models.operations import OPERATIONS
+
     built: list[str] = []
-    for name in CALLED_MODULES:
-        module = importlib.import_module(f"toobit_follower_api.api.follower.{name}")
+    real = client_module.prepare
 
-        def spy(*args: Any, _name: str = name, _real: Any = module._get_kwargs, **kw: Any) -> Any:
-            built.append(_name)
-            return _real(*args, **kw)
+    def spy(operation: Any, *args: Any, **kwargs: Any) -> Any:
+        built.append(operation.operation_id)
+        prepared = real(operation, *args, **kwargs)
+        assert (prepared.method, prepared.signed) == (operation.method, operation.signed)
+        return prepared
 
-        def never(*args: Any, _name: str = name, **kw: Any) -> Any:
-            raise AssertionError(f"{_name}._parse_response was called")
-
-        monkeypatch.setattr(module, "_get_kwargs", spy)
-        monkeypatch.setattr(module, "_parse_response", never)
-    for name in ("FollowConfigUpdate", "StopProfitLossUpdate"):
-        attrs_model = getattr(importlib.import_module("toobit_follower_api.models"), name)
-        monkeypatch.setattr(attrs_model, "from_dict", None)  # calling it would fail
+    monkeypatch.setattr(client_module, "prepare", spy)
     env = Env(mode)
     await env.call("server_time")
     await env.call("list_current_orders")
@@ -655,7 +639,7 @@ async def test_requests_are_built_by_the_generated_modules(
     )
     await env.call("list_leaders")
     await Env(mode, env.exchange, key=SECOND_KEY).call("cancel_leader", K7)
-    assert built == CALLED_MODULES
+    assert sorted(built) == sorted(op.operation_id for op in OPERATIONS if op.tag == "follower")
 
 
 def test_set_cookie_is_never_stored_nor_replayed() -> None:

@@ -1,9 +1,10 @@
 """`toobit-follower conformance` and `body_signing="auto"` against the simulator playing
 each behaviour they claim to tell apart (issue 12).
 
-Every combination of the simulator's switches (toobit_follower_sim.app.SWITCHES and
-errors_as_200) is probed in process (SimExchange, fake clock): each verdict must match
-the switches, and the account's state digest must be what it was before. One run goes
+Every combination of the four x-assumption markers the probe asks about (the simulator
+playing each one's alternative, `SimOptions.assumptions`) is probed in process
+(SimExchange, fake clock): each verdict must match the switches, and the account's state
+digest must be what it was before. One run goes
 through the command line against a real loopback server. Contradictions the switches do
 not play (recvWindow accepted, a message off its template, headers missing, a 429) are
 answers rewritten on the way back.
@@ -30,8 +31,8 @@ import httpx
 import pytest
 from toobit_follower import AsyncFollowerClient, FollowerClient
 from toobit_follower._probes import LEADER_CANDIDATES
-from toobit_follower.cli import main
-from toobit_follower.conformance import (
+from toobit_follower_cli import main
+from toobit_follower_conformance import (
     CONFIRMED,
     CONTRADICTED,
     UNKNOWN,
@@ -42,7 +43,7 @@ from toobit_follower.conformance import (
 )
 from toobit_follower_models.errors import BY_CODE, ERROR_TABLE, ErrorCode
 from toobit_follower_sim import SimOptions
-from toobit_follower_sim.app import SWITCHES
+from toobit_follower_sim.assumptions import ALTERNATIVE, FLAG_ALIASES, with_flag_aliases
 from toobit_follower_sim.testing import (
     BASE_URL,
     DEMO_API_KEY,
@@ -64,24 +65,38 @@ SPACING = 0.25
 LEADERS_PATH = "/api/v2/copy-trading/follower/leaders"
 STOP_PATH = "/api/v2/copy-trading/follower/positions/stop-profit-loss"
 
-# Every combination of the switches, errors_as_200 included.
+# The findings a host playing a marker's alternative contradicts (the markers of the
+# simulator's old switches, now `serve` flag aliases: FLAG_ALIASES).
+CONTRADICTS = {
+    "body-signed-with-query": {"body-signing"},
+    "unknown-parameter-refused": {"unknown-query", "unknown-field"},
+    "read-only-before-validation": {"order-of-checks"},
+    "error-status-per-code": {
+        "status-validation",
+        "status-business",
+        "status-auth",
+        "status-permission",
+    },
+}
+# Every combination of them.
 COMBINATIONS = [
-    dict(zip([*SWITCHES, "errors_as_200"], values, strict=True))
-    for values in itertools.product(*SWITCHES.values(), (False, True))
+    frozenset(markers)
+    for size in range(len(CONTRADICTS) + 1)
+    for markers in itertools.combinations(CONTRADICTS, size)
 ]
 
 
+def played(*markers: str) -> SimOptions:
+    """A simulator playing these markers' alternatives."""
+    return SimOptions(assumptions={marker: ALTERNATIVE for marker in markers})
+
+
 def expected_contradictions(options: SimOptions) -> set[str]:
-    """The findings a simulator with these switches must contradict; all others confirm."""
-    found = set()
-    if options.body_signing != SWITCHES["body_signing"][0]:
-        found.add("body-signing")
-    if options.unknown_params != SWITCHES["unknown_params"][0]:
-        found |= {"unknown-query", "unknown-field"}
-    if options.read_only_check != SWITCHES["read_only_check"][0]:
-        found.add("order-of-checks")
-    if options.errors_as_200:
-        found |= {"status-validation", "status-business", "status-auth", "status-permission"}
+    """The findings a simulator with these choices must contradict; all others confirm."""
+    found: set[str] = set()
+    for marker, choice in options.assumptions.items():
+        if choice == ALTERNATIVE:
+            found |= CONTRADICTS[marker]
     return found
 
 
@@ -141,10 +156,10 @@ def _envelope(code: int, msg: str, status: int = 200, headers: Any = None) -> ht
 
 # ---- the probe against every combination of switches --------------------------------
 @pytest.mark.parametrize(
-    "switches", COMBINATIONS, ids=["-".join(str(v) for v in c.values()) for c in COMBINATIONS]
+    "markers", COMBINATIONS, ids=["+".join(sorted(c)) or "contract" for c in COMBINATIONS]
 )
-def test_each_verdict_matches_the_switches_and_nothing_changes(switches: dict[str, Any]) -> None:
-    options = SimOptions(**switches)
+def test_each_verdict_matches_the_switches_and_nothing_changes(markers: frozenset[str]) -> None:
+    options = played(*markers)
     exchange = SimExchange(options=options)
     before = exchange.sim.store.digest()
     report = _probe(exchange)
@@ -172,7 +187,7 @@ def test_each_verdict_matches_the_switches_and_nothing_changes(switches: dict[st
 
 
 def test_body_signing_names_the_setting_that_follows() -> None:
-    report = _probe(SimExchange(options=SimOptions(body_signing="query-only")))
+    report = _probe(SimExchange(options=played("body-signed-with-query")))
     finding = next(f for f in report.findings if f.id == "body-signing")
     assert finding.verdict == CONTRADICTED
     assert 'body_signing="query-only"' in (finding.follows or "")
@@ -188,6 +203,35 @@ def test_without_a_read_only_key_the_order_of_checks_is_not_told() -> None:
     assert verdicts["status-permission"] == UNKNOWN
     assert len(exchange.requests) == 15
     assert all(r.headers["X-BB-APIKEY"] == DEMO_API_KEY for r in exchange.requests[1:])
+
+
+def test_permission_status_says_no_read_only_key_only_when_none_was_given() -> None:
+    """Issue 17: with a read-only key given, a host that never answers NOT_SUPPORTED (here:
+    it lets the key through to the relation check) was reported "not asked: no read-only
+    key given"."""
+    refused = BY_CODE[ErrorCode.FOLLOWER_NOT_FOUND]
+
+    def let_through(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.headers.get("X-BB-APIKEY") == READ_ONLY_KEY:
+            return _envelope(refused.code, refused.message, refused.http_status)
+        return response
+
+    exchange = SimExchange()
+    report = _probe(exchange, transport=Rewrite(exchange, let_through))
+    assert report.stopped is None
+    assert [r.key for r in report.records][-2:] == ["read-only", "read-only"]
+    finding = next(f for f in report.findings if f.id == "status-permission")
+    assert finding.verdict == UNKNOWN
+    assert "no read-only key given" not in finding.observed, finding.observed
+    assert f"never answered {ErrorCode.NOT_SUPPORTED.name} to the read-only key" in (
+        finding.observed
+    )
+    assert f"{refused.code}" in finding.observed  # what it answered instead
+    assert finding.probes == ("read-only-write", "read-only-invalid")
+    # with none given, it says so
+    without = _probe(SimExchange(), read_only=False)
+    finding = next(f for f in without.findings if f.id == "status-permission")
+    assert finding.observed.startswith("not asked: no read-only key given"), finding.observed
 
 
 # ---- safety ----------------------------------------------------------------------------
@@ -368,9 +412,11 @@ def _stop(client: Any) -> Any:
     return client.update_stop_profit_loss(DEMO_LEADER_ID, "BTC-SWAP-USDT", 1, stop_loss_delay=31)
 
 
-@pytest.mark.parametrize("rule", SWITCHES["body_signing"])
+@pytest.mark.parametrize("rule", FLAG_ALIASES["body_signing"].values or ())
 def test_auto_finds_the_rule_once_and_shows_it(rule: str) -> None:
-    exchange = SimExchange(options=SimOptions(body_signing=rule))
+    exchange = SimExchange(
+        options=SimOptions(assumptions=with_flag_aliases({}, {"body_signing": rule}))
+    )
     client = _client(exchange)
     assert "auto: not probed yet" in repr(client)
     client.list_leaders()  # a GET signs the same either way: no probe
@@ -393,7 +439,7 @@ def test_auto_probes_once_for_concurrent_first_calls_threads() -> None:
     real = FakeClock()
     real.time = time.time  # type: ignore[method-assign]
     real.ms = lambda: time.time_ns() // 1_000_000  # type: ignore[method-assign]
-    exchange = SimExchange(options=SimOptions(body_signing="query-only"), clock=real)
+    exchange = SimExchange(options=played("body-signed-with-query"), clock=real)
     client = FollowerClient(
         DEMO_API_KEY,
         DEMO_API_SECRET,
@@ -434,7 +480,7 @@ class _Yielding(httpx.AsyncBaseTransport):
 
 
 def test_auto_probes_once_for_concurrent_first_calls_tasks() -> None:
-    exchange = SimExchange(options=SimOptions(body_signing="query-only"))
+    exchange = SimExchange(options=played("body-signed-with-query"))
 
     async def scenario() -> None:
         async with AsyncFollowerClient(
@@ -563,12 +609,7 @@ def test_cli_conformance_against_a_loopback_server(loopback_sim: str, tmp_path: 
     assert main(argv, stdout=out, stderr=err, environ=environ) == 0, err.getvalue()
     document = json.loads(output.read_text(encoding="utf-8"))
     verdicts = {f["id"]: f["verdict"] for f in document["findings"]}
-    options = SimOptions(
-        body_signing="query-only",
-        unknown_params="ignore",
-        read_only_check="after-validation",
-        errors_as_200=True,
-    )
+    options = played(*CONTRADICTS)  # what loopback_sim's flags play
     assert {k for k, v in verdicts.items() if v == CONTRADICTED} == expected_contradictions(options)
     assert document["requests"] == 17 and document["maxWeightPerMinute"] == 17
     assert "| question | contract says | host did | verdict |" in out.getvalue()
@@ -626,14 +667,17 @@ def test_sim_flags_map_onto_the_switches() -> None:
     from toobit_follower_sim.cli import _parser
 
     defaults = _parser().parse_args(["serve"])
-    assert {name: getattr(defaults, name) for name in SWITCHES} == {
-        name: values[0] for name, values in SWITCHES.items()
-    }
-    for name, values in SWITCHES.items():
-        args = _parser().parse_args(["serve", "--" + name.replace("_", "-"), values[-1]])
-        assert getattr(args, name) == values[-1]
-    with pytest.raises(ValueError, match="body_signing"):
-        SimOptions(body_signing="sometimes")
+    assert with_flag_aliases({}, vars(defaults)) == {}
+    assert {alias.marker for alias in FLAG_ALIASES.values()} == set(CONTRADICTS)
+    for name, alias in FLAG_ALIASES.items():
+        flag = ["--" + name.replace("_", "-")]
+        if alias.values is not None:
+            assert getattr(defaults, name) == alias.values[0]
+            flag.append(alias.values[1])
+        args = _parser().parse_args(["serve", *flag])
+        assert with_flag_aliases({}, vars(args)) == {alias.marker: ALTERNATIVE}
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--body-signing", "sometimes"])
 
 
 def test_the_readme_sample_is_what_the_simulator_reports() -> None:
@@ -647,7 +691,7 @@ def test_the_readme_sample_is_what_the_simulator_reports() -> None:
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
         if len(cells) == 4 and cells[0] != "question" and not cells[0].startswith("---"):
             sample[cells[0]] = cells[3]
-    options = SimOptions(body_signing="query-only", errors_as_200=True)
+    options = played("body-signed-with-query", "error-status-per-code")
     report = _probe(SimExchange(options=options))
     assert sample == {f.question: f.verdict for f in report.findings}
 

@@ -259,7 +259,7 @@ def test_rate_limit_raises_with_the_reset_time() -> None:
 
 
 def test_errors_as_http_200_are_still_typed() -> None:
-    gateway_like = Server(errors_as_200=True)
+    gateway_like = Server(assumptions={"error-status-per-code": "alternative"})
     try:
         with FollowerClient(NO_RELATION_KEY, DEMO_SECRET, base_url=gateway_like.url) as c:
             with pytest.raises(FollowerNotFoundError) as info:

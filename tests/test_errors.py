@@ -352,7 +352,7 @@ async def test_the_simulators_refusals_are_typed(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_errors_as_http_200_keep_their_class(mode: str) -> None:
-    exchange = SimExchange(options=SimOptions(errors_as_200=True))
+    exchange = SimExchange(options=SimOptions(assumptions={"error-status-per-code": "alternative"}))
     client = make_client(mode, exchange, key=NO_RELATION_KEY, max_retries=0)
     with pytest.raises(FollowerNotFoundError) as caught:
         await call(client, "list_leaders")
@@ -420,7 +420,7 @@ async def test_secret_never_in_logs_or_errors(caplog: pytest.LogCaptureFixture) 
         with pytest.raises(AuthenticationError) as caught:
             await call(client, "list_leaders")
         assert DEMO_API_SECRET not in str(caught.value) + repr(caught.value)
-        assert DEMO_API_SECRET not in repr(client) + repr(client.generated)
+        assert DEMO_API_SECRET not in repr(client) + repr(client.http_client)
     assert caplog.records, "httpx logging was expected to be on"
     assert any("retrying" in record.getMessage() for record in caplog.records)
     for record in caplog.records:

@@ -51,8 +51,8 @@ from toobit_follower._ratelimit import (
     RateLimitGate,
     request_weight,
 )
-from toobit_follower.cli import main
 from toobit_follower.spec import spec_dict
+from toobit_follower_cli import main
 from toobit_follower_models.errors import BY_NAME, REQUEST_WEIGHTS
 from toobit_follower_sim import SimOptions
 from toobit_follower_sim.testing import (

@@ -399,6 +399,10 @@ def test_a_malformed_envelope_raises_with_the_excerpt(
             outcome = reader.read(content)
         finally:
             reader.close()
+        if is_write and what == "data of another shape":
+            # code 200 says the write was applied; its (documented null) data is ignored
+            assert outcome is None, (mode, repr(outcome))
+            continue
         if is_write:  # it may have been applied: outcome unknown, the cause inside
             assert isinstance(outcome, OutcomeUnknownError), (mode, repr(outcome))
             outcome = outcome.error

@@ -24,7 +24,7 @@ import httpx
 import pytest
 import toobit_follower
 import yaml
-from toobit_follower.cli import main
+from toobit_follower_cli import main
 from toobit_follower_sim.testing import DEMO_API_KEY, DEMO_API_SECRET, DEMO_LEADER_ID
 
 ROOT = Path(__file__).resolve().parent.parent

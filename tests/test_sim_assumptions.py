@@ -40,14 +40,16 @@ from test_sim_support import (
 )
 from toobit_follower_models.errors import BY_NAME, ErrorCode
 from toobit_follower_sim import SimOptions
-from toobit_follower_sim.app import SWITCH_MARKERS, SWITCHES
 from toobit_follower_sim.assumptions import (
     ALTERNATIVE,
     CONTRACT,
+    FLAG_ALIASES,
     NOT_PLAYABLE,
     PLAYED,
     AssumptionError,
     parse_assume,
+    spec_markers,
+    with_flag_aliases,
 )
 from toobit_follower_sim.cli import main as sim_main
 from toobit_follower_sim.testing import default_seed
@@ -289,7 +291,13 @@ def test_the_tables_name_only_markers_with_an_alternative() -> None:
     assert set(PLAYED) | set(NOT_PLAYABLE) == with_alternative
     assert not set(PLAYED) & set(NOT_PLAYABLE)
     assert set(SCENARIOS) == set(PLAYED)
-    assert set(SWITCH_MARKERS.values()) <= set(PLAYED)
+    assert {alias.marker for alias in FLAG_ALIASES.values()} <= set(PLAYED)
+
+
+def test_the_simulator_reads_the_generated_markers() -> None:
+    """One representation: toobit_follower_models.assumptions, as tools/assumptions.py reads
+    the spec."""
+    assert spec_markers() == {a.id: a.alternative for a in MARKERS}
 
 
 def test_the_default_is_the_contract_reading() -> None:
@@ -325,15 +333,22 @@ def test_a_choice_is_contract_or_alternative() -> None:
             parse_assume(bad)
 
 
-# ---- the older switches are aliases --------------------------------------------------------
-@pytest.mark.parametrize("name", list(SWITCH_MARKERS))
-def test_an_old_switch_and_its_marker_are_one_choice(name: str) -> None:
-    marker = SWITCH_MARKERS[name]
-    other = SWITCHES[name][1] if name in SWITCHES else True
-    assert SimOptions(**{name: other}).assumptions == {marker: ALTERNATIVE}
-    assert getattr(SimOptions(assumptions={marker: ALTERNATIVE}), name) == other
-    with pytest.raises(ValueError, match=marker):
-        SimOptions(**{name: other}, assumptions={marker: CONTRACT})
+# ---- the older serve flags are aliases -----------------------------------------------------
+@pytest.mark.parametrize("name", list(FLAG_ALIASES))
+def test_an_old_flag_and_its_marker_are_one_choice(name: str) -> None:
+    from toobit_follower_sim.cli import _parser
+
+    alias = FLAG_ALIASES[name]
+    flag = ["--" + name.replace("_", "-")]
+    if alias.values is not None:
+        flag.append(alias.values[1])
+    args = vars(_parser().parse_args(["serve", *flag]))
+    assert with_flag_aliases({}, args) == {alias.marker: ALTERNATIVE}
+    assert with_flag_aliases({alias.marker: ALTERNATIVE}, args) == {alias.marker: ALTERNATIVE}
+    with pytest.raises(AssumptionError, match=alias.marker):
+        with_flag_aliases({alias.marker: CONTRACT}, args)
+    assert with_flag_aliases({}, vars(_parser().parse_args(["serve"]))) == {}
+    assert not hasattr(SimOptions(), name)  # one representation: SimOptions.assumptions
 
 
 # ---- the command line ----------------------------------------------------------------------

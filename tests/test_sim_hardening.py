@@ -13,6 +13,7 @@ socket timeouts, and speed is in bench/bench_simulator.py.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -39,6 +40,7 @@ from test_sim_support import (
     NOW,
     READ_ONLY_KEY,
     SECOND_KEY,
+    SECRET,
     STOP,
     STOP_EXAMPLE,
     Sim,
@@ -414,11 +416,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# `serve` as a plain `pip install toobit-follower[sim]` runs it: without httptools and
+# uvloop (both in the dev venv), so uvicorn has h11 and asyncio's own loop only.
+PLAIN_INSTALL = (
+    "import sys; sys.modules.update(httptools=None, uvloop=None); "
+    "from toobit_follower_sim.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
 @contextlib.contextmanager
 def server(
-    tmp_path: Path, *flags: str, open_files: int | None = None
+    tmp_path: Path, *flags: str, open_files: int | None = None, plain: bool = False
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """`serve` on 127.0.0.1 with `flags`; its log in a file; `open_files`: its RLIMIT_NOFILE."""
+    """`serve` on 127.0.0.1 with `flags`; its log in a file; `open_files`: its RLIMIT_NOFILE;
+    `plain`: without httptools and uvloop."""
     port = free_port()
     logfile = tmp_path / f"sim-{port}.log"
 
@@ -426,7 +437,8 @@ def server(
         if open_files is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
 
-    cmd = [sys.executable, "-m", "toobit_follower_sim", "serve", "--port", str(port), *flags]
+    launch = ["-c", PLAIN_INSTALL] if plain else ["-m", "toobit_follower_sim"]
+    cmd = [sys.executable, *launch, "serve", "--port", str(port), *flags]
     with logfile.open("wb") as sink:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=sink, preexec_fn=limit_files)
     base = f"http://127.0.0.1:{port}"
@@ -514,6 +526,107 @@ def test_stalled_connections_neither_starve_nor_flood(tmp_path: Path) -> None:
     lines = logfile.read_text().splitlines()
     reports = [line for line in lines if "closed" in line and "connections" in line]
     assert len(lines) < 20 and 1 <= len(reports) <= 2, lines
+
+
+def test_half_open_connections_past_the_open_file_limit_on_h11_and_asyncio(
+    tmp_path: Path,
+) -> None:
+    """Issue 17: 1,100 connections that never send a byte, against a plain `[sim]` server
+    (h11, asyncio's loop) allowed 1,024 open files. asyncio accepted them all at once, past
+    the limit: `accept` failed with EMFILE, a traceback per failed accept went to the log
+    (MBs), and accepting stopped for a second at a time; a client's keep-alive connection
+    could be closed under it. Now: every normal request is served, the log stays short."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1400:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    flags = ("--http", "h11", "--loop", "asyncio", "--header-timeout", "3")
+    with server(tmp_path, *flags, open_files=1024, plain=True) as (base, proc, logfile):
+        port = int(base.rsplit(":", 1)[1])
+        with httpx.Client(base_url=base, timeout=5) as client:
+            assert client.get("/api/v1/time").status_code == 200  # a keep-alive connection
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(1100)]
+            try:
+                kept = [client.get("/api/v1/time").status_code for _ in range(5)]
+                fresh = [httpx.get(f"{base}/api/v1/time", timeout=5).status_code for _ in range(5)]
+                assert (kept, fresh) == ([200] * 5, [200] * 5)
+                closed = sum(closed_by_server(s) for s in socks)  # evicted, or at 3 s
+                assert closed == 1100
+                assert httpx.get(f"{base}/api/v1/time", timeout=5).status_code == 200
+            finally:
+                for s in socks:
+                    s.close()
+        time.sleep(0.5)
+        assert proc.poll() is None
+    text = logfile.read_text()
+    assert "Traceback" not in text and "out of system resource" not in text, text[:3000]
+    assert len(text.splitlines()) < 20, text[:3000]
+    assert "to stay within 960 open" in text  # 1,024 less the spares
+
+
+def test_the_guarded_loop_overrides_what_this_python_has() -> None:
+    """GuardedSelectorLoop replaces asyncio's private `_accept_connection`: the same
+    parameters, and the helpers it calls, or it must change with Python."""
+    import inspect
+
+    from toobit_follower_sim.server import GuardedSelectorLoop
+
+    ours = list(inspect.signature(GuardedSelectorLoop._accept_connection).parameters)
+    theirs = list(inspect.signature(asyncio.SelectorEventLoop._accept_connection).parameters)
+    assert ours[:6] == theirs[:6] and len(theirs) - 6 == 2, theirs
+    helpers = inspect.signature(asyncio.SelectorEventLoop._accept_connection2).parameters
+    assert list(helpers)[:6] == "self protocol_factory conn extra sslcontext server".split()
+    start = list(inspect.signature(asyncio.SelectorEventLoop._start_serving).parameters)
+    assert start == theirs
+
+
+def test_asyncio_log_floods_are_held_back(caplog: pytest.LogCaptureFixture) -> None:
+    """What asyncio logs (through its default exception handler, one message per failed
+    accept or lost task, each with a socket or task repr on its next lines) passes once per
+    interval, like uvicorn's warnings."""
+    import gc
+
+    from toobit_follower_sim.server import LOGGERS, server_config
+
+    loggers = [logging.getLogger(name) for name in (None, *LOGGERS)]
+    before = {id(x): list(x.filters) for x in loggers}
+    handlers = [h for x in loggers for h in x.handlers]
+    handler_filters = {id(h): list(h.filters) for h in handlers}
+    sim = Sim()
+    try:
+        server_config(sim.app, port=free_port())
+
+        async def fail() -> None:
+            raise OSError(24, "Too many open files")
+
+        async def scenario() -> None:
+            loop = asyncio.get_running_loop()
+            with socket.socket() as listener:
+                for _ in range(500):
+                    loop.call_exception_handler(
+                        {
+                            "message": "socket.accept() out of system resource",
+                            "exception": OSError(24, "Too many open files"),
+                            "socket": listener,
+                        }
+                    )
+            tasks = [loop.create_task(fail()) for _ in range(200)]
+            await asyncio.sleep(0.05)
+            assert all(t.done() for t in tasks)
+            del tasks
+            gc.collect()  # each task, never awaited, logs "Task exception was never retrieved"
+
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            asyncio.run(scenario())
+            gc.collect()
+        messages = [r.getMessage().partition("\n")[0] for r in caplog.records]
+        assert messages.count("socket.accept() out of system resource") == 1, messages[:5]
+        assert messages.count("Task exception was never retrieved") == 1, messages[:5]
+    finally:
+        sim.close()
+        for x in loggers:
+            x.filters[:] = before[id(x)]
+        for h in handlers:
+            h.filters[:] = handler_filters[id(h)]
 
 
 def test_slow_bodies_huge_heads_idle_connections_and_garbage(tmp_path: Path) -> None:
@@ -696,6 +809,54 @@ def test_access_log_has_no_signature_and_no_full_key(tmp_path: Path) -> None:
     assert "signature=<redacted>" in text and "Signature=<redacted>" in text, text
     assert signature not in text and DEMO_KEY not in text, text
     assert f"{DEMO_KEY[:4]}...{DEMO_KEY[-4:]}" in text
+
+
+def test_trace_log_has_no_signature_and_no_key(tmp_path: Path) -> None:
+    """Issue 17: at `--log-level trace` uvicorn logs every request's ASGI scope, its query
+    string (signature included) among the arguments; no line may carry the signature, the
+    key or the secret, whatever logger writes it."""
+    with server(tmp_path, "--log-level", "trace", "--access-log") as (base, _, logfile):
+        with httpx.Client(base_url=base, timeout=10) as client:
+            url = signed_url(CONFIG, "leaderUserId=123456789")
+            assert client.get(url, headers={"X-BB-APIKEY": DEMO_KEY}).status_code == 200
+            body = compact(CONFIG_EXAMPLE)
+            put = signed_url(CONFIG, body=body)
+            headers = {"X-BB-APIKEY": DEMO_KEY, "Content-Type": "application/json"}
+            resp = client.put(put, content=body, headers=headers)
+            assert resp.status_code == 200, resp.text
+            client.get(f"{CONFIG}?apiKey={DEMO_KEY}&leaderUserId=7")  # a key in the query
+        signatures = [u.rsplit("signature=", 1)[1] for u in (url, put)]
+        deadline = time.monotonic() + 10
+        while "leaderUserId=7" not in logfile.read_text():
+            assert time.monotonic() < deadline, logfile.read_text()
+            time.sleep(0.05)
+        time.sleep(0.2)
+    text = logfile.read_text()
+    assert "Started scope=" in text and "query_string" in text, text  # the trace log ran
+    assert "signature=<redacted>" in text, text
+    for secret in (*signatures, DEMO_KEY, SECRET.decode()):
+        assert secret not in text, text
+
+
+def test_redact_secrets_covers_any_argument() -> None:
+    from toobit_follower_sim.server import RedactSecrets
+
+    signature = sign(b"timestamp=1")
+    scope = {"type": "http", "query_string": f"timestamp=1&signature={signature}".encode()}
+    args: Any = ("127.0.0.1:1 - ASGI", 1, scope)
+    trace = "%s [%d] Started scope=%s"  # uvicorn's MessageLoggerMiddleware
+    record = logging.LogRecord("uvicorn.asgi", 5, __file__, 1, trace, args, None)
+    assert RedactSecrets().filter(record)
+    assert signature not in record.getMessage() and "signature=<redacted>" in record.getMessage()
+    record = logging.LogRecord("x", 30, __file__, 1, "%(url)r", ({"url": DEMO_KEY},), None)
+    assert RedactSecrets().filter(record) and DEMO_KEY not in record.getMessage()
+    try:
+        raise ValueError(f"bad query signature={signature}")
+    except ValueError:
+        record = logging.LogRecord("x", 40, __file__, 1, "oops", None, sys.exc_info())
+    assert RedactSecrets().filter(record)
+    assert record.exc_text and signature not in record.exc_text
+    assert signature not in logging.Formatter().format(record)
 
 
 def test_redact() -> None:

@@ -199,7 +199,7 @@ def test_rate_limited_writes_change_nothing() -> None:
 
 # -- errors_as_200 ------------------------------------------------------------
 def test_errors_as_200() -> None:
-    sim = Sim(errors_as_200=True, rate_limit=5, ban_grace=0)
+    sim = Sim(assumptions={"error-status-per-code": "alternative"}, rate_limit=5, ban_grace=0)
     try:
         cases = [
             (sim.signed("GET", CONFIG, f"leaderUserId={K7}"), -32045),

@@ -196,7 +196,7 @@ class Sim:
         content_type: bytes | None = b"application/json",
     ) -> Resp:
         """A correctly signed request: params, recvWindow, timestamp, then the signature;
-        a PUT declares its JSON body (content_type=None leaves the header out)."""
+        a PUT or POST declares its JSON body (content_type=None leaves the header out)."""
         if isinstance(body, dict):
             body = compact(body)
         parts = [params] if params else []
@@ -206,7 +206,7 @@ class Sim:
         query = "&".join(parts)
         signature = sign(query.encode() + body, secret)
         headers = [(b"x-bb-apikey", key.encode())]
-        if method == "PUT" and content_type is not None:
+        if method in ("PUT", "POST") and content_type is not None:
             headers.append((b"content-type", content_type))
         return self.raw(method, path, f"{query}&signature={signature}".encode(), body, headers)
 

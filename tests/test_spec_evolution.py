@@ -301,7 +301,7 @@ def drill_main(drill: Drill) -> None:
     import toobit_follower_sim
     import yaml
     from test_sim_support import DEMO_KEY, S5, SECRET
-    from toobit_follower.cli import main as cli_main
+    from toobit_follower_cli import main as cli_main
     from toobit_follower_models import FollowConfig, FollowConfigUpdate
     from toobit_follower_models.errors import BY_CODE, ERROR_TABLE, OPERATION_ERROR_CODES
 

@@ -58,7 +58,7 @@ from ._exceptions import (
 )
 from ._operations import LeaderId, Money
 from ._secret import Secret
-from ._types import RateLimit, RawResponse
+from ._types import RateLimit, RateLimitBlock, RawResponse
 from .signing import BodySigning
 from .spec import spec_path, spec_text  # the contract itself (the packaged openapi.yaml)
 
@@ -96,6 +96,7 @@ __all__ = [
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimit",
+    "RateLimitBlock",
     "RateLimitError",
     "RawResponse",
     "ResponseTooLargeError",

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any, Final
+from collections.abc import Callable, Generator
+from typing import Final
 
 import httpx
 
 from ._constants import API_KEY_HEADER, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RECV_WINDOW
-from ._operations import Prepared
-from ._probes import Answer, MakeRequest, Stop, find_body_signing
+from ._probes import Stop
 from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
 from .signing import (
     BodySigning,
@@ -27,46 +25,6 @@ __all__ = ["AUTO", "ToobitAuth"]
 
 AUTO: Final = "auto"
 """``body_signing="auto"``: find the host's rule with the signing probe on first need."""
-
-_PROBING: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar(
-    "toobit_follower_probing", default=False
-)
-"""True while a probe request of ``body_signing="auto"`` is out: a transport error then
-means the caller's own request was never sent."""
-
-
-def probe_interrupted() -> bool:
-    """Whether the last transport error of this thread or task hit a probe request (and
-    not the caller's own); reading it clears it."""
-    interrupted = _PROBING.get()
-    _PROBING.set(False)
-    return interrupted
-
-
-def _read_capped(response: httpx.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            break
-    response.close()
-    response._content = body = b"".join(chunks)[:limit]  # httpx reads it once more
-    return body
-
-
-async def _aread_capped(response: httpx.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            break
-    await response.aclose()
-    response._content = body = b"".join(chunks)[:limit]
-    return body
 
 
 def _probe_fast_url() -> bool:
@@ -107,15 +65,13 @@ class ToobitAuth(httpx.Auth):
     is signed afresh with a new timestamp. A malformed key or secret raises
     CredentialsError (a ValueError).
 
-    ``body_signing="auto"``: before the first request that has a body (the only kind the
-    rule changes), the signing probe of ``_probes`` runs once, through the same httpx
-    client (4 requests: the leaders followed, the follow config of a leader not followed,
-    one harmless PUT signed each way); the rule found is kept for this object's lifetime
-    and shown by ``repr``. Concurrent first requests wait for one probe. A probe that
-    gets a definite but inconclusive answer keeps the documented rule (query+body); one
-    cut short (429/418, a transport error, an answer with no envelope) is tried again
-    on the next request; after a 429/418 the caller gets that answer, and its own
-    request is not sent.
+    ``body_signing="auto"``: the client runs the signing probe of ``_probes`` as an
+    explicit step before its first request that has a body (the only kind the rule
+    changes), as ordinary calls through its rate-limit gate (4 requests: the leaders
+    followed, the follow config of a leader not followed, one harmless PUT signed each
+    way), and hands the result to :meth:`settle`; the rule found is kept for this
+    object's lifetime and shown by ``repr``. Until then requests are signed with the
+    documented rule (query+body). The auth hook itself never sends a request.
     """
 
     requires_request_body = True
@@ -149,8 +105,10 @@ class ToobitAuth(httpx.Auth):
         """Where probe requests go (default: the scheme and host of the request)."""
         self.max_probe_bytes = max_probe_bytes
         self._signer = Signer(secret.get_secret_value())
-        self._lock = threading.Lock()
-        self._async_lock = asyncio.Lock()
+        self.probe_lock = threading.Lock()
+        """Held by the sync client while it probes: concurrent first requests wait."""
+        self.async_probe_lock = asyncio.Lock()
+        """The same for the async client's tasks."""
 
     def timestamp_ms(self) -> int:
         """The timestamp the next request gets: local clock plus the synced offset."""
@@ -172,81 +130,25 @@ class ToobitAuth(httpx.Auth):
         self.sign_request(request)
         yield request
 
+    def for_rule(self, body_signing: BodySigning) -> httpx.Auth:
+        """An httpx auth that signs like this one, but with the given body rule."""
+        return _RuleAuth(self, body_signing)
+
     # ---- body_signing="auto" ---------------------------------------------------------
-    def _must_probe(self, request: httpx.Request) -> bool:
-        return self.auto and self.probe_outcome is None and bool(request.content)
+    @property
+    def needs_probe(self) -> bool:
+        """With ``auto``: the probe has not settled the body rule yet."""
+        return self.auto and self.probe_outcome is None
 
-    def _probe_maker(self, origin: httpx.Request) -> MakeRequest:
-        url = origin.url
-        base = self.base_url or f"{url.scheme}://{url.netloc.decode('ascii')}"
-
-        def make(prepared: Prepared[Any], rule: BodySigning) -> httpx.Request:
-            probe = httpx.Request(
-                prepared.method,
-                base + prepared.target,
-                content=prepared.json,
-                headers=prepared.headers,
-                extensions=origin.extensions,  # the caller's timeouts
-            )
-            self.sign_request(probe, rule)
-            return probe
-
-        return make
-
-    def _settle(self, result: BodySigning | Stop) -> bool:
-        """Keep what the probe found; False when the caller's request must not be sent."""
+    def settle(self, result: BodySigning | Stop) -> None:
+        """Keep what the probe found. A definite but inconclusive answer keeps the
+        documented rule for good; one cut short (429/418, no envelope) settles nothing,
+        so the next request with a body probes again."""
         if isinstance(result, BodySigning):
             self.body_signing = result
             self.probe_outcome = f"{result.value} (probed)"
-        elif result.limited is not None:
-            return False
-        elif result.definite:
+        elif result.limited is None and result.definite:
             self.probe_outcome = f"{self.body_signing.value} (probe {result.reason})"
-        return True
-
-    def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
-        request.read()
-        if self._must_probe(request):
-            with self._lock:
-                if self._must_probe(request):
-                    flow = find_body_signing(self._probe_maker(request))
-                    try:
-                        _, probe = next(flow)
-                        while True:
-                            _PROBING.set(True)
-                            response = yield probe
-                            _PROBING.set(False)
-                            body = _read_capped(response, self.max_probe_bytes)
-                            _, probe = flow.send(Answer.of(response, body))
-                    except StopIteration as done:
-                        if not self._settle(done.value):
-                            return  # the caller gets the 429/418
-        self.sign_request(request)
-        yield request
-
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        await request.aread()
-        if self._must_probe(request):
-            async with self._async_lock:
-                if self._must_probe(request):
-                    flow = find_body_signing(self._probe_maker(request))
-                    try:
-                        _, probe = next(flow)
-                        while True:
-                            _PROBING.set(True)
-                            response = yield probe
-                            _PROBING.set(False)
-                            body = await _aread_capped(response, self.max_probe_bytes)
-                            _, probe = flow.send(Answer.of(response, body))
-                    except StopIteration as done:
-                        if not self._settle(done.value):
-                            return
-        self.sign_request(request)
-        yield request
 
     def describe_body_signing(self) -> str:
         """The body rule, as ``repr`` shows it: ``query+body``, ``auto: query-only
@@ -262,3 +164,16 @@ class ToobitAuth(httpx.Auth):
             f"ToobitAuth(api_key={mask_api_key(self.api_key)!r}, api_secret=Secret('**********'),"
             f" recv_window={self.recv_window}, body_signing={self.describe_body_signing()!r})"
         )
+
+
+class _RuleAuth(httpx.Auth):
+    """Signs with ``auth``'s key and clock but a given body rule (the signing probe)."""
+
+    requires_request_body = True
+
+    def __init__(self, auth: ToobitAuth, body_signing: BodySigning) -> None:
+        self._auth, self._body_signing = auth, body_signing
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self._auth.sign_request(request, self._body_signing)
+        yield request

@@ -15,12 +15,11 @@ from typing import Any, Final, Generic, NoReturn, TypeVar
 
 import httpx
 from pydantic import ValidationError
-from toobit_follower_api import AuthenticatedClient
 from toobit_follower_models import Envelope
 
 from . import _constants as C
 from . import _deadline
-from ._auth import ToobitAuth, probe_interrupted
+from ._auth import ToobitAuth
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -38,9 +37,9 @@ from ._exceptions import (
     redact,
 )
 from ._operations import Prepared
-from ._ratelimit import BLOCKED, RateLimitGate, request_weight, shared_gate
+from ._ratelimit import BLOCKED, WAIT_FOR_PROBE, RateLimitGate, request_weight, shared_gate
 from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
-from ._types import NO_RATE_LIMIT, RateLimit
+from ._types import NO_RATE_LIMIT, RateLimit, RateLimitBlock, header_int
 from .signing import BodySigning
 
 log = logging.getLogger("toobit_follower")
@@ -112,13 +111,6 @@ def _excerpt(content: bytes) -> str:
     return " ".join(text.split())
 
 
-def _int(value: bytes) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
-        return None
-
-
 def _call_timeout(timeout: float | httpx.Timeout | None) -> float | None:
     """The bound of a whole call: ``timeout`` itself, or the largest value of an
     ``httpx.Timeout`` (``None``: no bound)."""
@@ -128,17 +120,49 @@ def _call_timeout(timeout: float | httpx.Timeout | None) -> float | None:
     return None if timeout is None else float(timeout)
 
 
+def _attempt_timeout(attempt_timeout: float | None, timeout: float | None) -> float:
+    """The bound of one attempt: ``attempt_timeout`` as given, else a third of the call's
+    timeout, at most DEFAULT_ATTEMPT_TIMEOUT."""
+    if attempt_timeout is not None:
+        if not attempt_timeout > 0:
+            raise ValueError("attempt_timeout must be > 0")
+        return float(attempt_timeout)
+    if timeout is None:
+        return C.DEFAULT_ATTEMPT_TIMEOUT
+    return min(C.DEFAULT_ATTEMPT_TIMEOUT, timeout * C.ATTEMPT_SHARE)
+
+
+def _seconds(value: str) -> float | None:
+    """A Retry-After in seconds: a finite, non-negative number, else ``None``."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= C.MAX_RATE_LIMIT_BLOCK_MS / 1000 else None
+
+
+def _applied(body: bytes) -> bool:
+    """Whether ``body`` is an envelope whose ``code`` says success."""
+    try:
+        return Envelope.model_validate_json(body).code == C.SUCCESS_CODE
+    except ValidationError:
+        return False
+
+
 class Call(Generic[T]):
     """One method call in progress: its request, attempts so far and deadline."""
 
     __slots__ = (
+        "attempt_deadline",
         "attempt_sent",
         "deadline",
         "error",
+        "held",
         "kind",
         "limits",
         "maybe_applied",
         "prepared",
+        "probe_waited",
         "resyncs",
         "retries",
         "weight",
@@ -149,6 +173,13 @@ class Call(Generic[T]):
         self.weight = request_weight(prepared.method, prepared.path) if prepared.signed else 0
         self.deadline = deadline
         """On the client's clock; pushed back by every wait for the rate limit."""
+        self.attempt_deadline = deadline
+        """The current attempt's deadline: the call's, or sooner (``attempt_timeout``)."""
+        self.held = False
+        """Whether the current attempt holds a reservation of the gate (given back in
+        ``finally`` however the attempt ends)."""
+        self.probe_waited = 0.0
+        """Seconds waited so far for other calls' probes (counts against the timeout)."""
         self.retries = 0
         self.resyncs = 0
         self.kind = 0
@@ -174,12 +205,24 @@ class BodyReader:
     that does not decode, is an UnexpectedResponseError.
     """
 
-    __slots__ = ("_call", "_chunks", "_client", "_decoder", "_raw_deflate", "_response", "_size")
+    __slots__ = (
+        "_call",
+        "_chunks",
+        "_client",
+        "_decoder",
+        "_pre_read",
+        "_raw_deflate",
+        "_response",
+        "_size",
+    )
 
     def __init__(
         self, client: BaseClient, call: Call[Any], response: httpx.Response, encoding: bytes
     ) -> None:
         self._client, self._call, self._response = client, call, response
+        # an in-process transport hands the body over read; from the wire it is streamed
+        # (and an empty stream is "consumed" once iterated: its content was never read)
+        self._pre_read = response.is_stream_consumed
         self._chunks: list[bytes] = []
         self._size = 0
         self._decoder: Any = None
@@ -189,7 +232,7 @@ class BodyReader:
         elif encoding == b"deflate":  # zlib-wrapped, as HTTP means it; else raw (below)
             self._decoder = zlib.decompressobj(zlib.MAX_WBITS)
             self._raw_deflate = True
-        elif encoding not in (b"", b"identity") and not response.is_stream_consumed:
+        elif encoding not in (b"", b"identity") and not self._pre_read:
             raise self._unexpected(f"content-encoding {encoding.decode('latin-1')!r} not asked for")
 
     def feed(self, chunk: bytes) -> None:
@@ -217,13 +260,15 @@ class BodyReader:
         client, call = self._client, self._call
         if self._size > client.max_response_bytes:
             raise client._too_large(call, self._response, self._chunks[0][: C.ERROR_EXCERPT_CHARS])
-        if client._clock() >= call.deadline:
-            raise client._deadline_error(call)
+        if client._clock() >= call.attempt_deadline:
+            raise client._timeout_error(call)
 
     def body(self) -> bytes:
         """The whole body, decoded (a transport may have handed it over read already)."""
-        if self._response.is_stream_consumed and not self._chunks:
+        if self._pre_read and not self._chunks:
             self._take(self._response.content)
+        elif self._decoder is not None and not self._decoder.eof and self._size:
+            raise self._unexpected("compressed body ends early")
         return b"".join(self._chunks)
 
     def _unexpected(self, what: str) -> UnexpectedResponseError:
@@ -241,9 +286,6 @@ class BodyReader:
 class BaseClient:
     """Configuration and the pure parts of a call; see FollowerClient for the arguments."""
 
-    generated: AuthenticatedClient
-    """The generated low-level client; its httpx clients sign with this client's auth."""
-
     def __init__(
         self,
         *,
@@ -253,6 +295,7 @@ class BaseClient:
         recv_window: int,
         body_signing: BodySigning | str,
         timeout: float | httpx.Timeout | None,
+        attempt_timeout: float | None,
         max_retries: int,
         max_rate_limit_wait: float,
         max_response_bytes: int,
@@ -283,6 +326,9 @@ class BaseClient:
         self.timeout = _call_timeout(timeout)
         """Seconds one method call may take, every attempt and backoff included (None: no
         bound); waiting for the rate limit does not count."""
+        self.attempt_timeout = _attempt_timeout(attempt_timeout, self.timeout)
+        """Seconds one attempt may take, every byte of its answer included; a GET or PUT
+        past it is retried within what is left of ``timeout``."""
         self._http_timeout = (
             timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         )
@@ -304,18 +350,27 @@ class BaseClient:
             if "transport" not in httpx_args
             else RateLimitGate()
         )
-        self.generated = AuthenticatedClient(
-            base_url=self.base_url,
-            token=api_key,
-            prefix="",
-            auth_header_name=C.API_KEY_HEADER,
-            headers={"Accept-Encoding": C.ACCEPT_ENCODING},
-            timeout=self._http_timeout,
-            httpx_args={"auth": self._auth, **httpx_args},
-        )
+        self._httpx_args: dict[str, Any] = {
+            "base_url": self.base_url,
+            "headers": {"Accept-Encoding": C.ACCEPT_ENCODING},
+            "timeout": self._http_timeout,
+            "auth": self._auth,
+            **httpx_args,
+        }
+        """What the sync and async clients make their httpx client with. Signed requests
+        carry the key header (the auth adds it); unsigned ones (server time) do not."""
         self._last_response: httpx.Response | None = None
         self._limited_response: httpx.Response | None = None
         _redact_httpx_log()
+
+    def _signer_for(
+        self, prepared: Prepared[Any], body_signing: BodySigning | None
+    ) -> httpx.Auth | None:
+        """The auth a request is sent with: none for an unsigned one (no key header), the
+        client's, or one with another body rule (the signing probe)."""
+        if not prepared.signed:
+            return None
+        return self._auth if body_signing is None else self._auth.for_rule(body_signing)
 
     def _own_http(self, http: httpx.Client | httpx.AsyncClient) -> None:
         """Prepare the httpx client this client sends with."""
@@ -353,6 +408,24 @@ class BaseClient:
         response = self._limited_response
         return NO_RATE_LIMIT if response is None else RateLimit.from_headers(response.headers)
 
+    @property
+    def rate_limit_block(self) -> RateLimitBlock | None:
+        """While a 429 or 418 keeps every call of this key and host from being sent: until
+        when, and why (``None`` when nothing blocks). Bans were seen to last 10 hours and
+        3 days; a call raises at once when the block outlasts ``max_rate_limit_wait``."""
+        now = self._auth.timestamp_ms()
+        blocked = self._gate.blocked(now)
+        if blocked is None:
+            return None
+        until, cause = blocked
+        return RateLimitBlock(until, (until - now) / 1000, cause.status_code, cause.code)
+
+    def clear_rate_limit_block(self) -> None:
+        """Lift the block of a 429/418 on purpose, for every client of this key and host
+        (only when you know it is over: calling on through a ban prolongs it). The next
+        call is sent alone and its answer tells the weight left."""
+        self._gate.clear_block()
+
     def _seen(self, response: httpx.Response, limits: tuple[int | None, int | None]) -> None:
         """Remember ``response`` as the last one (and the last with limit headers)."""
         self._last_response = response
@@ -373,7 +446,11 @@ class BaseClient:
         self._last_response = None
         timeout = self.timeout
         deadline = math.inf if timeout is None else self._clock() + timeout
-        return Call(prepared, deadline if within is None else min(deadline, within.deadline))
+        if within is None:
+            return Call(prepared, deadline)
+        call = Call(prepared, min(deadline, within.deadline))
+        call.resyncs = C.TIMESTAMP_RESYNCS  # a re-sync answered -1021 is not re-synced
+        return call
 
     def _admit(self, call: Call[Any]) -> float:
         """0.0 when the gate lets the call's next attempt go (its weight reserved), else
@@ -386,13 +463,42 @@ class BaseClient:
         if wait:
             if kind == BLOCKED and wait > self.max_rate_limit_wait:
                 raise self._blocked_error(call, wait)
+            if kind == WAIT_FOR_PROBE:
+                # another call's first request tells what is left: waiting for it counts
+                # against this call's timeout and max_rate_limit_wait
+                call.probe_waited += wait
+                if (
+                    self._clock() + wait >= call.deadline
+                    or call.probe_waited > self.max_rate_limit_wait
+                ):
+                    self._give_up(call, call.error or self._probe_wait_error(call))
+                return wait
             call.deadline += wait
             return wait
         call.kind = kind
+        call.held = True
         if self._clock() >= call.deadline:
-            self._gate.answered(call.weight, kind, None, None)
+            self._release(call)
             self._give_up(call, call.error or self._deadline_error(call))
         return 0.0
+
+    def _release(
+        self, call: Call[Any], remaining: int | None = None, served_at: int | None = None
+    ) -> None:
+        """Give back the attempt's reservation (once), telling the gate what the answer
+        said; the call loops also call it in ``finally`` for any other way out."""
+        if call.held:
+            call.held = False
+            self._gate.answered(call.weight, call.kind, remaining, served_at)
+
+    def _start_attempt(self, call: Call[Any]) -> float:
+        """Set the attempt's deadline; returns it on ``time.monotonic()`` for the sockets."""
+        now = self._clock()
+        if call.prepared.method in _REPEATABLE and call.retries < self.max_retries:
+            call.attempt_deadline = min(call.deadline, now + self.attempt_timeout)
+        else:  # no retry could follow (a DELETE, the last attempt): it gets all time left
+            call.attempt_deadline = call.deadline
+        return time.monotonic() + (call.attempt_deadline - now)
 
     def _blocked_error(self, call: Call[Any], wait: float) -> RateLimitError:
         cause = self._gate.cause
@@ -410,10 +516,6 @@ class BaseClient:
         error.retry_after = wait
         return error
 
-    def _monotonic_deadline(self, call: Call[Any]) -> float:
-        """The call's deadline on ``time.monotonic()``, for the socket operations."""
-        return time.monotonic() + (call.deadline - self._clock())
-
     def _deadline_error(
         self, call: Call[Any], cause: BaseException | None = None
     ) -> APIError | APIConnectionError:
@@ -427,6 +529,33 @@ class BaseClient:
         error.__cause__ = cause
         return error
 
+    def _probe_wait_error(self, call: Call[Any]) -> DeadlineExceededError:
+        return DeadlineExceededError(
+            f"not sent: waited {call.probe_waited:.2f} s for another call of this key to"
+            " learn the weight left (its first request), and this call's timeout"
+            f" ({self.timeout}) or max_rate_limit_wait ({self.max_rate_limit_wait:g} s)"
+            " would pass",
+            method=call.prepared.method,
+            path=call.prepared.path,
+            timeout=self.timeout if self.timeout is not None else math.inf,
+        )
+
+    def _timeout_error(
+        self, call: Call[Any], cause: BaseException | None = None
+    ) -> APIError | APIConnectionError:
+        """The error of an attempt cut at its deadline: the call's (DeadlineExceededError)
+        or only the attempt's (APITimeoutError, retried like any timeout)."""
+        if call.attempt_deadline >= call.deadline:
+            return self._deadline_error(call, cause)
+        prepared = call.prepared
+        error = APITimeoutError(
+            f"the attempt took longer than attempt_timeout ({self.attempt_timeout:g} s)",
+            method=prepared.method,
+            path=prepared.path,
+        )
+        error.__cause__ = cause
+        return error
+
     def _received(self, call: Call[Any], response: httpx.Response) -> BodyReader:
         """An answer's head has come: note its rate-limit headers, refuse a body whose
         Content-Length is past ``max_response_bytes`` unread, and return the reader of
@@ -436,11 +565,11 @@ class BaseClient:
         for name, value in response.headers.raw:  # one pass: httpx's get() is per name
             name = name.lower()
             if name == b"content-length":
-                length = _int(value)
+                length = header_int(value)
             elif name == b"x-api-limit-status":
-                remaining = _int(value)
+                remaining = header_int(value)
             elif name == b"x-api-limit-reset-timestamp":
-                served = _int(value)
+                served = header_int(value)
             elif name == b"content-encoding":
                 encoding = value.strip().lower()
         call.limits = (remaining, served)
@@ -473,14 +602,19 @@ class BaseClient:
                 envelope = call.prepared.parse(body)
             except ValidationError as exc:
                 cause = exc
+                if call.prepared.method != "GET" and _applied(body):
+                    # code 200 says the write was applied; its data (documented null)
+                    # is ignored, whatever it is
+                    self._release(call, *limits)
+                    return True, None
             else:
                 if envelope.code == C.SUCCESS_CODE:
-                    self._gate.answered(call.weight, call.kind, *limits)
+                    self._release(call, *limits)
                     return True, envelope.data
         error = self._api_error(call.prepared, response, cause)
         if isinstance(error, RateLimitError):  # its headers say nothing of the budget
             limits = (None, None)
-        self._gate.answered(call.weight, call.kind, *limits)
+        self._release(call, *limits)
         return False, error
 
     def _api_error(
@@ -541,22 +675,19 @@ class BaseClient:
         )
 
     def _failed(
-        self, call: Call[Any], exc: httpx.TransportError | ToobitError
+        self, call: Call[Any], exc: httpx.HTTPError | ToobitError
     ) -> APIError | APIConnectionError:
         """The error of an attempt that got no (usable) answer; releases its reservation."""
-        self._gate.answered(call.weight, call.kind, None, None)
-        # A transport error on a probe of body_signing="auto": the call's own request was
-        # not sent.
-        on_probe = probe_interrupted()
-        call.attempt_sent = not (on_probe or isinstance(exc, NOT_SENT))
+        self._release(call)
+        call.attempt_sent = not isinstance(exc, NOT_SENT)
         if isinstance(exc, APIError | APIConnectionError):  # body too large, deadline
             return exc
-        assert isinstance(exc, httpx.TransportError)
         prepared = call.prepared
         if isinstance(exc, httpx.TimeoutException) and (
-            isinstance(exc.__cause__, _deadline.DeadlinePassed) or self._clock() >= call.deadline
+            isinstance(exc.__cause__, _deadline.DeadlinePassed)
+            or self._clock() >= call.attempt_deadline
         ):
-            return self._deadline_error(call, exc)
+            return self._timeout_error(call, exc)
         cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
         message = (str(exc) or type(exc).__name__).replace(self._auth.api_key, "<api key>")
         error = cls(message, method=prepared.method, path=prepared.path)
@@ -575,11 +706,8 @@ class BaseClient:
         now = self._auth.timestamp_ms()
         until = error.rate_limit.reset_timestamp_ms
         if until is None and error.response is not None:
-            retry_after = error.response.headers.get("Retry-After", "")
-            try:
-                until = now + round(float(retry_after) * 1000)
-            except ValueError:
-                until = None
+            seconds = _seconds(error.response.headers.get("Retry-After", ""))
+            until = None if seconds is None else now + round(seconds * 1000)
         until = self._gate.block(error, now if until is None else until, now)
         error.retry_after = wait = (until - now) / 1000
         return wait

@@ -11,9 +11,18 @@ API_KEY_ENV: Final = "TOOBIT_API_KEY"
 API_SECRET_ENV: Final = "TOOBIT_API_SECRET"  # noqa: S105 - the variable's name, not a secret
 BASE_URL_ENV: Final = "TOOBIT_BASE_URL"
 
-DEFAULT_TIMEOUT: Final = 10.0
+DEFAULT_TIMEOUT: Final = 30.0
 """Seconds one method call may take: every attempt (connect, send, read) and the backoff
 sleeps between them. Waiting for the rate limit does not count (MAX_RATE_LIMIT_WAIT)."""
+
+DEFAULT_ATTEMPT_TIMEOUT: Final = 10.0
+"""Seconds one attempt (one request: connect, send, every byte of the answer) may take,
+at most, when ``attempt_timeout`` is not given; past it a GET or PUT is retried within
+what is left of the call's timeout (a DELETE is not: OutcomeUnknownError). Like
+openai-python's and the AWS SDKs' per-request timeouts, beside the bound of the call."""
+ATTEMPT_SHARE: Final = 1 / 3
+"""Without ``attempt_timeout``, an attempt gets at most this share of ``timeout`` (and at
+most DEFAULT_ATTEMPT_TIMEOUT), so that a stalled first attempt leaves time to retry."""
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
 """Largest response body read (after decompression); past it the call fails."""
@@ -39,6 +48,12 @@ MAX_RATE_LIMIT_WAIT: Final = 60.0
 """Longest wait, in seconds, for X-Api-Limit-Reset-Timestamp after a 429/418 (or for the
 window's end when the request weight is used up). A longer wait (an IP ban lasts 2
 minutes to 3 days) raises instead of sleeping."""
+
+MAX_RATE_LIMIT_BLOCK_MS: Final = 7 * 24 * 3600 * 1000
+"""Longest block a 429/418 can set, in ms: a reset timestamp or Retry-After further out
+(a ban lasts 3 days at most) is taken as this far."""
+MAX_HEADER_DIGITS: Final = 19
+"""An integer header (X-Api-Limit-*) longer than an int64 is ignored as malformed."""
 
 RATE_LIMIT_WINDOW_MS: Final = 60_000
 """REQUEST_WEIGHT is counted per minute (Basic Information). When the weight left is

@@ -1,6 +1,10 @@
-"""One function per API operation: the method, path and query come from the generated
-module's ``_get_kwargs``; the body is the generated pydantic model, validated and sent as
-:func:`request_body` bytes; the success body is parsed with the generated pydantic models.
+"""Requests of the API's operations, built from their rows of the operation table.
+
+:func:`prepare` turns an operation (``toobit_follower_models.operations``), its arguments
+by wire name and a body model into a :class:`Prepared`: the path with its parameters
+percent-encoded, the query validated by the generated query model, the body validated by
+the generated body model and sent as :func:`request_body` bytes, and the parser of the
+success answer (the generated pydantic models, one family end to end).
 
 Shared by the sync and async clients; nothing here does I/O.
 """
@@ -10,51 +14,26 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
-from urllib.parse import quote, urlencode
+from types import MappingProxyType, UnionType
+from typing import (
+    Any,
+    Final,
+    Generic,
+    NamedTuple,
+    Protocol,
+    TypeVar,
+    Union,
+    cast,
+    get_args,
+    get_origin,
+)
+from urllib.parse import quote
 
 from pydantic import BaseModel
-from toobit_follower_api.api.follower import (
-    cancel_leader as _cancel_leader,
-)
-from toobit_follower_api.api.follower import (
-    get_follow_config as _get_follow_config,
-)
-from toobit_follower_api.api.follower import (
-    get_server_time as _get_server_time,
-)
-from toobit_follower_api.api.follower import (
-    list_current_orders as _list_current_orders,
-)
-from toobit_follower_api.api.follower import (
-    list_history_orders as _list_history_orders,
-)
-from toobit_follower_api.api.follower import (
-    list_leaders as _list_leaders,
-)
-from toobit_follower_api.api.follower import (
-    update_follow_config as _update_follow_config,
-)
-from toobit_follower_api.api.follower import (
-    update_stop_profit_loss as _update_stop_profit_loss,
-)
-from toobit_follower_api.types import UNSET
-from toobit_follower_models import (
-    CurrentOrder,
-    CurrentOrdersResponse,
-    EmptyResponse,
-    FollowConfig,
-    FollowConfigResponse,
-    FollowConfigUpdate,
-    HistoryOrdersPage,
-    HistoryOrdersResponse,
-    Leader,
-    LeadersResponse,
-    ServerTime,
-    StopProfitLossUpdate,
-)
+from toobit_follower_models.operations import Operation
 
 from ._constants import SUCCESS_CODE
+from .signing import SIGNING_PARAMS
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -90,92 +69,12 @@ class Prepared(NamedTuple, Generic[T]):
     signed: bool
 
 
-def _prepare(
-    kwargs: dict[str, Any],
-    parse: Parser[T],
-    *,
-    signed: bool = True,
-    body: BaseModel | None = None,
-) -> Prepared[T]:
-    path: str = kwargs["url"]
-    params = kwargs.get("params")
-    # The query is encoded here, not by httpx's params merge, which would parse the URL
-    # once more per request; the result is the same percent-encoding.
-    target = f"{path}?{urlencode(params, quote_via=quote)}" if params else path
-    return Prepared(
-        kwargs["method"].upper(),
-        path,
-        target,
-        None if body is None else request_body(body),
-        kwargs.get("headers"),
-        parse,
-        signed,
-    )
-
-
-class _ServerTimeEnvelope(NamedTuple):
-    code: int
-    data: int
-
-
-def _parse_server_time(content: bytes) -> _ServerTimeEnvelope:
-    # /api/v1/time is not wrapped in an envelope.
-    return _ServerTimeEnvelope(SUCCESS_CODE, ServerTime.model_validate_json(content).server_time)
-
-
-_PARSE_CURRENT_ORDERS: Parser[list[CurrentOrder]] = CurrentOrdersResponse.model_validate_json
-_PARSE_HISTORY_ORDERS: Parser[HistoryOrdersPage] = HistoryOrdersResponse.model_validate_json
-_PARSE_FOLLOW_CONFIG: Parser[FollowConfig] = FollowConfigResponse.model_validate_json
-_PARSE_LEADERS: Parser[list[Leader]] = LeadersResponse.model_validate_json
-_PARSE_EMPTY: Parser[None] = EmptyResponse.model_validate_json
-
-
 # ---- request bodies ------------------------------------------------------------------
 Money = Decimal | str | int
 """Money, rates and leverage: ``Decimal``, an exact decimal string, or an int. Never float."""
 
 LeaderId = int | str
 """A leader user ID: an int, or the string of digits the responses carry."""
-
-M = TypeVar("M", bound=BaseModel)
-
-
-class _BodyFromModel:
-    """Stands in for the generated attrs body that ``_get_kwargs`` of a PUT expects: the
-    body sent is ``request_body`` of the pydantic model, one model family end to end."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {}
-
-
-_BODY_FROM_MODEL: Final[Any] = _BodyFromModel()
-
-
-def leader_id(value: LeaderId) -> int:
-    """``value`` as the int the requests carry (responses give it as a string)."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"leader_user_id must be an int or a string of digits, not {value!r}")
-    # str.isdigit() and int() take digits of every script ("١٢٣" is 123) and int() takes
-    # "9_8_7", " 12" and "+12": an ID is ASCII digits and nothing else
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        raise ValueError(f"leader_user_id must be ASCII digits (0-9) only, got {value!r}")
-    return int(value)
-
-
-def build(model: type[M], fields: Mapping[str, object]) -> M:
-    """``model`` validated from keyword fields named as its Python fields.
-
-    A name the model does not have, or a float (money must stay exact), raises TypeError;
-    ``None`` leaves an optional field out; pydantic.ValidationError for the rest.
-    """
-    for name, value in fields.items():
-        if name not in model.model_fields:
-            raise TypeError(f"{model.__name__} has no field {name!r}")
-        if isinstance(value, float):
-            raise TypeError(
-                f"{name} is a float ({value!r}); pass money as Decimal or str to keep it exact"
-            )
-    return model.model_validate({k: v for k, v in fields.items() if v is not None})
 
 
 def _plain(value: object) -> str:
@@ -196,68 +95,219 @@ def request_body(model: BaseModel) -> bytes:
     )
 
 
-def follow_config_update(
-    config: FollowConfigUpdate | None, fields: Mapping[str, object]
-) -> FollowConfigUpdate:
-    """A validated FollowConfigUpdate from a model, keyword fields (its Python field
-    names), or a model plus overrides."""
-    if config is not None and not fields:
-        return config
-    base = {} if config is None else config.model_dump(exclude_none=True)
-    return build(FollowConfigUpdate, {**base, **fields})
+# ---- prepare: every operation from its row of the table ---------------------------
+_SIGNER_OWNS: Final = frozenset(name.decode("ascii") for name in SIGNING_PARAMS)
+"""Query parameters the signer sets (``recvWindow``): never taken from the arguments."""
+
+_JSON_HEADERS: Final[Mapping[str, str]] = MappingProxyType({"Content-Type": "application/json"})
 
 
-# ---- operations ----------------------------------------------------------------------
-def get_server_time() -> Prepared[int]:
-    """GET /api/v1/time (unsigned)."""
-    return _prepare(_get_server_time._get_kwargs(), _parse_server_time, signed=False)
+class _Bare(NamedTuple):
+    """The success of an answer that is no envelope (``x-python: {result: ...}``)."""
+
+    code: int
+    data: Any
 
 
-def list_current_orders() -> Prepared[list[CurrentOrder]]:
-    return _prepare(_list_current_orders._get_kwargs(recv_window=UNSET), _PARSE_CURRENT_ORDERS)
+class _Field(NamedTuple):
+    """An argument as a model reads it."""
+
+    name: str
+    """The model's Python name (what messages show)."""
+    integer: bool
+    """An ``int`` (or ``int | None``): a bool is refused, a string must be digits."""
 
 
-def list_history_orders(page: int, size: int) -> Prepared[HistoryOrdersPage]:
-    return _prepare(
-        _list_history_orders._get_kwargs(page=page, size=size, recv_window=UNSET),
-        _PARSE_HISTORY_ORDERS,
-    )
+class _Plan(NamedTuple):
+    """What :func:`prepare` needs of an operation, worked out once."""
+
+    operation: Operation
+    path: tuple[str, ...]
+    """Path parameters (wire names), in the template's order."""
+    query: tuple[str, ...]
+    """Query parameters (wire names) the caller may give, in the spec's order."""
+    query_fields: Mapping[str, _Field]
+    """The query model's fields by wire name (path parameters too, where it has them)."""
+    typed: tuple[str, ...]
+    """The parameters the query model reads (wire names; the signer's left out)."""
+    body_fields: Mapping[str, _Field]
+    parse: Parser[Any]
+    headers: Mapping[str, str] | None
 
 
-def get_follow_config(leader_user_id: LeaderId) -> Prepared[FollowConfig]:
-    return _prepare(
-        _get_follow_config._get_kwargs(leader_user_id=leader_id(leader_user_id), recv_window=UNSET),
-        _PARSE_FOLLOW_CONFIG,
-    )
+_PLANS: dict[str, _Plan] = {}
 
 
-def update_follow_config(update: FollowConfigUpdate) -> Prepared[None]:
-    kwargs = _update_follow_config._get_kwargs(body=_BODY_FROM_MODEL, recv_window=UNSET)
-    return _prepare(kwargs, _PARSE_EMPTY, body=update)
+def _fields(model: type[BaseModel] | None) -> dict[str, _Field]:
+    if model is None:
+        return {}
+    return {
+        field.alias or name: _Field(name, _is_int(field.annotation))
+        for name, field in model.model_fields.items()
+    }
 
 
-def update_stop_profit_loss(
-    leader_user_id: LeaderId, symbol_id: str, is_long: bool | int, fields: Mapping[str, object]
-) -> Prepared[None]:
-    """``fields``: the optional StopProfitLossUpdate fields by Python name."""
-    update = build(
-        StopProfitLossUpdate,
-        {
-            **fields,
-            "leader_user_id": leader_id(leader_user_id),
-            "symbol_id": symbol_id,
-            "is_long": int(is_long) if isinstance(is_long, bool) else is_long,
-        },
-    )
-    kwargs = _update_stop_profit_loss._get_kwargs(body=_BODY_FROM_MODEL, recv_window=UNSET)
-    return _prepare(kwargs, _PARSE_EMPTY, body=update)
+def _parser(operation: Operation) -> Parser[Any]:
+    model = operation.response_model
+    x_python = operation.extensions.get("x-python")
+    result = x_python.get("result") if isinstance(x_python, Mapping) else None
+    if result is None:
+        # an envelope: BaseClient checks its code before it reads data
+        return cast("Parser[Any]", model.model_validate_json)
+    attribute = _fields(model)[str(result)].name
+
+    def parse_bare(content: bytes) -> _Bare:
+        return _Bare(SUCCESS_CODE, getattr(model.model_validate_json(content), attribute))
+
+    return parse_bare
 
 
-def list_leaders() -> Prepared[list[Leader]]:
-    return _prepare(_list_leaders._get_kwargs(recv_window=UNSET), _PARSE_LEADERS)
+def _plan(operation: Operation) -> _Plan:
+    plan = _PLANS.get(operation.operation_id)
+    if plan is None or plan.operation is not operation:
+        query_fields = _fields(operation.query_model)
+        plan = _Plan(
+            operation,
+            tuple(p.name for p in operation.params if p.location == "path"),
+            tuple(
+                p.name
+                for p in operation.params
+                if p.location == "query" and p.name not in _SIGNER_OWNS
+            ),
+            query_fields,
+            tuple(
+                p.name
+                for p in operation.params
+                if p.name in query_fields and p.name not in _SIGNER_OWNS
+            ),
+            _fields(operation.body_model),
+            _parser(operation),
+            _JSON_HEADERS if operation.body_model is not None else None,
+        )
+        _PLANS[operation.operation_id] = plan
+    return plan
 
 
-def cancel_leader(leader_user_id: LeaderId) -> Prepared[None]:
-    return _prepare(
-        _cancel_leader._get_kwargs(leader_id(leader_user_id), recv_window=UNSET), _PARSE_EMPTY
+def _is_int(annotation: Any) -> bool:
+    """``int`` or ``int | None``: where a bool is refused and a string must be digits."""
+    if annotation is int:
+        return True
+    members = [a for a in get_args(annotation) if a is not type(None)]
+    return get_origin(annotation) in (Union, UnionType) and members == [int]
+
+
+def _checked(name: str, value: object, integer: bool) -> object:
+    """``value`` for the argument ``name``, refused before pydantic's lax reading would take
+    it: a float (money stays exact), a bool for an integer, an integer's string that is not
+    ASCII digits (``" 12"``, ``"+12"``, ``"9_8_7"``, ``"١٢٣"``)."""
+    if isinstance(value, float):
+        raise TypeError(
+            f"{name} is a float ({value!r}); pass money as Decimal or str to keep it exact"
+        )
+    if integer:
+        if isinstance(value, bool):
+            raise TypeError(f"{name} must be an int or a string of digits, not {value!r}")
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            raise ValueError(f"{name} must be ASCII digits (0-9) only, got {value!r}")
+    return value
+
+
+def _segment(name: str, value: object) -> object:
+    """A path parameter's value that no model types: an int or a non-empty string."""
+    if isinstance(value, bool | float) or not isinstance(value, int | str):
+        raise TypeError(f"{name} must be an int or a string, not {value!r}")
+    if value == "":
+        raise ValueError(f"{name} must not be empty")
+    return value
+
+
+def _quoted(text: str) -> str:
+    """``text`` percent-encoded as one query or path component (``urlencode``'s
+    ``quote_via=quote``: nothing is safe but letters, digits and ``_.-~``)."""
+    return text if text.isascii() and text.isalnum() else quote(text, safe="")
+
+
+def _wire_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return _plain(value)
+    return str(value)
+
+
+def prepare(
+    operation: Operation,
+    arguments: Mapping[str, object],
+    body: BaseModel | None = None,
+    *,
+    check: bool = True,
+) -> Prepared[Any]:
+    """The request of ``operation`` with ``arguments`` (by wire name: path and query
+    parameters, body fields; ``None`` is "not given") and ``body`` (a model of the
+    operation's body; the fields given override its values).
+
+    Path parameters are substituted and percent-encoded; the query is validated with the
+    operation's query model (its defaults applied, the signer's ``recvWindow`` left out)
+    and encoded; the body is validated with its model and sent as :func:`request_body`.
+    A name the operation does not have, a float or a bool where an integer goes raises
+    TypeError; an invalid value pydantic.ValidationError (a ValueError); both before
+    sending. ``check=False`` sends path and query values as given (probes that send
+    what the spec forbids on purpose).
+    """
+    plan = _plan(operation)
+    query: dict[str, object] = {}  # what the query model reads (path parameters it has too)
+    untyped: dict[str, object] = {}  # path parameters no model types
+    fields: dict[str, object] = {}  # body fields
+    for name, value in arguments.items():
+        if value is None:
+            continue
+        if name in plan.body_fields:
+            field = plan.body_fields[name]
+            fields[name] = _checked(field.name, value, field.integer)
+        elif name in plan.query_fields and (name in plan.query or name in plan.path):
+            field = plan.query_fields[name]
+            query[name] = _checked(field.name, value, field.integer)
+        elif name in plan.path:
+            untyped[name] = value if not check else _segment(name, value)
+        else:
+            raise TypeError(f"{operation.operation_id} has no argument {name!r}")
+    if check and operation.query_model is not None and (query or plan.query):
+        # validated, the spec's defaults applied; read back by attribute (model_dump and
+        # urlencode would double the cost of a small GET)
+        valid = operation.query_model.model_validate(query)
+        query = {name: getattr(valid, plan.query_fields[name].name) for name in plan.typed}
+    path = operation.path
+    for name in plan.path:
+        value = query.get(name, untyped.get(name))
+        if value is None:
+            raise TypeError(f"{operation.operation_id} needs its path parameter {name!r}")
+        path = path.replace("{" + name + "}", _quoted(_wire_value(value)))
+    pairs = [
+        f"{_quoted(name)}={_quoted(_wire_value(query[name]))}"
+        for name in plan.query
+        if query.get(name) is not None
+    ]
+    target = f"{path}?{'&'.join(pairs)}" if pairs else path
+    model: BaseModel | None = None
+    if operation.body_model is not None:
+        if body is not None and not isinstance(body, operation.body_model):
+            raise TypeError(
+                f"{operation.operation_id} takes a {operation.body_model.__name__},"
+                f" not {type(body).__name__}"
+            )
+        if body is not None and not fields:
+            model = body
+        elif body is not None or fields or operation.body_required:
+            base = {} if body is None else body.model_dump(by_alias=True, exclude_none=True)
+            model = operation.body_model.model_validate({**base, **fields})
+    elif body is not None:
+        raise TypeError(f"{operation.operation_id} takes no body")
+    return Prepared(
+        operation.method,
+        path,
+        target,
+        None if model is None else request_body(model),
+        plan.headers if model is not None else None,
+        plan.parse,
+        operation.signed,
     )

@@ -24,11 +24,11 @@ import httpx
 from pydantic import ValidationError
 from toobit_follower_models import Envelope, LeadersResponse, StopProfitLossUpdate
 from toobit_follower_models.errors import ErrorCode
+from toobit_follower_models.operations import BY_ID
 
-from . import _operations as ops
 from ._constants import SUCCESS_CODE
-from ._exceptions import AuthenticationError, RateLimitError, error_class
-from ._operations import Prepared
+from ._exceptions import APIError, AuthenticationError, RateLimitError, error_class
+from ._operations import Prepared, prepare
 from .signing import BodySigning
 
 __all__ = [
@@ -54,6 +54,11 @@ leaders and the host answers ``FOLLOWER_NOT_FOUND`` for its follow config."""
 
 _LEADER_FIELD: Final = "leader_user_id"
 
+# The operations the probes are made of (what each does with them is its rule, below).
+_LEADERS: Final = BY_ID["listLeaders"]
+_CONFIG: Final = BY_ID["getFollowConfig"]
+_STOP_PROFIT_LOSS: Final = BY_ID["updateStopProfitLoss"]
+
 
 class Answer(NamedTuple):
     """What the host answered: HTTP status, the envelope's ``code`` and ``msg`` (``None``
@@ -64,6 +69,14 @@ class Answer(NamedTuple):
     msg: str | None
     body: bytes
     headers: httpx.Headers
+
+    @classmethod
+    def of_error(cls, error: APIError) -> Answer:
+        """The answer behind a client's APIError (a gate's refusal to send has none)."""
+        response = error.response
+        if response is not None:
+            return cls.of(response, response.content)
+        return cls(error.status_code, error.code, error.msg, b"", httpx.Headers())
 
     @classmethod
     def of(cls, response: httpx.Response, body: bytes) -> Answer:
@@ -113,16 +126,17 @@ class Stop:
     definite: bool = False
 
 
-MakeRequest = Callable[[Prepared[Any], BodySigning], httpx.Request]
-"""Builds the request of an operation, signed with the given body rule."""
+MakeRequest = Callable[[Prepared[Any], BodySigning], Any]
+"""Builds the request of an operation, signed with the given body rule: an httpx
+request (conformance), or whatever its driver sends (the client: the pair itself)."""
 
-Flow = Generator[tuple[str, httpx.Request], Answer, T]
+Flow = Generator[tuple[str, Any], Answer, T]
 
 
 def unfollowed_leader(make: MakeRequest) -> Flow[int | Stop]:
     """A leader ID the account surely does not follow (see LEADER_CANDIDATES)."""
     # Safety: reads only.
-    listed = yield "leaders", make(ops.list_leaders(), BodySigning.QUERY_AND_BODY)
+    listed = yield "leaders", make(prepare(_LEADERS, {}), BodySigning.QUERY_AND_BODY)
     if listed.limited:
         return Stop("rate limited", listed)
     if listed.ok:
@@ -142,7 +156,7 @@ def unfollowed_leader(make: MakeRequest) -> Flow[int | Stop]:
             continue
         config = yield (
             "unfollowed-config",
-            make(ops.get_follow_config(candidate), BodySigning.QUERY_AND_BODY),
+            make(prepare(_CONFIG, {"leaderUserId": candidate}), BodySigning.QUERY_AND_BODY),
         )
         if config.limited:
             return Stop("rate limited", config)
@@ -164,7 +178,7 @@ def harmless_put(leader: int) -> Prepared[None]:
         if info.is_required() and info.examples
     }
     update = StopProfitLossUpdate.model_validate({**fields, _LEADER_FIELD: leader})
-    return ops.update_stop_profit_loss(leader, update.symbol_id, update.is_long, {})
+    return prepare(_STOP_PROFIT_LOSS, {}, update)
 
 
 def with_body(prepared: Prepared[T], change: Callable[[dict[str, Any]], None]) -> Prepared[T]:

@@ -29,7 +29,12 @@ from typing import Final
 
 from toobit_follower_models.errors import REQUEST_WEIGHTS
 
-from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_DELAY, RATE_LIMIT_WINDOW_MS
+from ._constants import (
+    INITIAL_RETRY_DELAY,
+    MAX_RATE_LIMIT_BLOCK_MS,
+    MAX_RETRY_DELAY,
+    RATE_LIMIT_WINDOW_MS,
+)
 from ._exceptions import RateLimitError
 
 __all__ = [
@@ -137,6 +142,21 @@ class RateLimitGate:
         """The 429/418 that blocked the gate last."""
         return self._cause
 
+    def blocked(self, now_ms: int) -> tuple[int, RateLimitError] | None:
+        """``(until_ms, cause)`` while a 429/418 blocks every call, else ``None``."""
+        with self._lock:
+            if now_ms < self._blocked_until and self._cause is not None:
+                return self._blocked_until, self._cause
+            return None
+
+    def clear_block(self) -> None:
+        """Lift a block on purpose (the user knows the ban is over); the next call is sent
+        alone and its answer tells what is left."""
+        with self._lock:
+            self._blocked_until = 0
+            self._limited_in_a_row = 0
+            self._budget = None
+
     # ---- after the answer ------------------------------------------------------------
     def answered(
         self, weight: int, kind: int, remaining: int | None, served_at: int | None
@@ -171,6 +191,8 @@ class RateLimitGate:
         or, when that is already past or the previous answer was limited too, before an
         exponential backoff has passed. Returns the end of the block."""
         with self._lock:
+            # a reset absurdly far out (a malformed header) blocks for the longest ban
+            until_ms = min(until_ms, now_ms + MAX_RATE_LIMIT_BLOCK_MS)
             if until_ms <= now_ms or self._limited_in_a_row:
                 until_ms = max(until_ms, now_ms) + _backoff_ms(self._limited_in_a_row)
             self._limited_in_a_row += 1

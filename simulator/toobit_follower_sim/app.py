@@ -3,7 +3,9 @@
 /api/* goes through one fast path (`Simulator.handle_api`) that applies, in order:
 
   1. faults (latency, gateway HTML 502/503, dropped connection), when configured
-  2. routing: 404 unknown path, 405 (+Allow) unknown method
+  2. routing (every operation of the generated table, `toobit_follower_models.operations`:
+     any method, any path template): 404 unknown path, 405 (+Allow) unknown method.
+     An unsigned operation (no `security`) skips 3-8: the client address pays its weight
   3. API key: missing, malformed, unknown, expired, suspended; account not COPY_TRADING
   4. timestamp / signature missing; timestamp / recvWindow not valid
   5. timestamp outside the window; signature not valid
@@ -11,12 +13,15 @@
      caller proved it holds the key), else per client address, so nobody can spend
      (or get banned) someone else's key by naming it
   7. read-only key on a write
-  8. a PUT's Content-Type must be application/json; then a query parameter the
-     operation does not declare; then parameters and body (validation.py), then the
-     generated model
-  9. business rules (service.py)
+  8. a JSON body's Content-Type must be application/json; then a query parameter the
+     operation does not declare; then the path and query parameters, then the body
+     (validation.py), then the generated model
+  9. the business rule: `FollowerService.<snake_case of the operationId>(call)`
+     (service.py); an operation without one is answered with an error naming it
  10. commit500 fault on a committed write
- 11. variants mode: the success answer in another shape its schema admits (variants.py)
+ 11. the answer: the rule's data in the success envelope (unless the 200 model is not
+     an envelope), checked against the table's response model when the rule built it
+ 12. variants mode: the success answer in another shape its schema admits (variants.py)
 
 (simulator/README.md gives each check's error-table row; codes, statuses and messages
 come from the spec's error table through errors.py.)
@@ -30,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import hmac
 import json
 import logging
@@ -42,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import toobit_follower_models as models
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import (
@@ -54,17 +60,18 @@ from starlette.responses import (
     Response,
 )
 from starlette.routing import Route
+from toobit_follower_models.assumptions import BY_ID as MARKERS
 from toobit_follower_models.errors import BY_NAME, ErrorCode
 
 from . import errors
-from .assumptions import ALTERNATIVE, Choice, check_choices, resolve, spec_markers
+from .assumptions import Choice, check_choices, resolve
 from .errors import ApiError, api_error
 from .faults import DROP, GATEWAY_PAGES, Faults, FaultSpec, FaultSpecError
 from .ratelimit import LIMITED, OK, RateLimiter, Verdict
 from .seed import load_seed
-from .service import FollowerService
+from .service import Call, FollowerService
 from .signing import Query, parse_query, signature_ok
-from .spec import FieldRule, Operation, SpecData, load_spec
+from .spec import FieldRule, Operation, SpecData, load_spec, node_at, node_parts
 from .store import KeyRecord, Store
 from .validation import (
     BodyPlan,
@@ -92,38 +99,9 @@ _ADMIN_HEADER = "x-sim-admin-token"
 _PERMISSION_ROWS = frozenset({ErrorCode.NOT_SUPPORTED, ErrorCode.NO_PERMISSION})
 _REFUSAL_STATUS = BY_NAME[ErrorCode.INVALID_PARAMETER.name].http_status
 
-RESPONSE_MODELS: dict[str, type[BaseModel]] = {
-    "getServerTime": models.ServerTime,
-    "listCurrentOrders": models.CurrentOrdersResponse,
-    "listHistoryOrders": models.HistoryOrdersResponse,
-    "getFollowConfig": models.FollowConfigResponse,
-    "listLeaders": models.LeadersResponse,
-    "updateStopProfitLoss": models.EmptyResponse,
-    "updateFollowConfig": models.EmptyResponse,
-    "cancelLeader": models.EmptyResponse,
-}
-
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-SWITCHES: dict[str, tuple[str, ...]] = {
-    "body_signing": ("query+body", "query-only"),
-    "unknown_params": ("refuse", "ignore"),
-    "read_only_check": ("before-validation", "after-validation"),
-}
-"""SimOptions fields older than `SimOptions.assumptions`, kept as its aliases, each with
-its values: the contract's reading first, then the alternative (`errors_as_200` is the
-fourth alias). `toobit-follower conformance` tells them apart on a live host."""
-
-SWITCH_MARKERS: dict[str, str] = {
-    "body_signing": "body-signed-with-query",
-    "unknown_params": "unknown-parameter-refused",
-    "read_only_check": "read-only-before-validation",
-    "errors_as_200": "error-status-per-code",
-}
-"""Each alias field -> the x-assumption whose alternative it plays."""
 
 
 @dataclass
@@ -135,14 +113,10 @@ class SimOptions:
     ban_grace: int = 10  # further requests tolerated after the first 429 of a window
     ban_ms: int = 120_000  # first ban; doubles per ban, at most 3 days
     rate_max_callers: int = 10_000  # keys + addresses the limiter tracks per window
-    # The choice on each of the spec's x-assumption markers: id -> "contract" (the
-    # default) or "alternative" (assumptions.py; checked against the spec at startup):
+    # The choice on each of the contract's x-assumption markers: id -> "contract" (the
+    # default) or "alternative" (assumptions.py; the ids are checked against
+    # toobit_follower_models.assumptions when the simulator starts):
     assumptions: Mapping[str, Choice] = field(default_factory=dict)
-    # Aliases of four of them (SWITCH_MARKERS), kept in step with `assumptions`:
-    errors_as_200: bool = False  # 400/401/403 errors answered with HTTP 200
-    body_signing: str = "query+body"  # or "query-only": the body is not signed
-    unknown_params: str = "refuse"  # or "ignore": undeclared query parameters and fields
-    read_only_check: str = "before-validation"  # or "after-validation" (of the body)
     admin: bool = False  # serve /_sim/*
     admin_token: str | None = None  # if set, /_sim/* needs X-Sim-Admin-Token (implies admin)
     faults: FaultSpec | str | None = None
@@ -161,30 +135,13 @@ class SimOptions:
     keep_alive_s: int = 5  # an idle keep-alive connection is closed after this
     max_connections: int = 1000  # open at once (at most the open-file limit allows);
     # past it, the connection waiting longest for a request is closed
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name, values in SWITCHES.items():
-            if getattr(self, name) not in values:
-                raise ValueError(f"SimOptions.{name} must be one of {values}")
         check_choices(self.assumptions)
-        chosen: dict[str, Choice] = dict(self.assumptions)
-        for name, marker in SWITCH_MARKERS.items():
-            other: object = SWITCHES[name][1] if name in SWITCHES else True
-            if getattr(self, name) == other:
-                if chosen.get(marker, ALTERNATIVE) != ALTERNATIVE:
-                    raise ValueError(
-                        f"SimOptions.{name}={other!r} plays the alternative of {marker},"
-                        f" and assumptions says {chosen[marker]!r}"
-                    )
-                chosen[marker] = ALTERNATIVE
-            elif chosen.get(marker) == ALTERNATIVE:
-                setattr(self, name, other)
-        self.assumptions = chosen
 
     def __repr__(self) -> str:  # the admin token stays out of logs
         token = "set" if self.admin_token else None
-        played = sorted(m for m, choice in self.assumptions.items() if choice == ALTERNATIVE)
+        played = sorted(m for m, choice in self.assumptions.items() if choice != "contract")
         return (
             f"SimOptions(rate_limit={self.rate_limit}, alternatives={played}, "
             f"admin={self.admin}, admin_token={token}, faults={str(self.faults or '')!r})"
@@ -225,6 +182,73 @@ def _single(query: Query, name: str) -> str | None:
 
 
 _OK = b'{"code":200,"msg":"success","data":'
+_NO_QUERY = Query()
+_TEMPLATE_PARAM = re.compile(r"\{[^{}/]+\}")
+_INTEGER = re.compile(r"-?[0-9]{1,25}")
+_BOOLEANS = {"true": True, "false": False}
+
+ServiceFactory = Callable[[Store, frozenset[str]], Any]
+"""What builds the business rules: `FollowerService` or a subclass (`create_app(service=...)`),
+called with the store and the alternatives played."""
+
+
+@dataclass(slots=True)
+class _Endpoint:
+    """One operation as the fast path serves it, compiled at startup."""
+
+    op: Operation
+    call_op: Any  # the generated table's row (Call.op)
+    signed: bool
+    weight: int
+    path_names: tuple[str, ...]
+    path_parsers: tuple[tuple[str, Callable[[str | None], Any]], ...]
+    parsers: tuple[tuple[str, Callable[[str | None], Any]], ...]  # the query's
+    plan: BodyPlan | None
+    body_model: type[BaseModel] | None
+    body_required: bool
+    borrowed: tuple[FieldRule, ...]
+    rule: Callable[[Call], Any] | None
+    missing: str | None  # what to say when there is no rule
+    envelope: bool  # the 200 model wraps the rule's data (code, msg, data)
+    response_model: type[BaseModel]
+
+
+def _no_rule(endpoint: _Endpoint) -> ApiError:
+    """An operation of the spec without a business rule: the UNKNOWN row, its message
+    naming the rule to add (never a silent success)."""
+    info = BY_NAME[ErrorCode.UNKNOWN.name]
+    return ApiError(info.code, str(endpoint.missing), info.http_status)
+
+
+def _parser(rule: FieldRule) -> Callable[[str | None], Any]:
+    """How a path or query parameter's text becomes its value, per its schema: absent ->
+    its default, else None when optional, else missing; empty -> missing; a value that
+    breaks the schema -> invalid."""
+    name = rule.name
+    if rule.kind == "integer" and (rule.required or rule.default is not None):
+        return functools.partial(parse_int_param, rule)
+
+    def parse(text: str | None) -> Any:
+        if text is None:
+            if rule.required:
+                raise errors.missing(name)
+            return rule.default
+        if rule.kind == "integer":
+            return parse_int_param(rule, text)
+        if text == "":
+            raise errors.missing(name)
+        value: Any = text
+        if rule.kind == "boolean":
+            value = _BOOLEANS.get(text, text)
+        elif rule.kind == "any" and _INTEGER.fullmatch(text) and conforms(rule, int(text)):
+            value = int(text)
+        if not conforms(rule, value):
+            raise errors.invalid(name)
+        return value
+
+    return parse
+
+
 _NOT_FOUND = _encode({"code": ErrorCode.UNKNOWN, "msg": "Not found."})
 _NOT_ALLOWED = _encode({"code": ErrorCode.UNKNOWN, "msg": "Method not allowed."})
 
@@ -272,12 +296,13 @@ class Simulator:
         *,
         options: SimOptions | None = None,
         clock: Callable[[], int] | None = None,
+        service: ServiceFactory = FollowerService,
     ) -> None:
         self.options = options or SimOptions()
         self.spec: SpecData = load_spec(self.options.spec_path)
         # The alternatives played (assumptions.py), by x-assumption id; each rule that
         # has one names its marker where it acts.
-        self.alternatives = resolve(self.options.assumptions, spec_markers(self.spec.document))
+        self.alternatives = resolve(self.options.assumptions)
         alternative = self.alternatives.__contains__
         self._body_signed = not alternative("body-signed-with-query")
         self._refuse_unknown = not alternative("unknown-parameter-refused")
@@ -291,7 +316,7 @@ class Simulator:
         self.store = Store(os.fspath(db) if db is not None else None, self.spec)
         if not self.store.is_seeded():
             self.store.load_seed(self.seed)
-        self.service = FollowerService(self.store, self.alternatives)
+        self.service = service(self.store, self.alternatives)
         self.variants = (
             Variants(self.spec, self.options.variants_seed) if self.options.variants else None
         )
@@ -306,58 +331,100 @@ class Simulator:
         self.faults = Faults(faults if isinstance(faults, FaultSpec) else FaultSpec.parse(faults))
         self.clock = clock or wall_clock_ms
         self.admin_offset_ms = 0
-        self._routes: dict[str, dict[str, Operation]] = {}
-        self._templates: list[tuple[str, str, dict[str, Operation]]] = []  # prefix, param, methods
+        # Routing: a dict of the fixed paths, then one compiled pattern per path template
+        # (a fixed path wins over a template, as in OpenAPI); each method's _Endpoint.
+        self._routes: dict[str, dict[str, _Endpoint]] = {}
+        self._templates: list[tuple[re.Pattern[str], dict[str, _Endpoint]]] = []
+        shapes: dict[str, dict[str, _Endpoint]] = {}
+        self.missing_rules: tuple[str, ...] = ()
+        """The operations without a business rule (their ids), answered with an error."""
+        missing = []
         for op in self.spec.operations.values():
-            if "{" in op.path:
-                prefix, _, rest = op.path.partition("{")
-                param = rest.rstrip("}")
-                for entry in self._templates:
-                    if entry[0] == prefix:
-                        entry[2][op.method] = op
-                        break
-                else:
-                    self._templates.append((prefix, param, {op.method: op}))
-            else:
-                self._routes.setdefault(op.path, {})[op.method] = op
-        self._body_models: dict[str, type[BaseModel]] = {
-            op.operation_id: getattr(models, op.body_schema_name)
-            for op in self.spec.operations.values()
-            if op.body_schema_name
-        }
-        operations = self.spec.operations
-        self._body_plans = {
-            op.operation_id: BodyPlan(
-                op.body, spaces_in_symbol_ids=alternative("follow-symbol-ids-spaces")
+            endpoint = self._endpoint(op)
+            if endpoint.rule is None:
+                missing.append(op.operation_id)
+                log.warning("%s", endpoint.missing)
+            if "{" not in op.path:
+                self._routes.setdefault(op.path, {})[op.method] = endpoint
+                continue
+            shape = _TEMPLATE_PARAM.sub("{}", op.path)
+            if shape not in shapes:
+                shapes[shape] = {}
+                pattern = "".join(
+                    "([^/]+)" if part == "{}" else re.escape(part)
+                    for part in re.split(r"(\{\})", shape)
+                )
+                self._templates.append((re.compile(pattern), shapes[shape]))
+            shapes[shape][op.method] = endpoint
+        self.missing_rules = tuple(missing)
+
+    def _endpoint(self, op: Operation) -> _Endpoint:
+        """What serving `op` takes, compiled once: parameter parsers, body plan, the rule."""
+        alternative = self.alternatives.__contains__
+        relaxed = self._relaxed_parameter() if alternative("history-size-at-least-one") else None
+        parsers = []
+        for rule in (*op.path_params, *op.query):
+            if relaxed == (op.operation_id, rule.name):
+                # history-size-at-least-one, its alternative: the parameter it marks takes 0.
+                rule = dataclasses.replace(rule, minimum=0)
+            parsers.append((rule.name, _parser(rule)))
+        path_names = tuple(rule.name for rule in op.path_params)
+        plan = None
+        if op.body is not None:
+            plan = BodyPlan(op.body, spaces_in_symbol_ids=alternative("follow-symbol-ids-spaces"))
+        borrowed: tuple[FieldRule, ...] = ()
+        if alternative("stop-profit-loss-rate-format") and self._marked_operation(
+            "stop-profit-loss-rate-format"
+        ) == (op.method, op.path):
+            # Its alternative: the follow config's whole rule for the fields both bodies
+            # share (its StopRate minimum for the stop rates).
+            config = self.spec.schemas["FollowConfigUpdate"].properties
+            shared = plan.names if plan is not None else frozenset()
+            borrowed = tuple(rule for name, rule in config.items() if name in shared)
+        table = op.table
+        rule = getattr(self.service, table.python_name, None)
+        missing = None
+        if not callable(rule):
+            rule = None
+            missing = (
+                f"The simulator has no business rule for operation {op.operation_id!r}"
+                f" ({op.method} {op.path}): add {type(self.service).__name__}."
+                f"{table.python_name}(call) (simulator/README.md)."
             )
-            for op in operations.values()
-            if op.body is not None
-        }
-        # history-size-at-least-one, its alternative: `size` may be 0.
-        self._history_rules = tuple(
-            dataclasses.replace(rule, minimum=0)
-            if rule.name == "size" and alternative("history-size-at-least-one")
-            else rule
-            for rule in operations["listHistoryOrders"].query
+        return _Endpoint(
+            op=op,
+            call_op=table,
+            signed=table.signed,
+            weight=op.weight,
+            path_names=path_names,
+            parsers=tuple(parsers[len(path_names) :]),
+            path_parsers=tuple(parsers[: len(path_names)]),
+            plan=plan,
+            body_model=table.body_model,
+            body_required=table.body_required,
+            borrowed=borrowed,
+            rule=rule,
+            missing=missing,
+            envelope="data" in table.response_model.model_fields,
+            response_model=table.response_model,
         )
-        # stop-profit-loss-rate-format, its alternative: the config's whole rule for the
-        # fields both bodies share (its StopRate minimum for the stop rates).
-        self._borrowed_rules: dict[str, tuple[FieldRule, ...]] = {}
-        if alternative("stop-profit-loss-rate-format"):
-            shared = self._body_plans["updateStopProfitLoss"].names
-            config_body = operations["updateFollowConfig"].body or ()
-            self._borrowed_rules["updateStopProfitLoss"] = tuple(
-                rule for rule in config_body if rule.name in shared
-            )
-        self._handlers: dict[str, Callable[[Operation, Signed, dict[str, str]], Any]] = {
-            "listCurrentOrders": self._current_orders,
-            "listHistoryOrders": self._history_orders,
-            "updateStopProfitLoss": self._update_stop_profit_loss,
-            "getFollowConfig": self._get_follow_config,
-            "updateFollowConfig": self._update_follow_config,
-            "listLeaders": self._leaders,
-            "cancelLeader": self._cancel_leader,
-        }
+
+    def _marked_operation(self, marker: str) -> tuple[str, str] | None:
+        """(METHOD, path) of the operation an x-assumption marker qualifies (its `where`)."""
+        parts = node_parts(MARKERS[marker].where)
+        if len(parts) < 3 or parts[0] != "paths":
+            return None
+        return parts[2].upper(), parts[1]
+
+    def _relaxed_parameter(self) -> tuple[str, str] | None:
+        """(operationId, name) of the parameter history-size-at-least-one marks."""
+        where = MARKERS["history-size-at-least-one"].where
+        located = self._marked_operation("history-size-at-least-one")
+        param = node_at(self.spec.document, where)
+        for op in self.spec.operations.values():
+            if (op.method, op.path) == located and isinstance(param, dict):
+                return op.operation_id, str(param.get("name"))
+        return None
 
     # -- time, reset ------------------------------------------------------
     def now_ms(self) -> int:
@@ -374,16 +441,16 @@ class Simulator:
         self.store.close()
 
     # -- routing ----------------------------------------------------------
-    def _route(self, path: str) -> tuple[dict[str, Operation] | None, dict[str, str]]:
+    def _route(self, path: str) -> tuple[dict[str, _Endpoint] | None, tuple[str, ...]]:
+        """The endpoints of a path by method, and the values of its path parameters."""
         methods = self._routes.get(path)
         if methods is not None:
-            return methods, {}
-        for prefix, param, template_methods in self._templates:
-            if path.startswith(prefix):
-                value = path[len(prefix) :]
-                if value and "/" not in value:
-                    return template_methods, {param: value}
-        return None, {}
+            return methods, ()
+        for pattern, template_methods in self._templates:
+            match = pattern.fullmatch(path)
+            if match is not None:
+                return template_methods, match.groups()
+        return None, ()
 
     # -- the /api/* fast path ---------------------------------------------
     async def handle_api(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -417,41 +484,48 @@ class Simulator:
                 has_body = True
         extra: list[tuple[bytes, bytes]] = []
         verdict: Verdict | None = None
-        op: Operation | None = None
+        endpoint: _Endpoint | None = None
         try:
-            methods, path_params = self._route(scope["path"])
-            op = methods.get(scope["method"]) if methods is not None else None
-            if op is None or op.operation_id == "getServerTime":
+            methods, path_values = self._route(scope["path"])
+            endpoint = methods.get(scope["method"]) if methods is not None else None
+            if endpoint is None or not endpoint.signed:
                 # Nobody to authenticate: the client address pays.
-                verdict = self.limiter.hit(address, now, op.weight if op is not None else 1)
+                weight = endpoint.weight if endpoint is not None else 1
+                verdict = self.limiter.hit(address, now, weight)
                 _refuse_over_limit(verdict, extra, self._retry_after)
                 if methods is None:
                     await self._send(send, 404, _NOT_FOUND, verdict)
                     return
-                if op is None:
+                if endpoint is None:
                     allow = ", ".join(sorted(methods)).encode()
                     await self._send(send, 405, _NOT_ALLOWED, verdict, extra=[(b"allow", allow)])
                     return
-                body = _encode({"serverTime": now})
+                # Undeclared parameters of a public operation are not refused: it lists
+                # no error answers.
+                raw = await self._read_body(receive) if endpoint.plan is not None else b""
+                query = parse_query(scope["query_string"]) if endpoint.parsers else _NO_QUERY
+                call = self._call(endpoint, None, query, path_values, raw, now)
             else:
                 # A GET or DELETE without Content-Length / Transfer-Encoding has no body
-                # (HTTP/1.1); a PUT is always read, also from in-process ASGI callers.
-                if has_body or op.method == "PUT":
+                # (HTTP/1.1); an operation with a body always reads it, also from
+                # in-process ASGI callers.
+                if has_body or endpoint.plan is not None:
                     raw = await self._read_body(receive)
                 else:
                     raw = b""
                 try:
                     signed = self._authenticate(api_key, scope["query_string"], raw, now)
                 except ApiError:
-                    verdict = self.limiter.hit(address, now, op.weight)
+                    verdict = self.limiter.hit(address, now, endpoint.weight)
                     _refuse_over_limit(verdict, extra, self._retry_after)
                     raise
-                verdict = self.limiter.hit(signed.who, now, op.weight)
+                verdict = self.limiter.hit(signed.who, now, endpoint.weight)
                 _refuse_over_limit(verdict, extra, self._retry_after)
+                op = endpoint.op
                 if op.is_write and signed.key.read_only and self._read_only_first:
                     raise api_error(ErrorCode.NOT_SUPPORTED)
                 if (
-                    op.method == "PUT"
+                    endpoint.plan is not None
                     and self._content_type_checked
                     and _JSON_CONTENT_TYPE.fullmatch(content_type) is None
                 ):
@@ -461,16 +535,32 @@ class Simulator:
                         raise errors.unknown_parameter(name)
                 if signed.query.unreadable_names and self._refuse_unknown:
                     raise errors.unknown_parameter("?")
-                data = self._handlers[op.operation_id](op, signed, path_params)
-                body = _OK + (b"null" if data is None else data.encode()) + b"}"
-                if op.is_write and faults.spec.commit500 and faults.commit_500():
-                    # committed, yet the caller sees a 500
-                    raise api_error(ErrorCode.UNKNOWN)
+                call = self._call(
+                    endpoint, signed.key.account_id, signed.query, path_values, signed.body, now
+                )
+                if op.is_write and signed.key.read_only:
+                    # read-only-before-validation, its alternative: refused here, after
+                    # the parameters and body were validated, before the business rule.
+                    raise api_error(ErrorCode.NOT_SUPPORTED)
+            rule = endpoint.rule
+            if rule is None:
+                raise _no_rule(endpoint)
+            data = rule(call)
+            if type(data) is str:
+                text = data.encode()
+            elif data is None and endpoint.envelope:
+                text = b"null"
+            else:
+                text = self._answer(endpoint, data)
+            body = _OK + text + b"}" if endpoint.envelope else text
+            if endpoint.op.is_write and faults.spec.commit500 and faults.commit_500():
+                # committed, yet the caller sees a 500
+                raise api_error(ErrorCode.UNKNOWN)
             status = 200
             if self.variants is not None:
-                body = self.variants.vary(op.operation_id, body)
+                body = self.variants.vary(endpoint.op.operation_id, body)
             if self.options.validate_responses:
-                RESPONSE_MODELS[op.operation_id].model_validate_json(body)
+                endpoint.response_model.model_validate_json(body)
         except ApiError as exc:
             status = exc.status
             if self._permission_as_refusal and exc.code in _PERMISSION_ROWS:
@@ -481,9 +571,10 @@ class Simulator:
             body = _encode(payload)
             if self.options.validate_responses:
                 models.ErrorResponse.model_validate(payload)
-                if op is not None and op.error_codes and exc.code not in op.error_codes:
+                op_codes = endpoint.op.error_codes if endpoint is not None else None
+                if op_codes and exc.code not in op_codes:
                     raise AssertionError(
-                        f"{op.operation_id}: undocumented code {exc.code}"
+                        f"{endpoint.op.operation_id}: undocumented code {exc.code}"  # type: ignore[union-attr]
                     ) from None
         except DropConnection:
             raise
@@ -495,6 +586,62 @@ class Simulator:
         if verdict is None:
             verdict = self.limiter.peek(address, now)
         await self._send(send, status, body, verdict, extra=extra)
+
+    def _call(
+        self,
+        endpoint: _Endpoint,
+        account: int | None,
+        query: Query,
+        path_values: tuple[str, ...],
+        raw: bytes,
+        now: int,
+    ) -> Call:
+        """The request as its business rule gets it: path parameters, then query
+        parameters (each in the spec's order), then the body, each parsed and checked."""
+        params: dict[str, Any] = {}
+        if path_values:
+            for (name, parse), value in zip(endpoint.path_parsers, path_values, strict=True):
+                params[name] = parse(value)
+        for name, parse in endpoint.parsers:
+            params[name] = parse(_single(query, name))
+        body = None
+        if endpoint.plan is not None and (raw or endpoint.body_required):
+            body = self._body(endpoint, raw)
+        return Call(endpoint.call_op, account, params, body, now)
+
+    def _body(self, endpoint: _Endpoint, raw: bytes) -> dict[str, Any]:
+        obj = parse_json_object(raw)
+        plan = endpoint.plan
+        assert plan is not None and endpoint.body_model is not None
+        if not self._refuse_unknown:
+            obj = {name: value for name, value in obj.items() if name in plan.names}
+        if not self._plain_decimals_only:
+            plain_decimals(plan, obj)
+        check_body(plan, obj)
+        check_model(endpoint.body_model, model_view(plan, obj))
+        for rule in endpoint.borrowed:
+            if rule.name in obj and not conforms(rule, obj[rule.name]):
+                raise errors.invalid(rule.name)
+        return obj
+
+    def _answer(self, endpoint: _Endpoint, data: Any) -> bytes:
+        """A rule's data that is not JSON text: checked against the operation's 200 model
+        (inside the envelope unless the model is not one), then encoded."""
+        if isinstance(data, BaseModel):
+            data = data.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        answer = {"code": 200, "msg": "success", "data": data} if endpoint.envelope else data
+        try:
+            endpoint.response_model.model_validate(answer)
+            return _encode(data)
+        except (ValidationError, TypeError, ValueError) as exc:
+            log.error(
+                "the business rule %s.%s answered outside the 200 schema of %s: %s",
+                type(self.service).__name__,
+                endpoint.call_op.python_name,
+                endpoint.op.operation_id,
+                exc,
+            )
+            raise api_error(ErrorCode.UNKNOWN) from None
 
     @staticmethod
     def _address(scope: Mapping[str, Any]) -> str:
@@ -565,61 +712,6 @@ class Simulator:
         if not signature_ok(key.mac, query, raw_body if self._body_signed else b""):
             raise api_error(ErrorCode.INVALID_SIGNATURE)
         return Signed(key, "key:" + api_key.decode("ascii"), query, raw_body)
-
-    # -- endpoint handlers ------------------------------------------------
-    def _current_orders(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
-        return self.service.current_orders(req.key.account_id)
-
-    def _history_orders(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
-        values = {
-            rule.name: parse_int_param(rule, _single(req.query, rule.name))
-            for rule in self._history_rules
-        }
-        return self.service.history(req.key.account_id, values["page"], values["size"])
-
-    def _get_follow_config(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
-        (rule,) = op.query
-        leader = parse_int_param(rule, _single(req.query, rule.name))
-        return self.service.get_config(req.key.account_id, leader)
-
-    def _leaders(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
-        return self.service.leaders(req.key.account_id)
-
-    def _cancel_leader(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
-        (rule,) = op.path_params
-        leader = parse_int_param(rule, path.get(rule.name))
-        self._validated(req)
-        self.service.cancel_leader(req.key.account_id, leader)
-        return None
-
-    def _body(self, op: Operation, req: Signed) -> dict[str, Any]:
-        obj = parse_json_object(req.body)
-        plan = self._body_plans[op.operation_id]
-        if not self._refuse_unknown:
-            obj = {name: value for name, value in obj.items() if name in plan.names}
-        if not self._plain_decimals_only:
-            plain_decimals(plan, obj)
-        check_body(plan, obj)
-        check_model(self._body_models[op.operation_id], model_view(plan, obj))
-        for rule in self._borrowed_rules.get(op.operation_id, ()):
-            if rule.name in obj and not conforms(rule, obj[rule.name]):
-                raise errors.invalid(rule.name)
-        self._validated(req)
-        return obj
-
-    def _validated(self, req: Signed) -> None:
-        """A write's parameters passed validation: the read-only check, when the switch
-        puts it here (before the business rules)."""
-        if req.key.read_only and not self._read_only_first:
-            raise api_error(ErrorCode.NOT_SUPPORTED)
-
-    def _update_stop_profit_loss(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
-        self.service.update_stop_profit_loss(req.key.account_id, self._body(op, req))
-        return None
-
-    def _update_follow_config(self, op: Operation, req: Signed, path: dict[str, str]) -> Any:
-        self.service.update_config(req.key.account_id, self._body(op, req))
-        return None
 
     # -- headers for the non-API routes -----------------------------------
     def limit_headers(self, scope: Mapping[str, Any]) -> list[tuple[bytes, bytes]]:
@@ -839,10 +931,12 @@ def create_app(
     *,
     options: SimOptions | None = None,
     clock: Callable[[], int] | None = None,
+    service: ServiceFactory = FollowerService,
 ) -> SimApp:
     """A simulator app. `seed`: None (default seed), a YAML/JSON path or a mapping;
-    `db`: None (in memory) or a SQLite file (seeded only when new); `clock`: epoch ms."""
-    sim = Simulator(seed, db, options=options, clock=clock)
+    `db`: None (in memory) or a SQLite file (seeded only when new); `clock`: epoch ms;
+    `service`: the business rules, `FollowerService` or a subclass adding some."""
+    sim = Simulator(seed, db, options=options, clock=clock, service=service)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

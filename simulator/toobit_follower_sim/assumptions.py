@@ -7,16 +7,22 @@ ID=alternative`) makes it play a marker's `alternative` instead, so a client, a 
 a test can meet the other reading. The ids are checked against the spec's markers when
 the simulator starts.
 
+The markers are read from `toobit_follower_models.assumptions` (generated from the spec,
+checked by tools/assumptions.py at generation): the one representation of them.
 `PLAYED` says, for every marker whose alternative the simulator implements, what it
 then does and where; `NOT_PLAYABLE` names the alternatives it cannot play and why.
+`FLAG_ALIASES` are the `serve` flags older than `--assume`, kept as its aliases.
 tests/test_sim_assumptions.py shows, for each marker with an alternative, that the two
 readings answer differently, and fails for a marker that is in neither table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Final, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from toobit_follower_models.assumptions import ASSUMPTIONS
 
 Choice = Literal["contract", "alternative"]
 CONTRACT: Final = "contract"
@@ -66,25 +72,51 @@ class AssumptionError(ValueError):
     """A choice on an assumption that the spec or the simulator cannot take."""
 
 
-def spec_markers(document: Any) -> dict[str, str | None]:
-    """Every `x-assumption` marker of the spec: id -> its alternative (None without)."""
-    return {
-        str(marker["id"]): marker.get("alternative")
-        for marker in _walk(document)
-        if isinstance(marker, dict) and "id" in marker
-    }
+def spec_markers() -> dict[str, str | None]:
+    """Every `x-assumption` marker of the contract: id -> its alternative (None without)."""
+    return {marker.id: marker.alternative for marker in ASSUMPTIONS}
 
 
-def _walk(node: Any) -> Iterator[Any]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "x-assumption" and isinstance(value, list):
-                yield from value
-            else:
-                yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
+@dataclass(frozen=True, slots=True)
+class FlagAlias:
+    """A `serve` flag older than `--assume`: it plays one marker's alternative."""
+
+    marker: str
+    values: tuple[str, str] | None
+    """(the contract's value, the alternative's), the default first; None: an on/off flag."""
+
+
+FLAG_ALIASES: Final[dict[str, FlagAlias]] = {
+    "errors_as_200": FlagAlias("error-status-per-code", None),
+    "body_signing": FlagAlias("body-signed-with-query", ("query+body", "query-only")),
+    "unknown_params": FlagAlias("unknown-parameter-refused", ("refuse", "ignore")),
+    "read_only_check": FlagAlias(
+        "read-only-before-validation", ("before-validation", "after-validation")
+    ),
+}
+"""`serve --errors-as-200`, `--body-signing`, `--unknown-params`, `--read-only-check` (by
+their argparse names): aliases of `--assume MARKER=alternative`, kept for one release
+(README, docs/ARCHITECTURE.md and the conformance report name them)."""
+
+
+def with_flag_aliases(
+    chosen: Mapping[str, Choice], flags: Mapping[str, object]
+) -> dict[str, Choice]:
+    """`chosen` (`--assume`) plus the alternatives the alias flags ask for (argparse names
+    -> values); AssumptionError when a flag and `--assume` choose differently."""
+    result: dict[str, Choice] = dict(chosen)
+    for name, alias in FLAG_ALIASES.items():
+        value = flags.get(name)
+        if not (value is True if alias.values is None else value == alias.values[1]):
+            continue
+        if result.get(alias.marker, ALTERNATIVE) != ALTERNATIVE:
+            flag = "--" + name.replace("_", "-")
+            raise AssumptionError(
+                f"{flag} plays the alternative of {alias.marker}, and --assume chose"
+                f" {result[alias.marker]!r}"
+            )
+        result[alias.marker] = ALTERNATIVE
+    return result
 
 
 def switchable(markers: Mapping[str, str | None]) -> list[str]:
@@ -101,10 +133,15 @@ def check_choices(chosen: Mapping[str, str]) -> None:
             )
 
 
-def resolve(chosen: Mapping[str, str], markers: Mapping[str, str | None]) -> frozenset[str]:
+def resolve(
+    chosen: Mapping[str, str], markers: Mapping[str, str | None] | None = None
+) -> frozenset[str]:
     """The marker ids whose alternative the simulator plays; AssumptionError (naming the
-    valid ids) for an id the spec does not mark, or an alternative it cannot play."""
+    valid ids) for an id the spec does not mark, or an alternative it cannot play.
+    `markers`: id -> alternative (default: the contract's, `spec_markers()`)."""
     check_choices(chosen)
+    if markers is None:
+        markers = spec_markers()
     valid = ", ".join(switchable(markers)) or "none"
     played = set()
     for marker_id, choice in chosen.items():

@@ -1,5 +1,6 @@
-"""`toobit-follower-sim`: serve the simulator with uvicorn, check a seed file, or list the
-contract's assumptions and what the simulator does with each."""
+"""`toobit-follower-sim`: serve the simulator with uvicorn, check a seed file, list the
+contract's assumptions and what the simulator does with each, or list the operations and
+their business rules."""
 
 from __future__ import annotations
 
@@ -8,11 +9,18 @@ import logging
 import os
 import sys
 
-from .app import SWITCH_MARKERS, SWITCHES, SimOptions
-from .assumptions import NOT_PLAYABLE, PLAYED, parse_assume, spec_markers
+from .app import SimOptions
+from .assumptions import (
+    FLAG_ALIASES,
+    NOT_PLAYABLE,
+    PLAYED,
+    parse_assume,
+    spec_markers,
+    with_flag_aliases,
+)
 from .faults import FaultSpec, FaultSpecError
 from .seed import SeedError, load_seed
-from .spec import SpecError, load_spec
+from .spec import SpecError
 
 ADMIN_TOKEN_ENV = "TOOBIT_SIM_ADMIN_TOKEN"  # noqa: S105 - a variable name
 
@@ -71,16 +79,17 @@ def _parser() -> argparse.ArgumentParser:
         "--errors-as-200",
         action="store_true",
         help="answer validation/business/auth errors with HTTP 200 and the negative code"
-        f" (--assume {SWITCH_MARKERS['errors_as_200']}=alternative)",
+        f" (alias of --assume {FLAG_ALIASES['errors_as_200'].marker}=alternative)",
     )
-    for name, values in SWITCHES.items():  # aliases of --assume, older than it
-        serve.add_argument(
-            "--" + name.replace("_", "-"),
-            choices=values,
-            default=values[0],
-            help=f"default {values[0]}, as the contract assumes; {values[1]}:"
-            f" --assume {SWITCH_MARKERS[name]}=alternative",
-        )
+    for name, alias in FLAG_ALIASES.items():  # aliases of --assume, older than it
+        if alias.values is not None:
+            serve.add_argument(
+                "--" + name.replace("_", "-"),
+                choices=alias.values,
+                default=alias.values[0],
+                help=f"default {alias.values[0]}, as the contract assumes; {alias.values[1]}:"
+                f" alias of --assume {alias.marker}=alternative",
+            )
     serve.add_argument(
         "--variants",
         action="store_true",
@@ -138,22 +147,37 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-seed", help="validate a seed file and print a summary")
     check.add_argument("file")
 
-    listing = commands.add_parser(
+    commands.add_parser(
         "assumptions",
         help="list the spec's x-assumption markers and what `serve --assume ID=alternative`"
         " does with each",
     )
-    listing.add_argument("--spec", metavar="PATH", help="openapi.yaml (default: the repo's)")
+    # -- the operations and their business rules (issue 18)
+    commands.add_parser(
+        "rules",
+        help="list the spec's operations and the business rule serving each; exit 1 when"
+        " one has none",
+    )
     return parser
 
 
-def _assumptions(spec_path: str | None) -> int:
-    try:
-        markers = spec_markers(load_spec(spec_path).document)
-    except (SpecError, OSError) as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    for marker_id, alternative in markers.items():
+def _rules() -> int:
+    from toobit_follower_models.operations import OPERATIONS
+
+    from .service import FollowerService, missing_rules
+
+    missing = {op.operation_id for op in missing_rules()}
+    for op in OPERATIONS:
+        rule = f"{FollowerService.__name__}.{op.python_name}"
+        state = "MISSING: answered with an error naming it" if op.operation_id in missing else "ok"
+        print(f"{op.method:6} {op.path}\n    {op.operation_id} -> {rule} ({state})")
+    for op_id in sorted(missing):
+        print(f"no business rule for operation {op_id!r}", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def _assumptions() -> int:
+    for marker_id, alternative in spec_markers().items():
         if not alternative:
             does = "no alternative: always the contract's reading"
         elif marker_id in PLAYED:
@@ -179,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "assumptions":
-        return _assumptions(args.spec)
+        return _assumptions()
+    if args.command == "rules":
+        return _rules()
     return _serve(args)
 
 
@@ -193,13 +219,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"--faults: {exc}", file=sys.stderr)
         return 2
     token = args.admin_token or (None if args.enable_admin else os.environ.get(ADMIN_TOKEN_ENV))
+    # before the app: the simulator logs an operation without a business rule at startup
+    logging.basicConfig(level=args.log_level.upper() if args.log_level != "trace" else "DEBUG")
     try:
+        chosen = dict(parse_assume(text) for text in args.assume)
         options = SimOptions(
             rate_limit=args.rate_limit,
             ban_grace=args.ban_grace,
-            assumptions=dict(parse_assume(text) for text in args.assume),
-            errors_as_200=args.errors_as_200,
-            **{name: getattr(args, name) for name in SWITCHES},
+            assumptions=with_flag_aliases(chosen, vars(args)),
             admin=bool(args.enable_admin or token),
             admin_token=token,
             faults=faults,
@@ -210,13 +237,12 @@ def _serve(args: argparse.Namespace) -> int:
             **{dest: getattr(args, dest) for _, dest, _, _ in _CONNECTION_FLAGS},
         )
         app = create_app(seed=args.seed, db=args.db, options=options)
-    except (SeedError, OSError) as exc:
+    except (SeedError, SpecError, OSError) as exc:
         print(exc, file=sys.stderr)
         return 1
     except ValueError as exc:  # AssumptionError among them: a choice it cannot take
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(level=args.log_level.upper() if args.log_level != "trace" else "DEBUG")
     log = logging.getLogger("toobit_follower_sim")
     log.info(
         "simulator on http://%s:%d (db=%s, admin=%s, faults=%s, rate limit=%d, alternatives=%s,"

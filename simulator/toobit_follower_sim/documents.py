@@ -6,9 +6,9 @@ body writing it declares (kept, never served):
 
 | kind | served as | written by |
 |---|---|---|
-| follow config | `FollowConfig` | the `updateFollowConfig` body |
+| follow config | `FollowConfig` | `FollowConfigUpdate` (the follow-config update's body) |
 | a follow relation's figures | `Leader` | (seed only) |
-| open position | `CurrentOrder` | the `updateStopProfitLoss` body |
+| open position | `CurrentOrder` | `StopProfitLossUpdate` (the stop-profit-loss update's body) |
 | closed position | `HistoryOrder` | (seed only) |
 
 No field is named here: a property the spec adds to a schema is stored, checked and
@@ -113,15 +113,10 @@ class Documents:
 
 
 def documents(spec: SpecData) -> Documents:
-    def body(operation_id: str) -> ObjectRules:
-        name = spec.operations[operation_id].body_schema_name
-        assert name is not None, operation_id
-        return spec.schemas[name]
-
     schemas = spec.schemas
     return Documents(
-        config=Kind(schemas["FollowConfig"], body("updateFollowConfig")),
+        config=Kind(schemas["FollowConfig"], schemas["FollowConfigUpdate"]),
         figures=Kind(schemas["Leader"]),
-        position=Kind(schemas["CurrentOrder"], body("updateStopProfitLoss")),
+        position=Kind(schemas["CurrentOrder"], schemas["StopProfitLossUpdate"]),
         history=Kind(schemas["HistoryOrder"]),
     )

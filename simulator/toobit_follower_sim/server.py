@@ -17,29 +17,34 @@ protocol class (`Config(http=...)`):
   `on_message_begin` and `on_headers_complete`;
 - at most `max_connections` are open (less if the open-file limit is lower: it is
   raised to fit when the hard limit allows). One more closes the connection that has
-  waited longest for a request, so idle or stalled connections can never keep a
-  normal request out, nor exhaust file descriptors (which would stop `accept`).
+  waited longest for its first request (else for its next one), so idle or stalled
+  connections can never keep a normal request out, nor exhaust file descriptors (which
+  would stop `accept`). On asyncio's loop, which accepts many sockets before any reaches
+  a protocol, `GuardedSelectorLoop` counts them from `accept` (uvloop needs nothing).
   uvicorn's `limit_concurrency` sits just above, as a backstop;
 - what it closes is logged as one warning per `REPORT_EVERY_S` at most, with counts,
   and `LogFloodGuard` lets each warning of uvicorn's (such as "Invalid HTTP request
-  received.", once per bad request) or of ours through once per `REPORT_EVERY_S`, the
-  next one saying how many it held back.
+  received.", once per bad request), asyncio's or ours through once per
+  `REPORT_EVERY_S`, the next one saying how many it held back.
 
 Every deadline is a timestamp per connection in an ordered table, checked by one timer
 (`sweep`, up to 4 times a second): nothing per request in the app. `RedactSecrets`
-keeps `signature=` values and long key-like tokens out of every log line (the access
-log prints each request's URL).
+keeps `signature=` values and long key-like tokens out of every log line, at every
+level (the access log prints each request's URL, the trace log each request's scope).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import functools
 import importlib.util
 import logging
+import os
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import uvicorn
@@ -72,43 +77,97 @@ def redact(text: str) -> str:
     return _TOKEN.sub(_mask, _SIGNATURE.sub(r"\1<redacted>", text))
 
 
+class _Redacted:
+    """A log argument that is neither text nor a number (a dict, bytes, an object), shown
+    redacted: uvicorn's trace log passes each request's ASGI scope, query string and all."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return redact(str(self.value))
+
+    def __repr__(self) -> str:
+        return redact(repr(self.value))
+
+
+def _redact_arg(arg: object) -> object:
+    if isinstance(arg, str):
+        return redact(arg)
+    if arg is None or isinstance(arg, (int, float, _Redacted)):
+        return arg  # %d and %f need numbers; nothing secret is a number
+    return _Redacted(arg)
+
+
 class RedactSecrets(logging.Filter):
-    """Redacts the message and its string arguments of every record it sees."""
+    """Redacts every record it sees: its message, its arguments whatever their type (a
+    mapping's values included), and its traceback and stack, rendered here once."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
+        if getattr(record, "_redacted", False):
+            return True  # seen by a logger's filter, now by a handler's
+        record._redacted = True  # type: ignore[attr-defined]
+        record.msg = redact(record.msg if isinstance(record.msg, str) else str(record.msg))
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_redact_arg(a) for a in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {k: _redact_arg(v) for k, v in record.args.items()}
+        if record.exc_info and not record.exc_text:  # formatters keep an exc_text given
+            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+_FORMATTER = logging.Formatter()
+_MAX_TEMPLATES = 1000
 
 
 class LogFloodGuard(logging.Filter):
     """Each warning (or worse) of a given template passes once per `every` seconds; the
-    next that passes tells how many were held back. Lower levels always pass."""
+    next that passes tells how many were held back. Lower levels always pass. A template
+    is the logger and the message's first line (asyncio's messages go on with a task's or a
+    socket's repr on the next lines); at most the 1,000 seen most recently are remembered."""
 
     def __init__(self, every: float = REPORT_EVERY_S, clock: Callable[[], float] = time.monotonic):
         super().__init__()
         self.every = every
         self.clock = clock
-        self._seen: dict[tuple[str, str], tuple[float, int]] = {}  # -> (last passed, held)
+        self._seen: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
             return True
-        key = (record.name, str(record.msg))  # the template: a bounded set
+        key = (record.name, str(record.msg).partition("\n")[0])
         now = self.clock()
-        last, held = self._seen.get(key, (float("-inf"), 0))
+        last, held = self._seen.pop(key, (float("-inf"), 0))
         if now - last < self.every:
             self._seen[key] = (last, held + 1)
             return False
         self._seen[key] = (now, 0)
+        if len(self._seen) > _MAX_TEMPLATES:
+            self._seen.popitem(last=False)
         if held:
-            record.msg = f"{record.msg} [{held} more like this in the last {now - last:.0f} s]"
+            first, newline, rest = str(record.msg).partition("\n")
+            record.msg = (
+                f"{first} [{held} more like this in the last {now - last:.0f} s]{newline}{rest}"
+            )
         return True
 
 
-LOGGERS = ("uvicorn.access", "uvicorn.error", "toobit_follower_sim")
+# Every logger that may write a request's URL, or flood: uvicorn's (asgi: the trace log of
+# each request's scope), asyncio's (accept errors, "Task exception was never retrieved"),
+# ours. The handlers of these and of the root logger redact too, for any other logger.
+LOGGERS = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "uvicorn.asgi",
+    "asyncio",
+    "toobit_follower_sim",
+)
 
 
 # -- connections -----------------------------------------------------------------
@@ -139,7 +198,11 @@ class ConnectionGuard:
         self.open: set[Any] = set()
         self.waiting: OrderedDict[Any, float] = OrderedDict()  # -> since; oldest first
         self.busy: OrderedDict[Any, float] = OrderedDict()  # head complete -> since when
+        self.fresh: OrderedDict[Any, None] = OrderedDict()  # waiting, never sent a whole head
         self.counts = {"slow": 0, "slow body": 0, "evicted": 0, "too large": 0}
+        # Under `GuardedSelectorLoop`: sockets accepted and not yet lost, each a descriptor
+        self.counting = False
+        self.held = 0
         self._timer: asyncio.TimerHandle | None = None
         self._reported = float("-inf")  # the first report goes out at once
 
@@ -147,9 +210,9 @@ class ConnectionGuard:
     def opened(self, conn: Any) -> None:
         self.open.add(conn)
         self.waiting[conn] = self.clock()
+        self.fresh[conn] = None
         if len(self.open) > self.max_connections:
-            oldest = next(iter(self.waiting))  # this one if no other is waiting
-            self._close(oldest, "evicted")
+            self.shed()  # this one if no other is waiting
         if self._timer is None:
             self._schedule()
 
@@ -157,6 +220,7 @@ class ConnectionGuard:
         cycle = conn.cycle
         if cycle is not None and not cycle.response_complete and conn in self.waiting:
             del self.waiting[conn]  # a request's headers are complete
+            self.fresh.pop(conn, None)
             self.busy[conn] = self.clock()
 
     def head(self, conn: Any, size: int) -> None:
@@ -176,7 +240,25 @@ class ConnectionGuard:
     def lost(self, conn: Any) -> None:
         self.open.discard(conn)
         self.waiting.pop(conn, None)
+        self.fresh.pop(conn, None)
         self.busy.pop(conn, None)
+        if self.counting:
+            self.held -= 1
+
+    # the loop calls these (see `GuardedSelectorLoop`)
+    def full(self) -> bool:
+        """True when one more accepted socket would pass `max_connections` descriptors."""
+        return self.held >= self.max_connections
+
+    def shed(self) -> bool:
+        """Close the connection that has waited longest for a first request, else for its
+        next one (a client's idle keep-alive connection goes after every connection that
+        never sent a request head); False when none is waiting. The descriptor is free by
+        the loop's next turn."""
+        if not self.waiting:
+            return False
+        self._close(next(iter(self.fresh or self.waiting)), "evicted")
+        return True
 
     # housekeeping
     def sweep(self) -> None:
@@ -214,6 +296,7 @@ class ConnectionGuard:
 
     def _close(self, conn: Any, why: str) -> None:
         self.waiting.pop(conn, None)
+        self.fresh.pop(conn, None)
         self.busy.pop(conn, None)
         self.open.discard(conn)
         self.counts[why] += 1
@@ -266,6 +349,79 @@ def guarded_protocol(base: type[asyncio.Protocol], guard: ConnectionGuard) -> ty
     return Guarded
 
 
+_OUT_OF_RESOURCE = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_ACCEPT_PAUSE_S = 0.05
+
+
+class GuardedSelectorLoop(asyncio.SelectorEventLoop):
+    """asyncio's selector loop, accepting only as many connections as the guard has room
+    for (uvloop, through libuv, needs none of this).
+
+    Why: asyncio's `_accept_connection` accepts up to `backlog` (uvicorn: 2,048) sockets
+    per wake-up, before any of them reaches a protocol, so the guard learns of them too
+    late to keep within the open-file limit: with 1,100 stalled connections at 1,024 open
+    files, `accept` failed with EMFILE. CPython then keeps looping (up to `backlog` times),
+    logging a traceback and scheduling a retry in 1 s at each turn: about 600 KB/s of
+    log, and normal requests waited about 2 s, or failed. Here each socket is counted from
+    `accept` until it is lost; when `max_connections` are held the connection that has
+    waited longest for a request is closed first, and the next is accepted on the loop's
+    next turn, once its descriptor is free. Overrides a private method whose signature is
+    the same in CPython 3.11 to 3.13 (checked in tests/test_sim_hardening.py); it can go
+    when asyncio accepts with a callback per connection."""
+
+    def __init__(self, guard: ConnectionGuard) -> None:
+        super().__init__()
+        self.guard = guard
+        guard.counting = True
+
+    def _accept_connection(  # type: ignore[override]
+        self,
+        protocol_factory: Callable[[], asyncio.Protocol],
+        sock: Any,
+        sslcontext: Any = None,
+        server: Any = None,
+        backlog: int = 100,
+        *timeouts: Any,
+    ) -> None:
+        guard = self.guard
+        serving = (protocol_factory, sock, sslcontext, server, backlog, *timeouts)
+        for _ in range(backlog):
+            if guard.full():
+                if not guard.shed():  # every connection is busy, or not yet made
+                    self._pause_accepting(*serving)
+                return  # accept again on the next turn, after the closed one is gone
+            try:
+                conn, addr = sock.accept()
+                conn.setblocking(False)
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as exc:
+                if exc.errno not in _OUT_OF_RESOURCE:
+                    raise
+                log.warning("accept failed (%s): closing the connection waiting longest", exc)
+                guard.shed()
+                self._pause_accepting(*serving)
+                return
+            guard.held += 1
+            self.create_task(
+                self._accept_connection2(  # type: ignore[attr-defined]
+                    protocol_factory, conn, {"peername": addr}, sslcontext, server, *timeouts
+                )
+            )
+
+    def _pause_accepting(self, *serving: Any) -> None:
+        """Stop accepting for `_ACCEPT_PAUSE_S`, then start again (as asyncio does after
+        EMFILE, but once, and sooner)."""
+        _, sock, _, server, *_ = serving
+        self.remove_reader(sock.fileno())
+
+        def resume() -> None:
+            if sock.fileno() != -1 and (server is None or server.is_serving()):
+                self._start_serving(*serving)  # type: ignore[attr-defined]
+
+        self.call_later(_ACCEPT_PAUSE_S, resume)
+
+
 def fit_open_files(connections: int) -> int:
     """Raise the soft open-file limit towards `connections` plus spares (up to the hard
     limit); the number of connections that fit under it."""
@@ -292,6 +448,8 @@ def server_config(
     port: int = 8080,
     log_level: str = "info",
     access_log: bool = False,
+    http: str = "auto",
+    loop: str = "auto",
 ) -> uvicorn.Config:
     """uvicorn's settings for `app`, from its SimOptions: timeouts, limits, the guard."""
     options = app.sim.options
@@ -302,9 +460,16 @@ def server_config(
         body_timeout_s=options.body_timeout_s,
         max_header_bytes=options.max_header_bytes,
     )
-    if importlib.util.find_spec("httptools"):
+    if http == "auto":
+        http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    if loop == "auto":
+        loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    loop_factory: Any = loop
+    if loop == "asyncio" and os.name == "posix":
+        loop_factory = functools.partial(GuardedSelectorLoop, guard)
+    if http == "httptools":
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
-    else:  # pragma: no cover
+    else:
         from uvicorn.protocols.http.h11_impl import H11Protocol as base  # type: ignore[assignment]
     config = uvicorn.Config(
         app,
@@ -312,7 +477,7 @@ def server_config(
         port=port,
         log_level=log_level,
         access_log=access_log,
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        loop=loop_factory,
         http=guarded_protocol(base, guard),
         lifespan="on",
         timeout_keep_alive=options.keep_alive_s,
@@ -326,6 +491,10 @@ def server_config(
         if not any(isinstance(f, RedactSecrets) for f in logger.filters):
             logger.addFilter(RedactSecrets())
             logger.addFilter(flood_guard)
+    for name in (None, *LOGGERS):  # other loggers write through these handlers
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+                handler.addFilter(RedactSecrets())
     return config
 
 

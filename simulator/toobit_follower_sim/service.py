@@ -1,4 +1,20 @@
-"""The follower endpoints' business logic on top of the store (no HTTP here).
+"""The business rules: one method per operation, on top of the store (no HTTP here).
+
+The simulator routes every operation of the generated table
+(`toobit_follower_models.operations`) to the method of `FollowerService` named after it,
+the snake_case of its operationId (`getFollowConfig` -> `get_follow_config`). A rule
+takes one `Call`: the parameters and body already parsed and checked against the spec
+(app.py), the signed account, the server's time. It answers the success answer's `data`:
+
+* a `str`: JSON text sent as it is (the stored documents; no second encoding);
+* `None`: `data` null (a write);
+* anything else (dict, list, a pydantic model): checked against the operation's 200
+  model, then encoded; a rule answering outside the spec is a logged -1000, never sent.
+
+It refuses with `api_error(ErrorCode.NAME)` (errors.py). An operation without a method
+here is answered with an error naming the missing rule (and logged at startup);
+`missing_rules()` lists them. To add a rule, add the method here, or subclass
+`FollowerService` and pass the class as `create_app(service=...)` (simulator/README.md).
 
 Reads send the stored documents as they are (JSON text). Each write runs inside one
 store transaction; a rule that fails raises an ApiError inside it, so the transaction
@@ -18,11 +34,13 @@ assumptions.py) switches it to the other reading.
 from __future__ import annotations
 
 import json
-from collections.abc import Set
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from toobit_follower_models.errors import ErrorCode
+from toobit_follower_models.operations import OPERATIONS, Operation
 
 from .errors import api_error, invalid
 from .store import Store
@@ -43,8 +61,31 @@ def _array(docs: list[str]) -> str:
     return "[" + ",".join(docs) + "]"
 
 
+@dataclass(slots=True)  # not frozen: built per request, and a frozen one is slower to build
+class Call:
+    """One request as a business rule sees it, parsed and validated against the spec."""
+
+    op: Operation
+    """The operation's row of the generated table."""
+    account: int | None
+    """The signed key's account id; None on an unsigned operation."""
+    params: Mapping[str, Any]
+    """Every path and query parameter the operation declares (recvWindow aside), by wire
+    name: its value, its default when left out, None when left out without a default."""
+    body: dict[str, Any] | None
+    """The JSON body (wire names), checked against its schema; None without one."""
+    now_ms: int
+    """The server's clock, epoch milliseconds."""
+
+
+def missing_rules(service: type[Any] | object | None = None) -> list[Operation]:
+    """The operations of the table for which `service` (default FollowerService) has no rule."""
+    where = FollowerService if service is None else service
+    return [op for op in OPERATIONS if not callable(getattr(where, op.python_name, None))]
+
+
 class FollowerService:
-    """One method per follower endpoint; `follower` is the signed key's account id."""
+    """One method per operation, named after its operationId (snake_case), taking a Call."""
 
     def __init__(self, store: Store, alternatives: Set[str] = frozenset()) -> None:
         self.store = store
@@ -63,7 +104,11 @@ class FollowerService:
         )
 
     # -- reads (JSON text) ------------------------------------------------
-    def current_orders(self, follower: int) -> str:
+    def get_server_time(self, call: Call) -> dict[str, int]:
+        return {"serverTime": call.now_ms}
+
+    def list_current_orders(self, call: Call) -> str:
+        follower = call.account
         store = self.store
         with store.lock:
             rows = store.conn.execute(_CURRENT_ORDERS_SQL, (follower,)).fetchall()
@@ -71,7 +116,8 @@ class FollowerService:
             raise api_error(ErrorCode.FOLLOWER_NOT_FOUND)
         return _array([doc for (doc,) in rows if doc is not None])
 
-    def history(self, follower: int, page: int, size: int) -> str:
+    def list_history_orders(self, call: Call) -> str:
+        follower, page, size = call.account, call.params["page"], call.params["size"]
         with self.store.reading() as db:
             if (
                 db.execute(
@@ -94,27 +140,28 @@ class FollowerService:
         head = json.dumps({"pages": str(pages), "total": str(total)})
         return head[:-1] + ',"list":' + _array([doc for (doc,) in rows]) + "}"
 
-    def leaders(self, follower: int) -> str:
+    def list_leaders(self, call: Call) -> str:
         with self.store.reading() as db:
             rows = db.execute(
-                "SELECT figures FROM follows WHERE follower_id = ? ORDER BY seq", (follower,)
+                "SELECT figures FROM follows WHERE follower_id = ? ORDER BY seq", (call.account,)
             ).fetchall()
         if not rows:
             raise api_error(ErrorCode.FOLLOWER_NOT_FOUND)
         return _array([doc for (doc,) in rows])
 
-    def get_config(self, follower: int, leader: int) -> str:
+    def get_follow_config(self, call: Call) -> str:
         with self.store.reading() as db:
             row = db.execute(
                 "SELECT config FROM follows WHERE follower_id = ? AND leader_id = ?",
-                (follower, leader),
+                (call.account, call.params["leaderUserId"]),
             ).fetchone()
         if row is None:
             raise api_error(ErrorCode.FOLLOWER_NOT_FOUND)
         return str(row[0])
 
     # -- writes -----------------------------------------------------------
-    def update_stop_profit_loss(self, follower: int, body: dict[str, Any]) -> None:
+    def update_stop_profit_loss(self, call: Call) -> None:
+        follower, body = call.account, call.body or {}
         store = self.store
         with store.transaction() as db:
             leader = body["leaderUserId"]
@@ -149,7 +196,8 @@ class FollowerService:
             doc, extra = store.docs.position.encode(values, store.leaders[leader])
             db.execute("UPDATE positions SET doc = ?, extra = ? WHERE seq = ?", (doc, extra, seq))
 
-    def update_config(self, follower: int, body: dict[str, Any]) -> None:
+    def update_follow_config(self, call: Call) -> None:
+        follower, body = call.account, call.body or {}
         store = self.store
         leader = body["leaderUserId"]
         with store.transaction() as db:
@@ -213,7 +261,8 @@ class FollowerService:
                 (config, extra, follower, leader),
             )
 
-    def cancel_leader(self, follower: int, leader: int) -> None:
+    def cancel_leader(self, call: Call) -> None:
+        follower, leader = call.account, call.params["leaderUserId"]
         with self.store.transaction() as db:
             if (
                 db.execute(

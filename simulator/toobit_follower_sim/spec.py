@@ -1,5 +1,10 @@
 """What the simulator reads from openapi.yaml at startup (never per request).
 
+The operations are the generated table's (`toobit_follower_models.operations`): each
+row's method, path, weight, read/write, error codes and models. The spec the simulator
+serves must be the one that table was generated from (`make generate`); an operation in
+one and not the other stops the simulator at startup.
+
 The generated pydantic models are laxer than the spec (they take JSON numbers,
 exponents and booleans where the spec wants decimal strings or integers), so the
 request rules here (JSON type, enum, range, pattern, maxLength) come straight
@@ -19,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from toobit_follower_models.operations import OPERATIONS
+from toobit_follower_models.operations import Operation as TableOperation
 
 SPEC_ENV = "TOOBIT_FOLLOWER_SPEC"
-
-# The operations the simulator serves and whether they write.
-WRITE_OPERATIONS = frozenset({"updateStopProfitLoss", "updateFollowConfig", "cancelLeader"})
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 
 class SpecError(RuntimeError):
@@ -83,12 +88,15 @@ class ObjectRules:
 
 @dataclass(frozen=True, slots=True)
 class Operation:
+    """One row of the generated operation table, with the request rules read from the spec."""
+
+    table: TableOperation  # the generated row: models, weight, read/write, error codes
     operation_id: str
     method: str
     path: str
     is_write: bool
     error_codes: frozenset[int]
-    query: tuple[FieldRule, ...]
+    query: tuple[FieldRule, ...]  # the business query parameters (not recvWindow), spec order
     query_names: frozenset[str]  # every query parameter it declares, signing ones included
     path_params: tuple[FieldRule, ...]
     body: tuple[FieldRule, ...] | None
@@ -106,6 +114,27 @@ class SpecData:
     recv_window: FieldRule
     patterns: dict[str, re.Pattern[str]]
     schemas: dict[str, ObjectRules]  # every object schema whose properties are scalars
+
+
+def node_parts(pointer: str) -> list[str]:
+    """The keys of a JSON pointer such as an x-assumption's `where` (`#/paths/~1a/get`)."""
+    text = pointer.removeprefix("#").removeprefix("/")
+    return [part.replace("~1", "/").replace("~0", "~") for part in text.split("/")] if text else []
+
+
+def node_at(document: dict[str, Any], pointer: str) -> Any:
+    """The node a JSON pointer names, its $refs followed; None where there is none."""
+    node: Any = document
+    for part in node_parts(pointer):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    if isinstance(node, dict) and "$ref" in node:
+        node, _ = _Resolver(document).resolve(node)
+    return node
 
 
 def _yaml_load(text: bytes) -> Any:
@@ -196,15 +225,22 @@ def _object_rules(resolver: _Resolver, name: str, schema: dict[str, Any]) -> Obj
     )
 
 
+def _declared(
+    resolver: _Resolver, item: dict[str, Any], op: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The operation's parameters: the path item's, overridden by its own (name and `in`)."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for param in [*item.get("parameters", []), *op.get("parameters", [])]:
+        param, _ = resolver.resolve(param)
+        merged[(param.get("in", ""), param["name"])] = param
+    return list(merged.values())
+
+
 def _query_names(
-    document: dict[str, Any], op: dict[str, Any], resolver: _Resolver
+    document: dict[str, Any], op: dict[str, Any], declared: list[dict[str, Any]]
 ) -> frozenset[str]:
     """The operation's query parameters and the query-borne API keys of its security."""
-    names = set()
-    for param in op.get("parameters", []):
-        param, _ = resolver.resolve(param)
-        if param.get("in") == "query":
-            names.add(param["name"])
+    names = {param["name"] for param in declared if param.get("in") == "query"}
     schemes = document.get("components", {}).get("securitySchemes", {})
     for requirement in op.get("security", document.get("security", [])):
         for scheme in requirement:
@@ -213,16 +249,40 @@ def _query_names(
     return frozenset(names)
 
 
-def _parameters(resolver: _Resolver, op: dict[str, Any], where: str) -> tuple[FieldRule, ...]:
-    rules = []
-    for param in op.get("parameters", []):
-        param, _ = resolver.resolve(param)
-        if param.get("in") != where:
-            continue
-        rules.append(
-            _field_rule(resolver, param["name"], param["schema"], bool(param.get("required")))
+def _parameters(
+    resolver: _Resolver, declared: list[dict[str, Any]], where: str
+) -> tuple[FieldRule, ...]:
+    """The rules of the parameters `in` where (a path parameter is always required)."""
+    return tuple(
+        _field_rule(
+            resolver,
+            param["name"],
+            param.get("schema", {}),
+            where == "path" or bool(param.get("required")),
         )
-    return tuple(rules)
+        for param in declared
+        if param.get("in") == where
+    )
+
+
+def _same_operations(spec_path: Path, document: dict[str, Any]) -> None:
+    """The spec served and the generated table list the same operations."""
+    served = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        if isinstance(item, dict)
+        for method in _HTTP_METHODS
+        if isinstance(item.get(method), dict)
+    }
+    generated = {(row.method, row.path) for row in OPERATIONS}
+    if served != generated:
+        only = [f"{m} {p}" for m, p in sorted(served - generated)]
+        gone = [f"{m} {p}" for m, p in sorted(generated - served)]
+        raise SpecError(
+            f"{spec_path} and the generated operation table (toobit_follower_models.operations)"
+            f" differ: only in the spec {only or 'none'}, only in the table {gone or 'none'}."
+            " Regenerate from this spec (make generate) or serve the spec the table came from"
+        )
 
 
 @functools.lru_cache(maxsize=8)
@@ -234,51 +294,42 @@ def load_spec(path: str | None = None) -> SpecData:
     if not isinstance(document, dict) or "paths" not in document:
         raise SpecError(f"{spec_path} is not an OpenAPI document")
     resolver = _Resolver(document)
-    operations: dict[str, Operation] = {}
-    for path, item in document["paths"].items():
-        for method, op in item.items():
-            if method not in ("get", "put", "post", "delete", "patch"):
-                continue
-            op_id = op["operationId"]
-            body_rules: tuple[FieldRule, ...] | None = None
-            body_schema_name: str | None = None
-            if "requestBody" in op:
-                media = op["requestBody"]["content"]["application/json"]
-                schema, body_schema_name = resolver.resolve(media["schema"])
-                body_rules = tuple(
-                    _object_rules(resolver, body_schema_name or op_id, schema).properties.values()
-                )
-                if schema.get("additionalProperties", True) is not False:
-                    raise SpecError(f"{op_id}: the body must forbid additional properties")
-            operations[op_id] = Operation(
-                operation_id=op_id,
-                method=method.upper(),
-                path=path,
-                is_write=op_id in WRITE_OPERATIONS,
-                error_codes=frozenset(op.get("x-error-codes", [])),
-                query=tuple(
-                    r for r in _parameters(resolver, op, "query") if r.name != "recvWindow"
-                ),
-                query_names=_query_names(document, op, resolver),
-                path_params=_parameters(resolver, op, "path"),
-                body=body_rules,
-                body_schema_name=body_schema_name,
-                weight=op.get("x-request-weight", 1),  # 1 in specs before 2.0.0
-            )
-    needed = {
-        "getServerTime",
-        "listCurrentOrders",
-        "listHistoryOrders",
-        "updateStopProfitLoss",
-        "getFollowConfig",
-        "updateFollowConfig",
-        "listLeaders",
-        "cancelLeader",
-    }
-    if needed - operations.keys():
-        raise SpecError(f"operations missing from the spec: {sorted(needed - operations.keys())}")
     recv = resolver.ref("#/components/parameters/RecvWindow")
-    recv_window = _field_rule(resolver, "recvWindow", recv["schema"], False)
+    recv_window = _field_rule(resolver, recv["name"], recv["schema"], False)
+    _same_operations(spec_path, document)
+    operations: dict[str, Operation] = {}
+    for row in OPERATIONS:
+        item = document["paths"][row.path]
+        op = item[row.method.lower()]
+        declared = _declared(resolver, item, op)
+        body_rules: tuple[FieldRule, ...] | None = None
+        body_schema_name: str | None = None
+        if "requestBody" in op:
+            media = op["requestBody"]["content"]["application/json"]
+            schema, body_schema_name = resolver.resolve(media["schema"])
+            body_rules = tuple(
+                _object_rules(
+                    resolver, body_schema_name or row.operation_id, schema
+                ).properties.values()
+            )
+            if schema.get("additionalProperties", True) is not False:
+                raise SpecError(f"{row.operation_id}: the body must forbid additional properties")
+        operations[row.operation_id] = Operation(
+            table=row,
+            operation_id=row.operation_id,
+            method=row.method,
+            path=row.path,
+            is_write=row.write,
+            error_codes=row.error_codes,
+            query=tuple(
+                r for r in _parameters(resolver, declared, "query") if r.name != recv_window.name
+            ),
+            query_names=_query_names(document, op, declared),
+            path_params=_parameters(resolver, declared, "path"),
+            body=body_rules,
+            body_schema_name=body_schema_name,
+            weight=row.weight,
+        )
     patterns = {
         name: re.compile(schema["pattern"])
         for name, schema in document["components"]["schemas"].items()

@@ -25,8 +25,9 @@ import anyio.from_thread
 import httpx
 import yaml
 
-from .app import DropConnection, SimApp, SimOptions, Simulator, create_app
+from .app import DropConnection, ServiceFactory, SimApp, SimOptions, Simulator, create_app
 from .seed import DEFAULT_SEED_PATH
+from .service import FollowerService
 from .signing import DEMO_SECRET
 
 __all__ = [
@@ -114,11 +115,13 @@ class FakeClock:
 
 
 class SimExchange:
-    """One simulator app (``create_app(seed, options=...)``) behind httpx transports.
+    """One simulator app (``create_app(seed, options=..., service=...)``) behind httpx
+    transports.
 
     ``server_offset_ms`` is added to the fake clock on the simulator's side only: a
     client on the same fake clock is that far off the server (tests of -1021 and
-    clock sync).
+    clock sync). ``service``: the business rules (a ``FollowerService`` subclass adding
+    the rule of an operation the simulator lacks).
     """
 
     def __init__(
@@ -128,10 +131,13 @@ class SimExchange:
         options: SimOptions | None = None,
         clock: FakeClock | None = None,
         server_offset_ms: int = 0,
+        service: ServiceFactory = FollowerService,
     ) -> None:
         self.clock = clock or FakeClock()
         self.server_offset_ms = server_offset_ms
-        self.app: SimApp = create_app(seed, options=options, clock=self.server_time_ms)
+        self.app: SimApp = create_app(
+            seed, options=options, clock=self.server_time_ms, service=service
+        )
         self.requests: list[httpx.Request] = []
         """Every request received, in order, scripted answers included."""
         self._scripted: deque[Scripted] = deque()

@@ -6,6 +6,11 @@ stored document.
 Order inside one request: the body must be a JSON object; then every field's presence
 and JSON type in the spec's property order (missing); then unknown fields (unknown);
 then every field's value in property order (invalid); then the generated pydantic model.
+
+The spec's patterns are matched in linear time (`pattern_matches`): by pydantic-core's Rust
+`regex`, the engine the generated models use, never by Python's backtracking `re`, so no
+value can make a pattern backtrack and hold the event loop (issue 17, item 7: one
+`followSymbolIds` of forty items froze the simulator for good).
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 from .errors import ApiError, invalid, missing, unknown_parameter
-from .spec import FieldRule
+from .spec import FieldRule, SpecError
 
 BODY = "body"
 _INT_TEXT = re.compile(r"-?[0-9]{1,25}")
@@ -105,6 +112,23 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return obj
 
 
+@lru_cache(maxsize=256)  # the spec's patterns only: a handful
+def _linear_matcher(pattern: str) -> SchemaValidator:
+    try:
+        return SchemaValidator(core_schema.str_schema(pattern=pattern))
+    except SchemaError as error:  # a look-around or a backreference: no linear engine has them
+        raise SpecError(f"pattern {pattern!r} has no linear-time match: {error}") from None
+
+
+def pattern_matches(pattern: str | re.Pattern[str], value: str) -> bool:
+    """JSON Schema's `pattern`: the value contains a match anywhere (a search; the spec anchors
+    its patterns with ^ and $ itself). Matched by Rust's `regex` through pydantic-core, in
+    time linear in the value, whatever the pattern; a pattern it cannot run raises SpecError.
+    `\\s` is Unicode White_Space there (Python's `re` also counts U+001C..U+001F)."""
+    source = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+    return _linear_matcher(source).isinstance_python(value)
+
+
 _ABSENT = object()
 _SYMBOL_IDS = "FollowSymbolIds"
 _ALL = "all"
@@ -125,7 +149,7 @@ def _value_ok(rule: FieldRule, value: Any, spaces_in_symbol_ids: bool = False) -
         return False
     if rule.enum is not None and value not in rule.enum:
         return False
-    if rule.pattern is not None and rule.pattern.fullmatch(value) is None:
+    if rule.pattern is not None and not pattern_matches(rule.pattern, value):
         return False
     if rule.is_decimal and (rule.minimum is not None or rule.maximum is not None):
         try:
@@ -159,6 +183,9 @@ class BodyPlan:
     __slots__ = ("fields", "names", "spaces_in_symbol_ids")
 
     def __init__(self, rules: tuple[FieldRule, ...], spaces_in_symbol_ids: bool = False) -> None:
+        for rule in rules:
+            if rule.pattern is not None:
+                _linear_matcher(rule.pattern.pattern)  # a pattern it cannot run fails at start
         self.fields = tuple((rule.name, rule.required, _TYPES[rule.kind], rule) for rule in rules)
         self.names = frozenset(rule.name for rule in rules)
         self.spaces_in_symbol_ids = spaces_in_symbol_ids
@@ -268,5 +295,6 @@ __all__ = [
     "model_view",
     "parse_int_param",
     "parse_json_object",
+    "pattern_matches",
     "plain_decimals",
 ]

@@ -36,6 +36,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .spec import SpecData
+from .validation import pattern_matches
 
 log = logging.getLogger("toobit_follower_sim")
 
@@ -230,7 +231,7 @@ class Variants:
         ):
             return False
         if isinstance(value, str):
-            if "pattern" in s and re.search(s["pattern"], value) is None:
+            if "pattern" in s and not pattern_matches(s["pattern"], value):  # linear time
                 return False
             if len(value) > s.get("maxLength", len(value)):
                 return False

@@ -1,0 +1,278 @@
+"""generator/operation_table.py: every operation of the spec becomes a row of
+toobit_follower_models.operations, and an operation the table cannot describe stops
+generation with a message that says which and why.
+
+Nothing here names an operation of today's spec: every check iterates the spec."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import toobit_follower_models as models
+import yaml
+from pydantic import BaseModel
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "generator"))
+
+from operation_table import (  # noqa: E402
+    OperationTableError,
+    render_operations_module,
+    snake_case,
+)
+from toobit_follower_models.errors import ErrorCode  # noqa: E402
+from toobit_follower_models.operations import BY_ID, OPERATIONS, Operation  # noqa: E402
+
+SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def _spec_operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, item[method])
+        for path, item in spec["paths"].items()
+        for method in METHODS
+        if isinstance(item.get(method), dict)
+    ]
+
+
+def _deref(node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = SPEC
+        for part in node["$ref"][2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
+
+
+def _module(spec: dict[str, Any]) -> dict[str, Any]:
+    """The table rendered from `spec`, executed (its models are the repo's generated ones)."""
+    namespace: dict[str, Any] = {"__name__": "drill_operations"}
+    source = render_operations_module(spec, {n for n in dir(models) if n[:1].isupper()})
+    exec(compile(source, "operations.py", "exec"), namespace)
+    return namespace
+
+
+def _operation(spec: dict[str, Any], index: int) -> dict[str, Any]:
+    return _spec_operations(spec)[index][2]
+
+
+# ---- the table is the spec ---------------------------------------------------------------
+def test_one_row_per_operation_in_spec_order() -> None:
+    assert [(op.method, op.path) for op in OPERATIONS] == [
+        (method.upper(), path) for path, method, _ in _spec_operations(SPEC)
+    ]
+    assert list(BY_ID) == [op["operationId"] for _, _, op in _spec_operations(SPEC)]
+    assert all(BY_ID[op.operation_id] is op for op in OPERATIONS)
+
+
+@pytest.mark.parametrize("index", range(len(_spec_operations(SPEC))))
+def test_each_row_says_what_the_spec_says(index: int) -> None:
+    path, method, spec_op = _spec_operations(SPEC)[index]
+    op = OPERATIONS[index]
+    security = spec_op.get("security", SPEC.get("security", []))
+    assert op.operation_id == spec_op["operationId"]
+    assert op.python_name == snake_case(spec_op["operationId"])
+    assert op.python_name.isidentifier() and op.python_name == op.python_name.lower()
+    assert (op.method, op.path) == (method.upper(), path)
+    assert op.tag == spec_op.get("tags", [""])[0]
+    assert op.summary == spec_op.get("summary", "").strip()
+    assert op.description == spec_op.get("description", "").strip()
+    assert op.signed == any(bool(requirement) for requirement in security)
+    assert op.write == (method != "get")
+    assert op.weight == spec_op["x-request-weight"]
+    assert op.error_codes == frozenset(spec_op.get("x-error-codes", []))
+    assert all(isinstance(code, ErrorCode) for code in op.error_codes)
+    assert dict(op.extensions) == {
+        k: v
+        for k, v in spec_op.items()
+        if k.startswith("x-") and k not in ("x-request-weight", "x-error-codes")
+    }
+    params = [_deref(p) for p in spec_op.get("parameters", [])]
+    expected = [p for p in params if p["in"] == "path"] + [p for p in params if p["in"] == "query"]
+    assert [(p.name, p.location) for p in op.params] == [(p["name"], p["in"]) for p in expected]
+    for row, param in zip(op.params, expected, strict=True):
+        assert row.required == (param["in"] == "path" or bool(param.get("required", False)))
+        assert row.default == _deref(param.get("schema", {})).get("default")
+        assert row.description == param.get("description", "").strip()
+        assert row.python_name == snake_case(param["name"])
+    body = spec_op.get("requestBody")
+    assert (op.body_model is None) == (body is None)
+    assert op.body_required == bool(body and _deref(body).get("required", False))
+
+
+def test_every_model_reference_resolves_to_the_generated_models() -> None:
+    for op in OPERATIONS:
+        for model in (op.query_model, op.body_model, op.response_model):
+            if model is not None:
+                assert issubclass(model, BaseModel), (op.operation_id, model)
+                assert getattr(models, model.__name__) is model, (op.operation_id, model)
+        query = [p for p in op.params if p.location == "query"]
+        assert (op.query_model is None) == (not query), op.operation_id
+        if op.query_model is not None:
+            fields = op.query_model.model_fields
+            for param in query:  # the model's attribute for the wire name is the python_name
+                assert param.python_name in fields, (op.operation_id, param.name)
+                info = fields[param.python_name]
+                assert (info.alias or param.python_name) == param.name
+                assert info.is_required() == param.required, (op.operation_id, param.name)
+
+
+def test_the_response_model_is_the_success_answer_of_the_200() -> None:
+    for (_, _, spec_op), op in zip(_spec_operations(SPEC), OPERATIONS, strict=True):
+        schema = spec_op["responses"]["200"]["content"]["application/json"]["schema"]
+        refs = [schema.get("$ref")] + [b.get("$ref") for b in schema.get("anyOf", [])]
+        names = {ref.rsplit("/", 1)[1] for ref in refs if ref}
+        assert op.response_model.__name__ in names, op.operation_id
+        assert op.response_model is not models.ErrorResponse
+        if "data" in op.response_model.model_fields:  # an envelope: its data is typed
+            assert op.response_model.model_fields["data"].annotation is not None
+
+
+# ---- what the drills add -----------------------------------------------------------------
+def test_an_optional_query_parameter_without_default_is_not_required() -> None:
+    spec = copy.deepcopy(SPEC)
+    index = next(
+        i
+        for i, (_, _, op) in enumerate(_spec_operations(spec))
+        if any(_deref(p)["in"] == "query" for p in op.get("parameters", []))
+    )
+    operation = _operation(spec, index)
+    operation["parameters"].insert(
+        0,
+        {
+            "name": "drillFilter",
+            "in": "query",
+            "required": False,
+            "description": "A filter the drill adds.",
+            "schema": {"type": "string", "maxLength": 20},
+        },
+    )
+    table = _module(spec)["OPERATIONS"]
+    (param,) = [p for p in table[index].params if p.name == "drillFilter"]
+    assert (param.required, param.default, param.python_name) == (False, None, "drill_filter")
+    assert next(p.name for p in table[index].params if p.location == "query") == "drillFilter"
+
+
+def test_several_path_parameters_and_a_post_with_inline_models() -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["paths"]["/api/v2/drill/{groupId}/items/{itemId}"] = {
+        "parameters": [{"name": "groupId", "in": "path", "required": True, "schema": {}}],
+        "post": {
+            "operationId": "createDrillItem",
+            "x-request-weight": 3,
+            "security": [{"ApiKey": []}],
+            "parameters": [
+                {"name": "itemId", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "requestBody": {"$ref": "#/components/requestBodies/DrillBody"},
+            "responses": {"200": {"$ref": "#/components/responses/DrillAnswer"}},
+        },
+    }
+    components = spec["components"]
+    components["requestBodies"] = {
+        "DrillBody": {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Leader"}}}
+        }
+    }
+    components.setdefault("responses", {})["DrillAnswer"] = {
+        "description": "ok",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerTime"}}},
+    }
+    # datamodel-code-generator would write CreateDrillItemParameters (the path parameters'
+    # model); the repo's generated models stand in for it here with another parameters model
+    namespace: dict[str, Any] = {"__name__": "drill_operations"}
+    names = {n for n in dir(models) if n[:1].isupper()} | {"CreateDrillItemParameters"}
+    source = render_operations_module(spec, names).replace(
+        "CreateDrillItemParameters", "ListLeadersParameters"
+    )
+    exec(compile(source, "operations.py", "exec"), namespace)
+    row = namespace["BY_ID"]["createDrillItem"]
+    assert (row.method, row.python_name, row.weight, row.signed, row.write) == (
+        "POST",
+        "create_drill_item",
+        3,
+        True,
+        True,
+    )
+    assert [(p.name, p.location, p.required) for p in row.params] == [
+        ("groupId", "path", True),
+        ("itemId", "path", True),
+    ]
+    assert (row.query_model, row.body_model, row.response_model) == (
+        models.ListLeadersParameters,
+        models.Leader,
+        models.ServerTime,
+    )
+    assert row.body_required is False and row.error_codes == frozenset()
+
+
+# ---- what the generator refuses ----------------------------------------------------------
+def _broken(change: str) -> dict[str, Any]:
+    spec = copy.deepcopy(SPEC)
+    op = _operation(spec, len(_spec_operations(spec)) - 1)
+    if change == "operationId":
+        del op["operationId"]
+    elif change == "weight":
+        del op["x-request-weight"]
+    elif change == "zero-weight":
+        op["x-request-weight"] = 0
+    elif change == "200":
+        del op["responses"]["200"]
+    elif change == "200-not-json":
+        op["responses"]["200"] = {"description": "text", "content": {"text/plain": {}}}
+    elif change == "header-parameter":
+        op.setdefault("parameters", []).append({"name": "X-Drill", "in": "header"})
+    elif change == "template":
+        op.setdefault("parameters", []).append(
+            {"name": "nowhere", "in": "path", "required": True, "schema": {}}
+        )
+    elif change == "model":
+        op["operationId"] = "drillWithoutModels"
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("operationId", "no operationId"),
+        ("weight", "x-request-weight must be a positive integer, got None"),
+        ("zero-weight", "x-request-weight must be a positive integer, got 0"),
+        ("200", "no 200 response"),
+        ("200-not-json", "the 200 response has no application/json schema"),
+        ("header-parameter", "parameter 'X-Drill' is in header"),
+        ("template", "the path template names"),
+        ("model", "is not among the generated models"),
+    ],
+)
+def test_an_operation_the_table_cannot_describe_is_refused(change: str, message: str) -> None:
+    last = _spec_operations(SPEC)[-1]
+    with pytest.raises(OperationTableError, match=message) as refused:
+        render_operations_module(_broken(change), {n for n in dir(models) if n[:1].isupper()})
+    assert last[0] in str(refused.value)  # says where
+
+
+def test_generate_stops_on_an_operation_without_a_weight(tmp_path: Path) -> None:
+    spec_path = tmp_path / "openapi.yaml"
+    spec_path.write_text(yaml.safe_dump(_broken("weight"), sort_keys=False), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "generator" / "generate.py"), "--spec", str(spec_path),
+         "--output", str(tmp_path / "generated")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "generator failed" in result.stderr and "x-request-weight" in result.stderr
+    assert not (tmp_path / "generated" / "toobit_follower_models").exists()
+
+
+def test_snake_case() -> None:
+    assert snake_case("getFollowConfig") == "get_follow_config"
+    assert snake_case("listHTTPOrders") == "list_http_orders"
+    assert snake_case("leaderUserId") == "leader_user_id"
+    assert snake_case("class") == "class_"
+    assert isinstance(OPERATIONS[0], Operation)
