@@ -1,12 +1,12 @@
-"""toobit-follower: the signed, typed client of the Toobit copy-trading follower API.
+"""toobit-follower: the signed, typed clients of Toobit's copy-trading API, both sides.
 
->>> from toobit_follower import FollowerClient
+>>> from toobit_follower import FollowerClient, LeaderClient
 >>> with FollowerClient() as client:          # TOOBIT_API_KEY / TOOBIT_API_SECRET
 ...     leaders = client.list_leaders()
 
-Everything public is importable from here; the generated low-level packages
-(``toobit_follower_api``, ``toobit_follower_models``) stay reachable through
-``client.generated`` and the re-exported models.
+Everything public is importable from here; the generated packages stay reachable
+(``toobit_follower_models``: the models and the operation table; ``toobit_follower_api``:
+the generated methods the clients are made of).
 """
 
 from __future__ import annotations
@@ -26,8 +26,12 @@ from ._auth import ToobitAuth
 from ._client import (
     AsyncFollowerClient,
     AsyncFollowerClientWithRawResponse,
+    AsyncLeaderClient,
+    AsyncLeaderClientWithRawResponse,
     FollowerClient,
     FollowerClientWithRawResponse,
+    LeaderClient,
+    LeaderClientWithRawResponse,
 )
 from ._exceptions import (
     CODE_CLASSES,
@@ -45,6 +49,7 @@ from ._exceptions import (
     HasOpenPositionsError,
     InvalidRequestError,
     IPBannedError,
+    NotALeaderError,
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
@@ -73,6 +78,8 @@ __all__ = [
     "APITimeoutError",
     "AsyncFollowerClient",
     "AsyncFollowerClientWithRawResponse",
+    "AsyncLeaderClient",
+    "AsyncLeaderClientWithRawResponse",
     "AuthenticationError",
     "BodySigning",
     "CredentialsError",
@@ -91,8 +98,11 @@ __all__ = [
     "IPBannedError",
     "InvalidRequestError",
     "Leader",
+    "LeaderClient",
+    "LeaderClientWithRawResponse",
     "LeaderId",
     "Money",
+    "NotALeaderError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimit",

@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, Protocol, Self, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel
-from toobit_follower_api.api import (
-    AsyncOperations,
-    AsyncOperationsWithRawResponse,
-    Operations,
-    OperationsWithRawResponse,
+from toobit_follower_api.api.follower import (
+    AsyncFollowerOperations,
+    AsyncFollowerOperationsWithRawResponse,
+    FollowerOperations,
+    FollowerOperationsWithRawResponse,
 )
-from toobit_follower_models import HistoryOrder
+from toobit_follower_api.api.leader import (
+    AsyncLeaderOperations,
+    AsyncLeaderOperationsWithRawResponse,
+    LeaderOperations,
+    LeaderOperationsWithRawResponse,
+)
+from toobit_follower_models import Follower, HistoryLeadOrder, HistoryOrder
 from toobit_follower_models.operations import BY_ID, Operation
 
 from . import _constants as C
@@ -37,18 +43,24 @@ from ._exceptions import (
 )
 from ._operations import Prepared, prepare
 from ._probes import Answer, find_body_signing
-from ._raw import keep
+from ._raw import async_to_raw_response_wrapper, keep, to_raw_response_wrapper
 from ._secret import Secret
 from .signing import BodySigning
 
 __all__ = [
     "AsyncFollowerClient",
     "AsyncFollowerClientWithRawResponse",
+    "AsyncLeaderClient",
+    "AsyncLeaderClientWithRawResponse",
     "FollowerClient",
     "FollowerClientWithRawResponse",
+    "LeaderClient",
+    "LeaderClientWithRawResponse",
 ]
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - an item
+I_co = TypeVar("I_co", covariant=True)
 
 SERVER_TIME: Final = BY_ID["getServerTime"]
 """The unsigned clock operation: a -1021 re-syncs through it."""
@@ -71,8 +83,19 @@ def _probe_failure(error: ToobitError) -> ToobitError:
     return error.error if isinstance(error, OutcomeUnknownError) else error
 
 
-class FollowerClient(BaseClient, Operations):
-    """Signed, typed client of the Toobit copy-trading follower API.
+class Paged(Protocol[I_co]):
+    """A page of a paged read: its items and the number of pages."""
+
+    @property
+    def list_(self) -> Sequence[I_co]: ...
+
+    @property
+    def pages(self) -> int: ...
+
+
+class SyncClient(BaseClient):
+    """The transport core of the sync clients (one key is one account: a follower's key
+    makes a FollowerClient, a leader's a LeaderClient).
 
     Credentials come from the arguments or ``TOOBIT_API_KEY`` / ``TOOBIT_API_SECRET``
     (a malformed key or secret raises CredentialsError); ``base_url`` from the argument,
@@ -124,8 +147,11 @@ class FollowerClient(BaseClient, Operations):
         self._sleep = sleep
         self._http = httpx.Client(**self._httpx_args)
         self._own_http(self._http)
-        self.with_raw_response = OperationsWithRawResponse(self)
+        self.with_raw_response = self._raw(self)
         """The same methods, returning ``RawResponse(parsed, http_response)``."""
+
+    _raw: Callable[[Any], Any]
+    """The class of ``with_raw_response`` (the role's raw twins)."""
 
     @property
     def http_client(self) -> httpx.Client:
@@ -253,20 +279,25 @@ class FollowerClient(BaseClient, Operations):
         server_ms = self.server_time()
         return self._offset_from(server_ms, started, self._clock())
 
-    def iter_history_orders(self, size: int = 100) -> Iterator[HistoryOrder]:
-        """Every closed copy position, page after page (one request per page)."""
+    def server_time(self) -> int:
+        """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""
+        return cast("int", self._call(SERVER_TIME, {}, None))
+
+    @staticmethod
+    def _pages(read: Callable[[int, int], Paged[I]], size: int) -> Iterator[I]:
+        """Every item of a paged read, page after page (one request per page)."""
         page = 1
         while True:
-            result = self.list_history_orders(page, size)
+            result = read(page, size)
             yield from result.list_
             if not result.list_ or page >= int(result.pages):
                 return
             page += 1
 
 
-class AsyncFollowerClient(BaseClient, AsyncOperations):
-    """The asyncio twin of :class:`FollowerClient` (same arguments; ``sleep`` is async).
-    Safe to share between tasks."""
+class AsyncClient(BaseClient):
+    """The transport core of the async clients (``sleep`` is async). Safe to share
+    between tasks."""
 
     def __init__(
         self,
@@ -302,8 +333,10 @@ class AsyncFollowerClient(BaseClient, AsyncOperations):
         self._sleep = sleep
         self._http = httpx.AsyncClient(**self._httpx_args)
         self._own_http(self._http)
-        self.with_raw_response = AsyncOperationsWithRawResponse(self)
+        self.with_raw_response = self._raw(self)
         """The same methods, returning ``RawResponse(parsed, http_response)``."""
+
+    _raw: Callable[[Any], Any]
 
     @property
     def http_client(self) -> httpx.AsyncClient:
@@ -423,20 +456,95 @@ class AsyncFollowerClient(BaseClient, AsyncOperations):
         server_ms = await self.server_time()
         return self._offset_from(server_ms, started, self._clock())
 
-    async def iter_history_orders(self, size: int = 100) -> AsyncIterator[HistoryOrder]:
-        """Every closed copy position, page after page (one request per page)."""
+    async def server_time(self) -> int:
+        """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""
+        return cast("int", await self._call(SERVER_TIME, {}, None))
+
+    @staticmethod
+    async def _pages(
+        read: Callable[[int, int], Awaitable[Paged[I]]], size: int
+    ) -> AsyncIterator[I]:
+        """Every item of a paged read, page after page (one request per page)."""
         page = 1
         while True:
-            result = await self.list_history_orders(page, size)
-            for order in result.list_:
-                yield order
+            result = await read(page, size)
+            for item in result.list_:
+                yield item
             if not result.list_ or page >= int(result.pages):
                 return
             page += 1
 
 
-FollowerClientWithRawResponse = OperationsWithRawResponse
-"""``client.with_raw_response``: each method returns ``RawResponse(parsed, http_response)``."""
+# ---- the clients of the two roles: the generated methods of their tag on the core -------
+class FollowerClientWithRawResponse(FollowerOperationsWithRawResponse):
+    """``client.with_raw_response``: each method returns ``RawResponse(parsed, http_response)``."""
 
-AsyncFollowerClientWithRawResponse = AsyncOperationsWithRawResponse
-"""``client.with_raw_response`` of the async client."""
+
+class AsyncFollowerClientWithRawResponse(AsyncFollowerOperationsWithRawResponse):
+    """``client.with_raw_response`` of the async follower client."""
+
+
+class LeaderClientWithRawResponse(LeaderOperationsWithRawResponse):
+    """``client.with_raw_response`` of the leader client (and ``server_time``)."""
+
+    def __init__(self, client: LeaderClient) -> None:
+        super().__init__(client)
+        self.server_time = to_raw_response_wrapper(client.server_time)
+
+
+class AsyncLeaderClientWithRawResponse(AsyncLeaderOperationsWithRawResponse):
+    """``client.with_raw_response`` of the async leader client (and ``server_time``)."""
+
+    def __init__(self, client: AsyncLeaderClient) -> None:
+        super().__init__(client)
+        self.server_time = async_to_raw_response_wrapper(client.server_time)
+
+
+class FollowerClient(FollowerOperations, SyncClient):
+    """Signed, typed client of Toobit's copy-trading follower API (a follower's key); the
+    arguments are :class:`SyncClient`'s. Use as a context manager, or call ``close()``."""
+
+    _raw = FollowerClientWithRawResponse
+
+    def iter_history_orders(self, size: int = 100) -> Iterator[HistoryOrder]:
+        """Every closed copy position, page after page (one request per page)."""
+        return self._pages(self.list_history_orders, size)
+
+
+class AsyncFollowerClient(AsyncFollowerOperations, AsyncClient):
+    """The asyncio twin of :class:`FollowerClient`."""
+
+    _raw = AsyncFollowerClientWithRawResponse
+
+    def iter_history_orders(self, size: int = 100) -> AsyncIterator[HistoryOrder]:
+        """Every closed copy position, page after page (one request per page)."""
+        return self._pages(self.list_history_orders, size)
+
+
+class LeaderClient(LeaderOperations, SyncClient):
+    """Signed, typed client of Toobit's copy-trading leader API (a leader's key); the
+    arguments are :class:`SyncClient`'s. Use as a context manager, or call ``close()``."""
+
+    _raw = LeaderClientWithRawResponse
+
+    def iter_history_lead_orders(self, size: int = 100) -> Iterator[HistoryLeadOrder]:
+        """Every closed lead order, page after page (one request per page)."""
+        return self._pages(self.list_history_lead_orders, size)
+
+    def iter_followers(self, size: int = 100) -> Iterator[Follower]:
+        """Every follower, page after page (one request per page)."""
+        return self._pages(self.list_followers, size)
+
+
+class AsyncLeaderClient(AsyncLeaderOperations, AsyncClient):
+    """The asyncio twin of :class:`LeaderClient`."""
+
+    _raw = AsyncLeaderClientWithRawResponse
+
+    def iter_history_lead_orders(self, size: int = 100) -> AsyncIterator[HistoryLeadOrder]:
+        """Every closed lead order, page after page (one request per page)."""
+        return self._pages(self.list_history_lead_orders, size)
+
+    def iter_followers(self, size: int = 100) -> AsyncIterator[Follower]:
+        """Every follower, page after page (one request per page)."""
+        return self._pages(self.list_followers, size)

@@ -154,6 +154,12 @@ class HasOpenPositionsError(InvalidRequestError):
     """FOLLOWER_HAS_POSITIONS: the follower holds copy positions under that leader."""
 
 
+class NotALeaderError(InvalidRequestError):
+    """The signed account is not an active copy-trading leader (a follower's key on a
+    leader endpoint, or a lead account that is not available): the key's role is wrong,
+    so retrying cannot help."""
+
+
 class AuthenticationError(APIError):
     """HTTP 401 family: the API key, the timestamp or the signature was refused."""
 
@@ -310,6 +316,7 @@ CODE_CLASSES: Final[Mapping[str, type[APIError]]] = MappingProxyType(
         ErrorCode.INVALID_TIMESTAMP.name: TimestampError,  # the client re-syncs its clock
         ErrorCode.FOLLOWER_NOT_FOUND.name: FollowerNotFoundError,
         ErrorCode.FOLLOWER_HAS_POSITIONS.name: HasOpenPositionsError,
+        ErrorCode.LEADER_NOT_AVAILABLE.name: NotALeaderError,
     }
 )
 """``ErrorCode`` name -> a class of its own (each a subclass of its row's family)."""
