@@ -33,14 +33,23 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
-import toobit_follower
 from pydantic import BaseModel, ValidationError
 from toobit_follower._operations import request_body
 from toobit_follower._secret import mask_api_key
 from toobit_follower_models.errors import BY_CODE
 from toobit_follower_models.operations import OPERATIONS, Operation
 
-from ._context import EXIT_OK, EXIT_OTHER, PROG, Context, UsageError, isatty, open_client
+from ._context import (
+    EXIT_OK,
+    EXIT_OTHER,
+    PROG,
+    Context,
+    UsageError,
+    client_class,
+    isatty,
+    method_name,
+    open_client,
+)
 from ._output import (
     UNSET,
     dump_json,
@@ -107,13 +116,6 @@ def _wording(op: Operation) -> Wording:
 WORDING: Final = {op.operation_id: _wording(op) for op in OPERATIONS}
 
 
-def method_name(op: Operation) -> str:
-    """The client's public method for ``op``: ``x-python.name``, else its python_name."""
-    x_python = op.extensions.get("x-python")
-    name = x_python.get("name") if isinstance(x_python, Mapping) else None
-    return name if isinstance(name, str) else op.python_name
-
-
 # ---- its fields: parameters and body fields ------------------------------------------------
 class Field(NamedTuple):
     wire: str
@@ -136,15 +138,11 @@ class Field(NamedTuple):
         return "--" + kebab(self.wire)
 
 
-# The class, not the attribute looked up per call (tests stand a factory in for that).
-_CLIENT_CLASS: Final = toobit_follower.FollowerClient
-
-
 def _signature_type(op: Operation, name: str) -> Any:
     """A parameter's type as the client method declares it (a path parameter has no
     generated model to read it from)."""
     try:
-        hints = typing.get_type_hints(getattr(_CLIENT_CLASS, method_name(op)))
+        hints = typing.get_type_hints(getattr(client_class(op), method_name(op)))
     except (AttributeError, NameError, TypeError):
         return str
     return hints.get(name, str)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
@@ -107,9 +107,28 @@ def base_url(args: argparse.Namespace, creds: Credentials | None, env: dict[str,
     return str(url).rstrip("/")
 
 
+def method_name(op: Operation) -> str:
+    """The client's public method for ``op``: ``x-python.name``, else its python_name."""
+    x_python = op.extensions.get("x-python")
+    name = x_python.get("name") if isinstance(x_python, Mapping) else None
+    return name if isinstance(name, str) else op.python_name
+
+
+def client_class(op: Operation | None) -> Any:
+    """The client of the role whose generated methods include ``op``'s (a follower's key
+    makes a FollowerClient, a leader's a LeaderClient); looked up at each call, so that a
+    test can stand a client with a fake transport in."""
+    roles = (toobit_follower.FollowerClient, toobit_follower.LeaderClient)
+    if op is not None:
+        for cls in roles:
+            if hasattr(cls, method_name(op)):
+                return cls
+    return roles[0]
+
+
 @contextmanager
 def open_client(ctx: Context) -> Iterator[Any]:
-    """A FollowerClient of the context's credentials and options."""
+    """A client of the command's role, with the context's credentials and options."""
     creds = ctx.credentials
     kwargs: dict[str, Any] = {"base_url": ctx.base_url, "recv_window": C.DEFAULT_RECV_WINDOW}
     if creds is None:
@@ -129,5 +148,5 @@ def open_client(ctx: Context) -> Iterator[Any]:
     if ctx.args.max_wait is not None:
         kwargs["max_rate_limit_wait"] = ctx.args.max_wait
     # looked up at each call, so that a test can stand a client with a fake transport in
-    with toobit_follower.FollowerClient(**kwargs) as client:
+    with client_class(ctx.operation)(**kwargs) as client:
         yield client
