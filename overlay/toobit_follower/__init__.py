@@ -11,6 +11,8 @@ the generated methods the clients are made of).
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from toobit_follower_models import (
     CurrentOrder,
     FollowConfig,
@@ -67,7 +69,8 @@ from ._types import RateLimit, RateLimitBlock, RawResponse
 from .signing import BodySigning
 from .spec import spec_path, spec_text  # the contract itself (the packaged openapi.yaml)
 
-__version__ = "0.1.0"
+__version__ = _metadata.version("toobit-follower")
+"""The installed distribution's version (pyproject.toml), not a second copy of it."""
 
 __all__ = [
     "CODE_CLASSES",

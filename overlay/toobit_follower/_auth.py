@@ -34,7 +34,11 @@ def _probe_fast_url() -> bool:
         return False
     fast = httpx.URL.__new__(httpx.URL)
     fast._uri_reference = ref._replace(query="a=1&b=2")
-    return fast == probe.copy_with(query=b"a=1&b=2")
+    moved = httpx.URL.__new__(httpx.URL)
+    moved._uri_reference = ref._replace(path="/p/q%20r", query="a=%2F")
+    return fast == probe.copy_with(query=b"a=1&b=2") and moved == httpx.URL(
+        "https://example.invalid/p/q%20r?a=%2F"
+    )
 
 
 # httpx.URL.copy_with re-parses and re-validates the whole URL (~15 us, about 10 % of a
@@ -44,6 +48,20 @@ def _probe_fast_url() -> bool:
 # above falls back to copy_with if a later httpx stores URLs differently. Remove when
 # httpx offers a cheap query replacement.
 _FAST_URL = _probe_fast_url()
+
+
+def with_target(base: httpx.URL, target: str) -> httpx.URL:
+    """``base`` (a scheme, host and path prefix) followed by ``target``: a path and query
+    percent-encoded already (``_operations.prepare``), so nothing needs parsing again;
+    httpx would parse and validate the whole URL on every request (~30 % of a call on a
+    fast transport). The same fast path and fallback as :func:`with_query`."""
+    path, _, query = target.partition("?")
+    if _FAST_URL:
+        new = httpx.URL.__new__(httpx.URL)
+        ref = base._uri_reference
+        new._uri_reference = ref._replace(path=ref.path + path, query=query or None)
+        return new
+    return httpx.URL(str(base) + target)
 
 
 def with_query(url: httpx.URL, query: bytes) -> httpx.URL:

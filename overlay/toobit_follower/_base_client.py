@@ -19,7 +19,7 @@ from toobit_follower_models import Envelope
 
 from . import _constants as C
 from . import _deadline
-from ._auth import ToobitAuth
+from ._auth import ToobitAuth, with_target
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -363,6 +363,21 @@ class BaseClient:
         self._limited_response: httpx.Response | None = None
         _redact_httpx_log()
 
+    def _build_request(self, prepared: Prepared[Any]) -> httpx.Request:
+        """The request of one attempt, as ``http.build_request`` would make it (the
+        client's headers and timeout) without parsing the URL again: the base URL is
+        parsed once, the target is encoded already."""
+        headers = (
+            self._headers if prepared.headers is None else {**self._headers, **prepared.headers}
+        )
+        return httpx.Request(
+            prepared.method,
+            with_target(self._base, prepared.target),
+            content=prepared.json,
+            headers=headers,
+            extensions=self._extensions,
+        )
+
     def _signer_for(
         self, prepared: Prepared[Any], body_signing: BodySigning | None
     ) -> httpx.Auth | None:
@@ -374,6 +389,9 @@ class BaseClient:
 
     def _own_http(self, http: httpx.Client | httpx.AsyncClient) -> None:
         """Prepare the httpx client this client sends with."""
+        self._base = http.base_url.copy_with(raw_path=http.base_url.raw_path.rstrip(b"/"))
+        self._headers = dict(http.headers)
+        self._extensions = {"timeout": http.timeout.as_dict()}
         without_cookie_jar(http)
         _deadline.install(http)
 

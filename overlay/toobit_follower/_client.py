@@ -183,7 +183,6 @@ class SyncClient(BaseClient):
         body_signing: BodySigning | None = None,
     ) -> tuple[T, httpx.Response]:
         http = self._http
-        url = self.base_url + prepared.target
         auth = self._signer_for(prepared, body_signing)
         call = self._begin(prepared, within)
         while True:
@@ -196,9 +195,7 @@ class SyncClient(BaseClient):
             try:
                 # A new request per attempt: the auth signs it afresh, and the request of
                 # an earlier attempt (reachable from its response or exception) stays as sent.
-                request = http.build_request(
-                    prepared.method, url, content=prepared.json, headers=prepared.headers
-                )
+                request = self._build_request(prepared)
                 response = http.send(request, auth=auth, stream=True)
                 try:
                     reader = self._received(call, response)
@@ -366,7 +363,6 @@ class AsyncClient(BaseClient):
         body_signing: BodySigning | None = None,
     ) -> tuple[T, httpx.Response]:
         http = self._http
-        url = self.base_url + prepared.target
         auth = self._signer_for(prepared, body_signing)
         call = self._begin(prepared, within)
         while True:
@@ -377,9 +373,7 @@ class AsyncClient(BaseClient):
             error: APIError | APIConnectionError
             deadline = DEADLINE.set(self._start_attempt(call))
             try:
-                request = http.build_request(
-                    prepared.method, url, content=prepared.json, headers=prepared.headers
-                )
+                request = self._build_request(prepared)
                 response = await http.send(request, auth=auth, stream=True)
                 try:
                     reader = self._received(call, response)

@@ -133,6 +133,18 @@ def _parser() -> argparse.ArgumentParser:
         help="log every request (uvicorn's access log, signatures redacted; off by default: "
         "it costs about a third of the read throughput)",
     )
+    serve.add_argument(
+        "--http",
+        default="auto",
+        choices=["auto", "httptools", "h11"],
+        help="uvicorn's HTTP parser (default auto: httptools when installed, else h11)",
+    )
+    serve.add_argument(
+        "--loop",
+        default="auto",
+        choices=["auto", "uvloop", "asyncio"],
+        help="event loop (default auto: uvloop when installed, else asyncio)",
+    )
     defaults = SimOptions()
     for flag, dest, kind, meaning in _CONNECTION_FLAGS:
         serve.add_argument(
@@ -262,6 +274,8 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=args.log_level,
         access_log=args.access_log,
+        http=args.http,
+        loop=args.loop,
     )
     return 0
 
