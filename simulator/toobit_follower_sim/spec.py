@@ -65,7 +65,7 @@ class FieldRule:
 
     name: str
     required: bool
-    kind: str  # "integer" | "string" | "boolean"
+    kind: str  # "integer" | "string" | "boolean" | "null" | "array" | "any" (an anyOf)
     schema_name: str | None
     enum: frozenset[Any] | None
     minimum: int | Decimal | None
@@ -75,11 +75,13 @@ class FieldRule:
     is_decimal: bool
     default: Any = None
     any_of: tuple[FieldRule, ...] | None = None  # a value passes when one alternative does
+    items: FieldRule | None = None  # an array's items (scalars only)
 
 
 @dataclass(frozen=True, slots=True)
 class ObjectRules:
-    """An object schema of scalar properties (a response item or a request body)."""
+    """An object schema of scalar properties or arrays of scalars (a response item or a
+    request body)."""
 
     name: str
     properties: dict[str, FieldRule]  # in the spec's order
@@ -192,6 +194,10 @@ def _field_rule(
         return FieldRule(name, required, "any", schema_name, None, None, None, None, None, False,
                          any_of=alternatives)  # fmt: skip
     kind = resolved.get("type")
+    if kind == "array":  # of scalars (an array of objects is not a field: SpecError below)
+        items = _field_rule(resolver, name, resolved.get("items", {}), True)
+        return FieldRule(name, required, kind, schema_name, None, None, None, None, None, False,
+                         items=items)  # fmt: skip
     if kind not in ("integer", "string", "boolean", "null"):  # null: an unset answer value
         raise SpecError(f"field {name}: unsupported type {kind!r}")
     pattern = resolved.get("pattern")

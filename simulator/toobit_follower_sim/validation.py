@@ -132,11 +132,16 @@ def pattern_matches(pattern: str | re.Pattern[str], value: str) -> bool:
 _ABSENT = object()
 _SYMBOL_IDS = "FollowSymbolIds"
 _ALL = "all"
-_TYPES = {"integer": int, "string": str, "boolean": bool, "null": type(None)}
+_TYPES = {"integer": int, "string": str, "boolean": bool, "null": type(None), "array": list}
 
 
 def _value_ok(rule: FieldRule, value: Any, spaces_in_symbol_ids: bool = False) -> bool:
     """True when a value of the right JSON type meets the rule's enum/range/pattern."""
+    each = rule.items
+    if each is not None:  # an array: each item (of its JSON type, checked before)
+        if each.any_of is not None:
+            return all(conforms(each, item) for item in value)
+        return all(_value_ok(each, item, spaces_in_symbol_ids) for item in value)
     if rule.kind == "integer":
         if rule.enum is not None and value not in rule.enum:
             return False
@@ -184,8 +189,9 @@ class BodyPlan:
 
     def __init__(self, rules: tuple[FieldRule, ...], spaces_in_symbol_ids: bool = False) -> None:
         for rule in rules:
-            if rule.pattern is not None:
-                _linear_matcher(rule.pattern.pattern)  # a pattern it cannot run fails at start
+            for each in (rule, rule.items):
+                if each is not None and each.pattern is not None:
+                    _linear_matcher(each.pattern.pattern)  # one it cannot run fails at start
         self.fields = tuple((rule.name, rule.required, _TYPES[rule.kind], rule) for rule in rules)
         self.names = frozenset(rule.name for rule in rules)
         self.spaces_in_symbol_ids = spaces_in_symbol_ids
@@ -194,7 +200,7 @@ class BodyPlan:
 def check_body(plan: BodyPlan, obj: dict[str, Any]) -> None:
     """Raise the first missing / unknown / invalid error the body deserves, or return."""
     fields = plan.fields
-    for name, required, kind, _ in fields:
+    for name, required, kind, rule in fields:
         value = obj.get(name, _ABSENT)
         if value is _ABSENT:
             if required:
@@ -208,6 +214,11 @@ def check_body(plan: BodyPlan, obj: dict[str, Any]) -> None:
             raise missing(name)
         if type(value) is str and (not value or value.isspace()):
             raise missing(name)  # blank (e.g. followSymbolIds, rule 5)
+        items = rule.items
+        if type(value) is list and items is not None and items.any_of is None:
+            item_kind = _TYPES[items.kind]  # each item of its JSON type (a null one: missing)
+            if any(type(item) is not item_kind for item in value):
+                raise missing(name)
     names = plan.names
     for key in obj:
         if key not in names:
@@ -253,6 +264,9 @@ def conforms(rule: FieldRule, value: Any) -> bool:
     """True when a value (of any JSON type) meets the rule: type, then enum/range/pattern."""
     if rule.any_of is not None:
         return any(conforms(alternative, value) for alternative in rule.any_of)
+    if rule.items is not None:
+        items = rule.items
+        return type(value) is list and all(conforms(items, item) for item in value)
     return type(value) is _TYPES[rule.kind] and _value_ok(rule, value)
 
 
