@@ -23,14 +23,22 @@ from test_sim_support import (
     CONFIG_EXAMPLE,
     CURRENT,
     DEMO_KEY,
+    FOLLOWERS,
     HISTORY,
     K7,
     K7_CONFIG,
+    K7_LEADER_CONFIG,
+    LEAD_HISTORY,
+    LEADER_CONFIG,
+    LEADER_CONFIG_EXAMPLE,
+    LEADER_KEY,
     LEADERS,
     NO_RELATION_KEY,
+    PROFIT_SHARING,
     READ_ONLY_KEY,
     S5,
     SECOND_KEY,
+    SECOND_LEADER_KEY,
     STOP,
     STOP_EXAMPLE,
     Resp,
@@ -61,6 +69,7 @@ import assumptions  # noqa: E402
 MARKERS = assumptions.load()
 WITH_ALTERNATIVE = [a for a in MARKERS if a.alternative]
 OK = (200, 200)
+DEMO_FOLLOWER = 10001  # the demo key's account
 
 
 def _refused(row: ErrorCode) -> tuple[int, int]:
@@ -108,8 +117,35 @@ def _second_leader_seed() -> dict[str, Any]:
 def _low_leader_minimum_seed() -> dict[str, Any]:
     """K7's minimum per-order amount (1) below the system's (5)."""
     seed = default_seed()
-    next(x for x in seed["leaders"] if x["id"] == K7)["minSinglePlaceAmount"] = "1"
+    next(x for x in seed["leaders"] if x["id"] == K7)["config"]["fixedAmountFollowMin"] = "1"
     return seed
+
+
+def _leader_seed(**config: Any) -> Callable[[], dict[str, Any]]:
+    """The default seed with these values in the demo leader's config (None: left out)."""
+
+    def seed() -> dict[str, Any]:
+        data = default_seed()
+        stored = next(x for x in data["leaders"] if x["id"] == S5)["config"]
+        stored.update(config)
+        for name in [name for name, value in config.items() if value is None]:
+            del stored[name]
+        return data
+
+    return seed
+
+
+def _leader_put(sim: Sim, key: str = LEADER_KEY, **changes: Any) -> tuple[int, int]:
+    """The page's config update with these changes (None: left out), as the leader."""
+    body = {**LEADER_CONFIG_EXAMPLE, **changes}
+    return _outcome(
+        _put(sim, LEADER_CONFIG, {k: v for k, v in body.items() if v is not None}, key=key)
+    )
+
+
+def _first(sim: Sim, path: str, params: str = "", key: str = LEADER_KEY) -> Any:
+    data = sim.signed("GET", path, params, key=key).json["data"]
+    return (data["list"] if isinstance(data, dict) else data)[0]
 
 
 def _stop_rates_after_leaving_one_out(sim: Sim) -> tuple[Any, ...]:
@@ -246,6 +282,152 @@ SCENARIOS: dict[str, Scenario] = {
         lambda sim: _outcome(_put(sim, STOP, STOP_EXAMPLE, key=READ_ONLY_KEY)),
         _refused(ErrorCode.NOT_SUPPORTED),
         (_refused(ErrorCode.INVALID_PARAMETER)[0], ErrorCode.NOT_SUPPORTED),
+    ),
+    # -- the leader side
+    "leader-lists-newest-first": Scenario(
+        lambda sim: (
+            _first(sim, LEAD_HISTORY)["closeTime"],
+            _first(sim, PROFIT_SHARING)["sharingDate"],
+        ),
+        ("1717203600000", "2026-06-01"),
+        ("1716850000000", "2026-05-25"),
+    ),
+    "leader-config-round-trip-types": Scenario(
+        lambda sim: _leader_put(
+            sim, unLeadStartTime="1717200000000", unLeadEndTime="1717286400000"
+        ),
+        _refused(ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED),
+        OK,
+    ),
+    "cool-down-window-rule": Scenario(
+        lambda sim: (_leader_put(sim, unLeadStartTime=None), _leader_put(sim, unLeadEndTime=None)),
+        (OK, _refused(ErrorCode.COOL_DOWN_INVALID)),
+        (
+            _refused(ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED),
+            _refused(ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED),
+        ),
+    ),
+    "leader-config-limit-code": Scenario(
+        lambda sim: _leader_put(sim, recommendShareRate="0"),
+        _refused(ErrorCode.LEADER_CONFIG_INVALID),
+        _refused(ErrorCode.INVALID_PARAMETER),
+    ),
+    "custom-profit-sharing-ratio": Scenario(
+        lambda sim: _leader_put(sim, isNeedInvite=0),  # private to public
+        OK,  # the account's state: not custom
+        _refused(ErrorCode.INVITE_SWITCH_NOT_ALLOWED),  # 0.2 is not the level's 0.1
+        seed=_leader_seed(profitRate="0.2"),
+    ),
+    "leader-symbol-ids-list": Scenario(
+        lambda sim: (
+            _leader_put(sim, SECOND_LEADER_KEY, **{**K7_LEADER_CONFIG, "symbolIds": []}),
+            _leader_put(sim, symbolIds=["BTC-SWAP-USDT", "XRP-SWAP-USDT"]),
+        ),
+        (OK, _refused(ErrorCode.INVALID_PARAMETER)),
+        (_refused(ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED), OK),
+    ),
+    "lead-position-type-frozen-while-positions-open": Scenario(
+        lambda sim: (_leader_put(sim, leadPositionType=-1), _leader_put(sim, leadPositionType=1)),
+        (
+            _refused(ErrorCode.POSITION_TYPE_CHANGE_NOT_ALLOWED),
+            _refused(ErrorCode.POSITION_TYPE_CHANGE_NOT_ALLOWED),
+        ),
+        (OK, _refused(ErrorCode.POSITION_TYPE_CHANGE_NOT_ALLOWED)),  # its order is cross
+    ),
+    "recommend-share-rate-rule": Scenario(
+        lambda sim: _leader_put(sim, recommendShare=None, recommendShareRate=None),
+        _refused(ErrorCode.LEADER_CONFIG_INVALID),  # the stored switch is on: rate 0
+        OK,
+    ),
+    "invite-code-rule": Scenario(
+        lambda sim: (_leader_put(sim, inviteCode="LEADER-26"), _leader_put(sim, inviteCode=None)),
+        (OK, OK),
+        (
+            _refused(ErrorCode.INVITE_CODE_INVALID),
+            _refused(ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED),
+        ),
+    ),
+    "leader-minimums-feed-follow-rules": Scenario(
+        lambda sim: _outcome(
+            _put(sim, CONFIG, {**CONFIG_EXAMPLE, "followAmountMode": 0, "investAmount": "60"})
+        ),
+        _refused(ErrorCode.INVALID_PARAMETER),  # S5's followAssetLowerLimit, 100
+        OK,  # the system's minimum follow investment, 50
+    ),
+    "remove-refused-while-any-position-open": Scenario(
+        lambda sim: _outcome(
+            sim.signed("DELETE", f"{FOLLOWERS}/{DEMO_FOLLOWER}", key=SECOND_LEADER_KEY)
+        ),
+        _refused(ErrorCode.FOLLOWER_HAS_POSITIONS),  # its position under S5
+        OK,
+        seed=_second_leader_seed,
+    ),
+    "follower-user-id-not-listed": Scenario(
+        lambda sim: _first(sim, FOLLOWERS).get("followerUserId"),
+        None,
+        str(DEMO_FOLLOWER),
+    ),
+    "leader-page-size-range": Scenario(
+        lambda sim: _outcome(sim.signed("GET", FOLLOWERS, "size=101", key=LEADER_KEY)),
+        OK,
+        _refused(ErrorCode.INVALID_PARAMETER),
+    ),
+    "follower-key-on-leader-endpoint": Scenario(
+        lambda sim: (
+            _leader_put(sim, DEMO_KEY),
+            _outcome(sim.signed("DELETE", f"{FOLLOWERS}/{DEMO_FOLLOWER}")),
+            _outcome(sim.signed("GET", LEADER_CONFIG)),
+        ),
+        (
+            _refused(ErrorCode.LEADER_NOT_AVAILABLE),
+            _refused(ErrorCode.LEADER_NOT_FOUND),
+            _refused(ErrorCode.LEADER_NOT_AVAILABLE),
+        ),
+        (
+            _refused(ErrorCode.LEADER_NOT_FOUND),
+            _refused(ErrorCode.LEADER_NOT_FOUND),
+            _refused(ErrorCode.LEADER_NOT_AVAILABLE),
+        ),
+    ),
+    "leader-key-on-follower-endpoint": Scenario(
+        lambda sim: _outcome(sim.signed("GET", LEADERS, key=LEADER_KEY)),
+        _refused(ErrorCode.FOLLOWER_NOT_FOUND),
+        _refused(ErrorCode.NO_PERMISSION),
+    ),
+    "leader-role-after-validation": Scenario(
+        lambda sim: _outcome(sim.signed("GET", FOLLOWERS, "size=0")),  # the follower's key
+        _refused(ErrorCode.INVALID_PARAMETER),
+        _refused(ErrorCode.LEADER_NOT_AVAILABLE),
+    ),
+    "cool-down-reset-reads-zero": Scenario(
+        lambda sim: (lambda c: (c["unLeadType"], c["unLeadStartTime"], c["unLeadEndTime"]))(
+            sim.signed("GET", LEADER_CONFIG, key=SECOND_LEADER_KEY).json["data"]
+        ),
+        (0, "0", "0"),
+        (0, None, None),
+    ),
+    "invite-code-when-none": Scenario(
+        lambda sim: (
+            sim.signed("GET", LEADER_CONFIG, key=LEADER_KEY)
+            .json["data"]
+            .get("inviteCode", "left out")
+        ),
+        "left out",
+        "",
+        seed=_leader_seed(inviteCode=None, isNeedInvite=0),
+    ),
+    "trade-protect-values": Scenario(
+        lambda sim: _leader_put(sim, tradeProtect=5), OK, _refused(ErrorCode.INVALID_PARAMETER)
+    ),
+    "is-need-invite-values": Scenario(
+        lambda sim: _leader_put(sim, isNeedInvite=5),  # public: any value but 1
+        OK,
+        _refused(ErrorCode.INVALID_PARAMETER),
+    ),
+    "recommend-share-values": Scenario(
+        lambda sim: _leader_put(sim, recommendShare=5),  # off: any value but 1
+        OK,
+        _refused(ErrorCode.INVALID_PARAMETER),
     ),
 }
 

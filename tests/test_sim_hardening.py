@@ -36,6 +36,9 @@ from test_sim_support import (
     CONFIG_EXAMPLE,
     DEMO_KEY,
     HISTORY,
+    LEADER_CONFIG,
+    LEADER_CONFIG_EXAMPLE,
+    LEADER_KEY,
     LEADERS,
     NOW,
     READ_ONLY_KEY,
@@ -105,11 +108,14 @@ ORDINARY_NUMBERS = ["-0", "-0.0", "0e5", "1.0", "30.0", "3e1", "1e-7", "0.000000
 
 def put_bodies(sim: Sim) -> Iterator[tuple[str, str, dict[str, Any], str]]:
     """(operation id, path, a valid body, a field of it) for every PUT body field in the spec."""
-    examples = {CONFIG: CONFIG_EXAMPLE, STOP: STOP_EXAMPLE}
+    examples = {CONFIG: CONFIG_EXAMPLE, STOP: STOP_EXAMPLE, LEADER_CONFIG: LEADER_CONFIG_EXAMPLE}
     for op in sim.app.sim.spec.operations.values():
         if op.body is not None:
             for rule in op.body:
                 yield op.operation_id, op.path, examples[op.path], rule.name
+
+
+KEYS = {LEADER_CONFIG: LEADER_KEY}  # the key that may write a path (else the demo key)
 
 
 def with_number(body: dict[str, Any], field: str, literal: str) -> bytes:
@@ -120,15 +126,17 @@ def with_number(body: dict[str, Any], field: str, literal: str) -> bytes:
 @pytest.mark.parametrize("literal", MALFORMED_NUMBERS)
 def test_a_malformed_number_anywhere_is_a_malformed_body(sim: Sim, literal: str) -> None:
     for op_id, path, body, field in put_bodies(sim):
-        resp = sim.signed("PUT", path, body=with_number(body, field, literal))
+        key = KEYS.get(path, DEMO_KEY)
+        resp = sim.signed("PUT", path, body=with_number(body, field, literal), key=key)
         assert error_of(resp) == (400, MALFORMED, names(MALFORMED, "body")), (op_id, field)
 
 
 @pytest.mark.parametrize("literal", OUT_OF_RANGE_NUMBERS)
 def test_a_huge_number_anywhere_is_refused_on_its_field(sim: Sim, literal: str) -> None:
     for op_id, path, body, field in put_bodies(sim):
+        key = KEYS.get(path, DEMO_KEY)
         status, code, msg = error_of(
-            sim.signed("PUT", path, body=with_number(body, field, literal))
+            sim.signed("PUT", path, body=with_number(body, field, literal), key=key)
         )
         assert (status, code) in {(400, MALFORMED), (400, INVALID)}, (op_id, field, code)
         assert msg == names(code, field), (op_id, field, msg)
@@ -138,7 +146,8 @@ def test_a_huge_number_anywhere_is_refused_on_its_field(sim: Sim, literal: str) 
 def test_an_ordinary_number_anywhere_gets_a_documented_answer(sim: Sim, literal: str) -> None:
     for op_id, path, body, field in put_bodies(sim):
         before = sim.state()
-        resp = sim.signed("PUT", path, body=with_number(body, field, literal))
+        key = KEYS.get(path, DEMO_KEY)
+        resp = sim.signed("PUT", path, body=with_number(body, field, literal), key=key)
         assert resp.status < 500 and resp.code in OPERATION_ERROR_CODES[op_id] | {200}, resp.body
         if resp.code != 200:
             assert sim.state() == before

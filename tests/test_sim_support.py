@@ -25,6 +25,9 @@ NO_RELATION_KEY = "SimNoRelationKey4bfAFu5gDHtTGibr75ELaIBVIQQSMIHjxwmy12uWfcnyF
 STANDARD_KEY = "SimSpotAccountKey8nV5MbzwDDSWoiTStN4OrfSYrE0sju0oH6FZKHUBTz09qwj"
 EXPIRED_KEY = "SimExpiredKeySaFcxcKXaOAYoPITTNhGhj4gNbkD5xXoBjZqnTQVjCb9irC2gMy"
 SUSPENDED_KEY = "SimSuspendedKey2WuBUUYTBtkPuFnkOCI8Q4oRv1gbVZUm8urK0ysgr4ifxzDwH"
+LEADER_KEY = "SimLeaderKeyiONoucnN3ZqZ0RICz8QNA7oI430m6NMnmquG22FTLkVCPs0ALTkf"  # S5's
+LEADER_READ_ONLY_KEY = "SimLeaderReadOnlyKeyVDB2QtrAoMU1xeM23lgjiqCr1Zz9Njl6IvfyIHuHj3So"
+SECOND_LEADER_KEY = "SimSecondLeaderKeypobm6M7kA161ax39htEx09UXjuzyIhk53MwSWf7QAtrfsw"  # K7's
 
 NOW = 1_717_200_000_000  # the fixed clock of in-process tests
 S5 = 123456789
@@ -36,6 +39,15 @@ HISTORY = f"{P}/orders/history"
 STOP = f"{P}/positions/stop-profit-loss"
 CONFIG = f"{P}/config"
 LEADERS = f"{P}/leaders"
+
+LP = "/api/v2/copy-trading/leader"
+LEAD_CURRENT = f"{LP}/orders/current"
+LEAD_HISTORY = f"{LP}/orders/history"
+TRADE_DATA = f"{LP}/trade-data"
+PROFIT_SHARING = f"{LP}/profit-sharings/history"
+SYMBOLS = f"{LP}/symbols"
+LEADER_CONFIG = f"{LP}/config"
+FOLLOWERS = f"{LP}/followers"
 
 # The page's PUT examples, compact as a client must send them.
 STOP_EXAMPLE = {
@@ -62,6 +74,37 @@ CONFIG_EXAMPLE = {
     "followMarginType": 2,
     "followSymbolIds": "BTC-SWAP-USDT,ETH-SWAP-USDT",
     "zeroSlippageSwitch": True,
+}
+# The leader page's config update example: it succeeds for the demo leader S5.
+LEADER_CONFIG_EXAMPLE = {
+    "unLeadType": 1,
+    "unLeadStartTime": 1717200000000,
+    "unLeadEndTime": 1717286400000,
+    "leadPositionType": 0,
+    "tradeProtect": 1,
+    "profitPeriod": 7,
+    "profitRate": "0.1",
+    "followAssetLowerLimit": "100",
+    "fixedAmountFollowMin": "10",
+    "fixedRateFollowMin": "10",
+    "isNeedInvite": 1,
+    "inviteScope": 2,
+    "symbolIds": ["BTC-SWAP-USDT", "ETH-SWAP-USDT"],
+    "recommendShare": 1,
+    "recommendShareRate": "0.2",
+    "inviteCode": "LEADER2026",
+}
+# The changes to LEADER_CONFIG_EXAMPLE that make it a valid update of leader K7 (private
+# with a custom ratio, leading ETH only, no current lead orders).
+K7_LEADER_CONFIG = {
+    "unLeadType": 0,
+    "leadPositionType": -1,
+    "profitRate": "0.15",
+    "followAssetLowerLimit": "50",
+    "fixedAmountFollowMin": "5",
+    "fixedRateFollowMin": "50",
+    "symbolIds": ["ETH-SWAP-USDT"],
+    "inviteCode": "K7INVITE",
 }
 # A valid fixed-amount config of follower 10002 / leader K7 (no open positions).
 K7_CONFIG = {

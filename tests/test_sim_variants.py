@@ -22,14 +22,24 @@ from test_sim_support import (
     CONFIG,
     CONFIG_EXAMPLE,
     CURRENT,
+    FOLLOWERS,
     HISTORY,
     K7,
+    LEAD_CURRENT,
+    LEAD_HISTORY,
+    LEADER_CONFIG,
+    LEADER_CONFIG_EXAMPLE,
+    LEADER_KEY,
     LEADERS,
     NO_RELATION_KEY,
+    PROFIT_SHARING,
     S5,
     SECOND_KEY,
+    SECOND_LEADER_KEY,
     STOP,
     STOP_EXAMPLE,
+    SYMBOLS,
+    TRADE_DATA,
     Resp,
     Sim,
 )
@@ -38,6 +48,7 @@ from toobit_follower_sim.variants import KINDS, Variants
 
 ANSWERS_PER_OPERATION = 40
 EXTRA = "simExtra"
+SECOND_FOLLOWER = 10002  # follows K7 without open positions: K7 may remove it
 
 # One request per operation of the spec, each answered with a success by the default seed.
 REQUESTS: dict[str, Callable[[Sim], Resp]] = {
@@ -49,6 +60,19 @@ REQUESTS: dict[str, Callable[[Sim], Resp]] = {
     "updateStopProfitLoss": lambda sim: sim.signed("PUT", STOP, body=STOP_EXAMPLE),
     "updateFollowConfig": lambda sim: sim.signed("PUT", CONFIG, body=CONFIG_EXAMPLE),
     "cancelLeader": lambda sim: sim.signed("DELETE", f"{LEADERS}/{K7}", key=SECOND_KEY),
+    "listCurrentLeadOrders": lambda sim: sim.signed("GET", LEAD_CURRENT, key=LEADER_KEY),
+    "listHistoryLeadOrders": lambda sim: sim.signed("GET", LEAD_HISTORY, "size=3", key=LEADER_KEY),
+    "getTradeData": lambda sim: sim.signed("GET", TRADE_DATA, "type=30", key=LEADER_KEY),
+    "listProfitSharingHistory": lambda sim: sim.signed("GET", PROFIT_SHARING, key=LEADER_KEY),
+    "listLeaderSymbols": lambda sim: sim.signed("GET", SYMBOLS, key=LEADER_KEY),
+    "getLeaderConfig": lambda sim: sim.signed("GET", LEADER_CONFIG, key=LEADER_KEY),
+    "updateLeaderConfig": lambda sim: sim.signed(
+        "PUT", LEADER_CONFIG, body=LEADER_CONFIG_EXAMPLE, key=LEADER_KEY
+    ),
+    "listFollowers": lambda sim: sim.signed("GET", FOLLOWERS, key=LEADER_KEY),
+    "removeFollower": lambda sim: sim.signed(
+        "DELETE", f"{FOLLOWERS}/{SECOND_FOLLOWER}", key=SECOND_LEADER_KEY
+    ),
 }
 
 
@@ -118,7 +142,10 @@ def test_every_variant_is_in_the_spec_and_means_the_same(op_id: str) -> None:
         assert admitted(op_id, answer), answer
         _same_meaning(contract[0], answer, op_id, seen)
     assert any(answer != contract[0] for answer in varied)
-    if op_id in ("updateStopProfitLoss", "updateFollowConfig", "cancelLeader"):
+    if op_id in (
+        "updateStopProfitLoss", "updateFollowConfig", "cancelLeader", "updateLeaderConfig",
+        "removeFollower",
+    ):  # fmt: skip
         assert seen["absent"] > 0  # a write's success without `data`
 
 

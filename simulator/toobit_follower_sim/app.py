@@ -16,8 +16,12 @@
   8. a JSON body's Content-Type must be application/json; then a query parameter the
      operation does not declare; then the path and query parameters, then the body
      (validation.py), then the generated model
+  8b. the role of the signed account (`FollowerService.role_check`, leader_service.py:
+     a leader operation needs an active leader); before 8 with the alternative of
+     leader-role-after-validation
   9. the business rule: `FollowerService.<snake_case of the operationId>(call)`
-     (service.py); an operation without one is answered with an error naming it
+     (service.py, leader_service.py); an operation without one is answered with an
+     error naming it
  10. commit500 fault on a committed write
  11. the answer: the rule's data in the success envelope (unless the 200 model is not
      an envelope), checked against the table's response model when the rule built it
@@ -209,6 +213,8 @@ class _Endpoint:
     borrowed: tuple[FieldRule, ...]
     rule: Callable[[Call], Any] | None
     missing: str | None  # what to say when there is no rule
+    role: Callable[[int], None] | None  # the signed account's role check (service)
+    digit_strings: tuple[str, ...]  # body integers also taken as strings of digits
     envelope: bool  # the 200 model wraps the rule's data (code, msg, data)
     response_model: type[BaseModel]
 
@@ -312,6 +318,7 @@ class Simulator:
         self._errors_as_200 = alternative("error-status-per-code")
         self._permission_as_refusal = alternative("permission-errors-are-403")
         self._plain_decimals_only = not alternative("request-decimal-plain-string")
+        self._role_first = alternative("leader-role-after-validation")
         self.seed = load_seed(seed, self.spec)
         self.store = Store(os.fspath(db) if db is not None else None, self.spec)
         if not self.store.is_seeded():
@@ -362,11 +369,15 @@ class Simulator:
         """What serving `op` takes, compiled once: parameter parsers, body plan, the rule."""
         alternative = self.alternatives.__contains__
         relaxed = self._relaxed_parameter() if alternative("history-size-at-least-one") else None
+        capped = self._capped_parameters() if alternative("leader-page-size-range") else {}
         parsers = []
         for rule in (*op.path_params, *op.query):
             if relaxed == (op.operation_id, rule.name):
                 # history-size-at-least-one, its alternative: the parameter it marks takes 0.
                 rule = dataclasses.replace(rule, minimum=0)
+            if (op.operation_id, rule.name) in capped:
+                # leader-page-size-range, its alternative: the follower page's maximum.
+                rule = dataclasses.replace(rule, maximum=capped[op.operation_id, rule.name])
             parsers.append((rule.name, _parser(rule)))
         path_names = tuple(rule.name for rule in op.path_params)
         plan = None
@@ -381,7 +392,15 @@ class Simulator:
             config = self.spec.schemas["FollowConfigUpdate"].properties
             shared = plan.names if plan is not None else frozenset()
             borrowed = tuple(rule for name, rule in config.items() if name in shared)
+        digit_strings: tuple[str, ...] = ()
+        if alternative("leader-config-round-trip-types") and self._marked_operation(
+            "leader-config-round-trip-types"
+        ) == (op.method, op.path):
+            # Its alternative: a body integer that the query answers as a string (the
+            # stored document's schema) may be sent as that string of digits.
+            digit_strings = self.store.docs.answered_as_strings(op.body_schema_name)
         table = op.table
+        role_check = getattr(self.service, "role_check", None)
         rule = getattr(self.service, table.python_name, None)
         missing = None
         if not callable(rule):
@@ -405,6 +424,8 @@ class Simulator:
             borrowed=borrowed,
             rule=rule,
             missing=missing,
+            role=role_check(table) if callable(role_check) and table.signed else None,
+            digit_strings=digit_strings,
             envelope="data" in table.response_model.model_fields,
             response_model=table.response_model,
         )
@@ -425,6 +446,30 @@ class Simulator:
             if (op.method, op.path) == located and isinstance(param, dict):
                 return op.operation_id, str(param.get("name"))
         return None
+
+    def _capped_parameters(self) -> dict[tuple[str, str], int]:
+        """(operationId, name) -> maximum: the parameters leader-page-size-range marks
+        (the component parameter it qualifies), capped at the follower operations'
+        maximum of the same parameter (its alternative)."""
+        where = MARKERS["leader-page-size-range"].where
+        parameter = node_at(self.spec.document, where)
+        if not isinstance(parameter, dict):
+            return {}
+        name = parameter.get("name")
+        maxima = [
+            int(rule.maximum)
+            for op in self.spec.operations.values()
+            if op.table.tag == "follower"
+            for rule in op.query
+            if rule.name == name and rule.maximum is not None
+        ]
+        paths = self.spec.document["paths"]
+        users = {
+            op_id
+            for op_id, op in self.spec.operations.items()
+            if {"$ref": where} in paths[op.path][op.method.lower()].get("parameters", [])
+        }
+        return {(op_id, str(name)): min(maxima) for op_id in users} if maxima else {}
 
     # -- time, reset ------------------------------------------------------
     def now_ms(self) -> int:
@@ -524,6 +569,10 @@ class Simulator:
                 op = endpoint.op
                 if op.is_write and signed.key.read_only and self._read_only_first:
                     raise api_error(ErrorCode.NOT_SUPPORTED)
+                role = endpoint.role
+                if role is not None and self._role_first:
+                    # leader-role-after-validation, its alternative: the role first.
+                    role(signed.key.account_id)
                 if (
                     endpoint.plan is not None
                     and self._content_type_checked
@@ -542,6 +591,8 @@ class Simulator:
                     # read-only-before-validation, its alternative: refused here, after
                     # the parameters and body were validated, before the business rule.
                     raise api_error(ErrorCode.NOT_SUPPORTED)
+                if role is not None and not self._role_first:
+                    role(signed.key.account_id)  # leader-role-after-validation
             rule = endpoint.rule
             if rule is None:
                 raise _no_rule(endpoint)
@@ -617,6 +668,10 @@ class Simulator:
             obj = {name: value for name, value in obj.items() if name in plan.names}
         if not self._plain_decimals_only:
             plain_decimals(plan, obj)
+        for name in endpoint.digit_strings:  # leader-config-round-trip-types' alternative
+            value = obj.get(name)
+            if type(value) is str and _INTEGER.fullmatch(value):
+                obj[name] = int(value)
         check_body(plan, obj)
         check_model(endpoint.body_model, model_view(plan, obj))
         for rule in endpoint.borrowed:

@@ -57,6 +57,53 @@ PLAYED: Final[dict[str, str]] = {
     "error-status-per-code": "the refusals with HTTP 400, 401 and 403 come with HTTP 200 (app.py)",
     "permission-errors-are-403": "NOT_SUPPORTED and NO_PERMISSION come with the status of"
     " the validation rows, HTTP 400 (app.py)",
+    # -- the leader side
+    "leader-lists-newest-first": "the leader's lists come oldest first: current lead orders,"
+    " history pages, the latest 100 profit-sharing records, followers (leader_service.py)",
+    "leader-config-round-trip-types": "the config update takes the cool-down times as strings"
+    " of digits too, as the config query answers them (app.py)",
+    "cool-down-window-rule": "a custom cool-down (`unLeadType` 1) without `unLeadStartTime` or"
+    " `unLeadEndTime` is MANDATORY_PARAM_EMPTY_OR_MALFORMED naming it (leader_service.py)",
+    "leader-config-limit-code": "a referral rate out of (0, 1] is INVALID_PARAMETER naming"
+    " recommendShareRate; the level limits stay LEADER_CONFIG_INVALID (leader_service.py)",
+    "custom-profit-sharing-ratio": "a private leader's ratio is custom when its stored"
+    " `profitRate` differs from its level's `defaultProfitRate` (leader_service.py)",
+    "leader-symbol-ids-list": "an empty `symbolIds` is MANDATORY_PARAM_EMPTY_OR_MALFORMED; a"
+    " pair that is not the leader's is dropped from the list (leader_service.py)",
+    "lead-position-type-frozen-while-positions-open": "only current lead orders of a position"
+    " type the new `leadPositionType` excludes refuse the change; -1 (all) is always"
+    " accepted (leader_service.py)",
+    "recommend-share-rate-rule": "the referral rate's range applies only when the update"
+    " sends `recommendShare` 1; with the switch off the rate sent is ignored, the stored"
+    " one kept (leader_service.py)",
+    "invite-code-rule": "an invite code is 6 to 10 ASCII letters and digits; a private"
+    " leader's update without `inviteCode` is MANDATORY_PARAM_EMPTY_OR_MALFORMED"
+    " (leader_service.py)",
+    "leader-minimums-feed-follow-rules": "the follower's config rules take the system's"
+    " minimums (per order, fixed-rate and follow investment), not the leader's config's"
+    " (service.py)",
+    "remove-refused-while-any-position-open": "only open positions copied from the signed"
+    " leader refuse the removal (leader_service.py)",
+    "follower-user-id-not-listed": "each row of My Followers carries the follower's user ID"
+    " as `followerUserId` (leader_service.py)",
+    "leader-page-size-range": "the leader's paged lists take `size` up to the follower page's"
+    " maximum, 100 (app.py)",
+    "follower-key-on-leader-endpoint": "a key whose account is not a leader gets"
+    " LEADER_NOT_FOUND on the operations that list it (update config, remove follower),"
+    " LEADER_NOT_AVAILABLE on the others (leader_service.py)",
+    "leader-key-on-follower-endpoint": "a leader's key on a follower operation is"
+    " NO_PERMISSION (leader_service.py, checked where the leader role is)",
+    "leader-role-after-validation": "the role check (a leader operation's, and"
+    " leader-key-on-follower-endpoint's alternative) comes before the parameters and body"
+    " are validated (app.py)",
+    "cool-down-reset-reads-zero": "with no cool-down (`unLeadType` 0) the config query"
+    " answers both cool-down times as null (leader_service.py)",
+    "invite-code-when-none": 'the config query answers `inviteCode` "" when the leader has'
+    " none (leader_service.py)",
+    "trade-protect-values": "`tradeProtect` is 0 or 1, else INVALID_PARAMETER (leader_service.py)",
+    "is-need-invite-values": "`isNeedInvite` is 0 or 1, else INVALID_PARAMETER (leader_service.py)",
+    "recommend-share-values": "`recommendShare` is 0 or 1, else INVALID_PARAMETER"
+    " (leader_service.py)",
 }
 """Marker id -> what the simulator does when told to play the marker's alternative."""
 
@@ -64,6 +111,31 @@ NOT_PLAYABLE: Final[dict[str, str]] = {
     "business-rule-refusal-code": "the alternative is the exchange's own code for a broken"
     " business rule, which nobody knows yet: the error table has no row to answer with, and"
     " inventing a code would be a fact the pages do not give",
+    # -- the leader side: readings of the exchange's data, not rules the simulator applies
+    "lead-order-one-per-symbol-and-side": "the seed's lead orders are the exchange's data,"
+    " one per symbol and direction; several on one would be rows no request names, and no"
+    " rule would read them otherwise",
+    "trade-data-one-item": "the figures of the sub-periods are the exchange's data, which"
+    " no page gives: serving several items would mean inventing them",
+    "leader-symbols-are-the-available-pairs": "the other set of available pairs is not"
+    " published: nothing says which pairs it holds, nor how `isLead` would then change",
+    "leader-config-query-invalid-parameter": "the alternative does not say which window an"
+    " out-of-range `recvWindow` then gives (the value sent, the default, or none): any"
+    " choice would be a guess",
+    "current-lead-order-position-type": 'an encoding of the exchange\'s data ("such as"):'
+    " the seed's lead orders carry the encoding the seed writes; the alternative names no"
+    " one to serve",
+    "trade-data-figures": "the meaning of the seed's figures, not a rule: the simulator"
+    " computes no rate; a seed holding percentages is that reading",
+    "leader-integer-counts": "the alternative's answer (strings of digits for integers the"
+    " schema types `integer`) is outside the contract, which the simulator never sends",
+    "profit-sharing-date-and-week": "the seed's records, not a rule: the simulator derives"
+    " no week from a date; a seed with ISO weeks is that reading",
+    "follower-row-figures": "the alternative names no cap: nothing says what"
+    " `followAmountLimit` would then hold",
+    "leader-config-decimal-format": "the alternative names no precision or range: there is"
+    " nothing definite to check instead",
+    "invite-scope-values": "the closed set of scopes is not known: no page lists one",
 }
 """Marker id -> why the simulator cannot play its alternative."""
 

@@ -1,8 +1,8 @@
 """What the simulator stores: documents in the vocabulary of the spec's schemas.
 
-Four kinds of things are stored, each as the object that serves it (the response
-schema's properties, in the spec's order) plus the properties that only the request
-body writing it declares (kept, never served):
+Each kind of thing is stored as the object that serves it (the response schema's
+properties, in the spec's order) plus the properties that only the request body writing
+it declares (kept, never served):
 
 | kind | served as | written by |
 |---|---|---|
@@ -10,6 +10,13 @@ body writing it declares (kept, never served):
 | a follow relation's figures | `Leader` | (seed only) |
 | open position | `CurrentOrder` | `StopProfitLossUpdate` (the stop-profit-loss update's body) |
 | closed position | `HistoryOrder` | (seed only) |
+| leader config | `LeaderConfig` | `LeaderConfigUpdate` (the leader-config update's body) |
+| a leader's trading pair | `LeaderSymbol` | (seed; `isLead` by the config update) |
+| current lead order | `LeadOrder` | (seed only) |
+| history lead order | `HistoryLeadOrder` | (seed only) |
+| trade data of a period | `TradeData` | (seed only) |
+| profit-sharing record | `ProfitSharing` | (seed only) |
+| a follow relation, as its leader sees it | `Follower` | (seed; two figures derived) |
 
 No field is named here: a property the spec adds to a schema is stored, checked and
 served like the others. The one exception is the leader's identity (id, nickname,
@@ -71,6 +78,10 @@ class Kind:
         served, extra = self.split(values, leader)
         return _ENCODE(served), _ENCODE(extra) if extra else "{}"
 
+    def answered_as_string(self, name: str) -> bool:
+        """The served schema may carry the property as a string (an `Int64`, a decimal)."""
+        return name in self._strings
+
     def known(self, name: str) -> bool:
         return name in self.served.properties or (
             self.written is not None and name in self.written.properties
@@ -94,8 +105,9 @@ class Kind:
 
 
 def _wants_string(rule: FieldRule) -> bool:
-    """A string, or a choice that includes one (Int64: digits or a number; DecimalString)."""
-    return rule.kind == "string" or any(a.kind == "string" for a in rule.any_of or ())
+    """A string, or a choice that includes one (Int64: digits or a number; DecimalString;
+    an Int64 or null)."""
+    return rule.kind == "string" or any(_wants_string(a) for a in rule.any_of or ())
 
 
 def _hint(rule: FieldRule, value: Any) -> str:
@@ -110,13 +122,44 @@ class Documents:
     figures: Kind
     position: Kind
     history: Kind
+    leader_config: Kind
+    leader_symbol: Kind
+    lead_order: Kind
+    lead_history: Kind
+    trade_data: Kind
+    profit_sharing: Kind
+    follower: Kind
+    trade_periods: tuple[int, ...]
+    """The periods of the trade data (the `TradeDataPeriod` enum), one document each."""
+
+    def answered_as_strings(self, body_schema: str | None) -> tuple[str, ...]:
+        """The integer properties of a request body that the document it writes serves as
+        strings (the leader config's cool-down times)."""
+        for kind in (self.config, self.position, self.leader_config):
+            written = kind.written
+            if written is not None and written.name == body_schema:
+                return tuple(
+                    name
+                    for name, rule in written.properties.items()
+                    if rule.kind == "integer" and kind.answered_as_string(name)
+                )
+        return ()
 
 
 def documents(spec: SpecData) -> Documents:
     schemas = spec.schemas
+    periods = spec.document["components"]["schemas"]["TradeDataPeriod"]["enum"]
     return Documents(
         config=Kind(schemas["FollowConfig"], schemas["FollowConfigUpdate"]),
         figures=Kind(schemas["Leader"]),
         position=Kind(schemas["CurrentOrder"], schemas["StopProfitLossUpdate"]),
         history=Kind(schemas["HistoryOrder"]),
+        leader_config=Kind(schemas["LeaderConfig"], schemas["LeaderConfigUpdate"]),
+        leader_symbol=Kind(schemas["LeaderSymbol"]),
+        lead_order=Kind(schemas["LeadOrder"]),
+        lead_history=Kind(schemas["HistoryLeadOrder"]),
+        trade_data=Kind(schemas["TradeData"]),
+        profit_sharing=Kind(schemas["ProfitSharing"]),
+        follower=Kind(schemas["Follower"]),
+        trade_periods=tuple(int(p) for p in periods),
     )

@@ -1,7 +1,9 @@
 """The business rules: one method per operation, on top of the store (no HTTP here).
 
 The simulator routes every operation of the generated table
-(`toobit_follower_models.operations`) to the method of `FollowerService` named after it,
+(`toobit_follower_models.operations`) to the method of `FollowerService` named after it
+(the follower operations' rules here, the leader operations' in leader_service.py, which
+`FollowerService` combines: both sides of one exchange on one store),
 the snake_case of its operationId (`getFollowConfig` -> `get_follow_config`). A rule
 takes one `Call`: the parameters and body already parsed and checked against the spec
 (app.py), the signed account, the server's time. It answers the success answer's `data`:
@@ -24,7 +26,9 @@ spec acts on them.
 Order of the update-follow-config checks after validation (rules as numbered in the
 updateFollowConfig description of openapi.yaml): 13 (follow relation), then 6 or 7
 (mode minimums), 8 (investAmount), 9 (dailyMaxInvestAmount), 10 (leverage). Rules 1-5,
-11 and 12 are format checks done before (app.py / validation.py).
+11 and 12 are format checks done before (app.py / validation.py). The minimums are the
+followed leader's config's (assumption leader-minimums-feed-follow-rules): what its
+`updateLeaderConfig` stores applies to the next follow config update.
 
 Where a rule is one of the contract's assumptions (an x-assumption of the spec), it names
 the marker, and `alternatives` (the markers whose alternative the simulator plays, see
@@ -43,6 +47,7 @@ from toobit_follower_models.errors import ErrorCode
 from toobit_follower_models.operations import OPERATIONS, Operation
 
 from .errors import api_error, invalid
+from .leader_service import LeaderService, holds_position
 from .store import Store
 
 # A row per follow relation without positions (p.doc NULL), else one per position, so the
@@ -84,8 +89,9 @@ def missing_rules(service: type[Any] | object | None = None) -> list[Operation]:
     return [op for op in OPERATIONS if not callable(getattr(where, op.python_name, None))]
 
 
-class FollowerService:
-    """One method per operation, named after its operationId (snake_case), taking a Call."""
+class FollowerService(LeaderService):
+    """One method per operation, named after its operationId (snake_case), taking a Call:
+    the follower operations' here, the leader operations' from `LeaderService`."""
 
     def __init__(self, store: Store, alternatives: Set[str] = frozenset()) -> None:
         self.store = store
@@ -203,23 +209,40 @@ class FollowerService:
         with store.transaction() as db:
             row = db.execute(
                 "SELECT f.config, json_extract(f.config, '$.leverage'),"
-                " l.min_single_place_amount, l.min_follow_invest_amount"
+                " json_extract(l.config, '$.fixedAmountFollowMin'),"
+                " json_extract(l.config, '$.fixedRateFollowMin'),"
+                " json_extract(l.config, '$.followAssetLowerLimit')"
                 " FROM follows f JOIN leaders l ON l.id = f.leader_id"
                 " WHERE f.follower_id = ? AND f.leader_id = ?",
                 (follower, leader),
             ).fetchone()
             if row is None:
                 raise api_error(ErrorCode.FOLLOWER_NOT_FOUND)  # rule 13
-            stored, stored_leverage, leader_min_single, leader_min_invest = row
-            system_min_single, fixed_rate_min, max_leverage = store.system
+            stored, stored_leverage, *minimums = row
+            system = store.system
+            max_leverage = system.max_follow_leverage
+            # The leader's config's minimums: per order, fixed-rate investment,
+            # investment (assumption leader-minimums-feed-follow-rules; its alternative:
+            # the system's alone). One the leader has not set is the system's.
+            if "leader-minimums-feed-follow-rules" in self.alternatives:
+                minimums = [None, None, None]
+            leader_min_single, leader_fixed_rate_min, leader_min_invest = (
+                None if value is None or value == "" else Decimal(value) for value in minimums
+            )
+            fixed_rate_min = system.fixed_rate_min_invest_amount
+            if leader_fixed_rate_min is not None:
+                fixed_rate_min = leader_fixed_rate_min
+            min_invest = system.min_follow_invest_amount
+            if leader_min_invest is not None:
+                min_invest = leader_min_invest
             # Rules 6 and 9 (assumption min-per-order-higher-of-leader-and-system; its
             # alternative: the leader's minimum when it has one).
-            if "min-per-order-higher-of-leader-and-system" in self.alternatives:
-                min_per_order = (
-                    Decimal(leader_min_single) if leader_min_single else system_min_single
-                )
-            else:
-                min_per_order = max(Decimal(leader_min_single), system_min_single)
+            min_per_order = system.min_single_place_amount
+            if leader_min_single is not None:
+                if "min-per-order-higher-of-leader-and-system" in self.alternatives:
+                    min_per_order = leader_min_single
+                else:
+                    min_per_order = max(leader_min_single, min_per_order)
             invest = Decimal(body["investAmount"])
             single = Decimal(body["singlePlaceAmount"])
             daily = Decimal(body["dailyMaxInvestAmount"])
@@ -231,7 +254,7 @@ class FollowerService:
                     raise invalid("singlePlaceAmount")
                 if real < reserved + single:
                     raise invalid("realInvestAmount")
-                if invest < Decimal(leader_min_invest):  # rule 8
+                if invest < min_invest:  # rule 8
                     raise invalid("investAmount")
             else:  # rule 7: fixed rate
                 if real < fixed_rate_min or real < reserved + fixed_rate_min:
@@ -247,7 +270,7 @@ class FollowerService:
                 # (the page's words; assumption leverage-frozen-while-any-position-open,
                 # its alternative: only positions under this leader).
                 scoped = "leverage-frozen-while-any-position-open" in self.alternatives
-                if self._any_position(db, follower, leader if scoped else None):
+                if holds_position(db, follower, leader if scoped else None):
                     raise invalid("leverage")
             # A full replacement by the body; what only the response declares is kept.
             kept = self._config_kept
@@ -276,20 +299,8 @@ class FollowerService:
             # page's reading; assumption cancel-refused-while-any-position-open, its
             # alternative: only positions under this leader).
             scoped = "cancel-refused-while-any-position-open" in self.alternatives
-            if self._any_position(db, follower, leader if scoped else None):
+            if holds_position(db, follower, leader if scoped else None):
                 raise api_error(ErrorCode.FOLLOWER_HAS_POSITIONS)
             db.execute(
                 "DELETE FROM follows WHERE follower_id = ? AND leader_id = ?", (follower, leader)
             )
-
-    @staticmethod
-    def _any_position(db: Any, follower: int, leader: int | None) -> bool:
-        """Whether the follower holds an open copy position (under `leader`, if given)."""
-        if leader is None:
-            found = db.execute("SELECT 1 FROM positions WHERE follower_id = ? LIMIT 1", (follower,))
-        else:
-            found = db.execute(
-                "SELECT 1 FROM positions WHERE follower_id = ? AND leader_id = ? LIMIT 1",
-                (follower, leader),
-            )
-        return found.fetchone() is not None

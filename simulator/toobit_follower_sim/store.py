@@ -3,14 +3,20 @@
 One connection, guarded by a lock: every write is one `BEGIN IMMEDIATE ... COMMIT`
 transaction and reads run between transactions, so a request never sees (or leaves) a
 half-applied update. In memory by default; with a file, WAL and `synchronous=FULL`,
-so an acknowledged write survives `kill -9`. Follow configs, figures, positions and
-history rows are JSON documents of the spec's schemas (documents.py): decimals in them
-are the exact strings received or seeded, never floats.
+so an acknowledged write survives `kill -9`. Follow configs, figures, positions,
+history rows and the leaders' configs, pairs, lead orders, trade data, profit-sharing
+records and follower rows are JSON documents of the spec's schemas (documents.py):
+decimals in them are the exact strings received or seeded, never floats.
+
+Both sides live in one store: a follow relation (`follows`) is the follower's leader and
+the leader's follower, and the leader's config holds the minimums the follower's config
+rules read.
 
 History pages: rows are numbered per follower (`pos`, 1 = oldest by close time, id)
 and indexed on (follower_id, pos), so any page - first or millionth - is an index
 range scan and the total is the largest `pos`, both O(log n). History is written only
-by the seed and `add_history`, which keep the numbering.
+by the seed and `add_history`, which keep the numbering. A leader's history is numbered
+the same way per leader (`lead_history`).
 """
 
 from __future__ import annotations
@@ -24,13 +30,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from .documents import Documents, documents, leader_identity
 from .signing import DEMO_SECRET, new_mac
 from .spec import SpecData, load_spec
 
-SCHEMA_VERSION = "2"  # 2: documents as JSON text (1: a column per field)
+SCHEMA_VERSION = "3"  # 3: the leader side; 2: documents as JSON text (1: a column per field)
 
 # Documents are JSON text: `doc` the served object exactly as sent, `extra` the properties
 # only the writing request declares. The other columns are keys, lookups and ordering.
@@ -40,6 +46,7 @@ CREATE TABLE IF NOT EXISTS system_config (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     min_single_place_amount TEXT NOT NULL,
     fixed_rate_min_invest_amount TEXT NOT NULL,
+    min_follow_invest_amount TEXT NOT NULL,
     max_follow_leverage TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS accounts (id INTEGER PRIMARY KEY, type TEXT NOT NULL);
@@ -50,13 +57,54 @@ CREATE TABLE IF NOT EXISTS api_keys (
     permission TEXT NOT NULL,
     status TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS levels (id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sensitive_words (word TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS leaders (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY REFERENCES accounts(id),
     nickname TEXT NOT NULL,
     avatar TEXT NOT NULL,
-    min_single_place_amount TEXT NOT NULL,
-    min_follow_invest_amount TEXT NOT NULL
+    level INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    custom_ratio INTEGER NOT NULL,
+    config TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS leader_symbols (
+    seq INTEGER PRIMARY KEY,
+    leader_id INTEGER NOT NULL REFERENCES leaders(id),
+    symbol_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (leader_id, symbol_id)
+);
+CREATE TABLE IF NOT EXISTS lead_orders (
+    seq INTEGER PRIMARY KEY,
+    leader_id INTEGER NOT NULL REFERENCES leaders(id),
+    symbol_id TEXT NOT NULL,
+    position_type INTEGER NOT NULL,
+    open_time INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lead_orders_newest ON lead_orders (leader_id, open_time, seq);
+CREATE TABLE IF NOT EXISTS lead_history (
+    id INTEGER PRIMARY KEY,
+    leader_id INTEGER NOT NULL REFERENCES leaders(id),
+    pos INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lead_history_page ON lead_history (leader_id, pos);
+CREATE TABLE IF NOT EXISTS trade_data (
+    seq INTEGER PRIMARY KEY,
+    leader_id INTEGER NOT NULL REFERENCES leaders(id),
+    period INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trade_data_period ON trade_data (leader_id, period);
+CREATE TABLE IF NOT EXISTS profit_sharing (
+    seq INTEGER PRIMARY KEY,
+    leader_id INTEGER NOT NULL REFERENCES leaders(id),
+    sharing_date TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS profit_sharing_newest ON profit_sharing (leader_id, sharing_date, seq);
 CREATE TABLE IF NOT EXISTS follows (
     seq INTEGER PRIMARY KEY,
     follower_id INTEGER NOT NULL REFERENCES accounts(id),
@@ -64,8 +112,11 @@ CREATE TABLE IF NOT EXISTS follows (
     config TEXT NOT NULL,
     config_extra TEXT NOT NULL,
     figures TEXT NOT NULL,
+    since_ms INTEGER NOT NULL,
+    follower TEXT NOT NULL,
     UNIQUE (follower_id, leader_id)
 );
+CREATE INDEX IF NOT EXISTS follows_of_leader ON follows (leader_id, since_ms, seq);
 CREATE TABLE IF NOT EXISTS positions (
     seq INTEGER PRIMARY KEY,
     follower_id INTEGER NOT NULL,
@@ -90,6 +141,35 @@ CREATE INDEX IF NOT EXISTS history_close ON history (follower_id, last_close_tim
 """
 # What the history pages are ordered by (newest first): HistoryOrder's close time.
 CLOSE_TIME = "lastCloseTimeMs"
+# The leader's lists, newest first (assumption leader-lists-newest-first): current lead
+# orders by open time, history by close time, profit sharing by date.
+LEAD_OPEN_TIME = "openTime"
+LEAD_CLOSE_TIME = "closeTime"
+SHARING_DATE = "sharingDate"
+SYSTEM_FIELDS = (
+    "minSinglePlaceAmount",
+    "fixedRateMinInvestAmount",
+    "minFollowInvestAmount",
+    "maxFollowLeverage",
+)
+
+
+class System(NamedTuple):
+    """The system-wide figures of the follower's config rules."""
+
+    min_single_place_amount: Decimal
+    fixed_rate_min_invest_amount: Decimal
+    min_follow_invest_amount: Decimal
+    max_follow_leverage: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """A leader level: the limits of updateLeaderConfig rule 5 and its default ratio."""
+
+    default_profit_rate: Decimal
+    limits: dict[str, tuple[Decimal, Decimal]]
+    private_limits: dict[str, tuple[Decimal, Decimal]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +216,11 @@ class Store:
         self.keys: dict[str, KeyRecord] = {}
         # The served identity of each leader (leaders change only with the seed).
         self.leaders: dict[int, dict[str, Any]] = {}
-        # (min single place amount, fixed-rate min investment, max follow leverage)
-        self.system: tuple[Decimal, Decimal, Decimal] = (Decimal(0), Decimal(0), Decimal(0))
+        # Whether each leader is active (the role checks; only the seed changes it).
+        self.leader_active: dict[int, bool] = {}
+        self.levels: dict[int, Level] = {}
+        self.sensitive_words: tuple[str, ...] = ()  # lower case
+        self.system = System(Decimal(0), Decimal(0), Decimal(0), Decimal(0))
         self._load_keys()
         # For hot single-statement reads: `with store.lock: store.conn.execute(...)`.
         self.lock = self._lock
@@ -176,22 +259,24 @@ class Store:
     def load_seed(self, seed: Mapping[str, Any]) -> None:
         """Replace the whole state by `seed` (normalised by seed.load_seed) in one transaction."""
         with self.transaction() as db:
-            for table in ("history", "positions", "follows", "api_keys", "leaders", "accounts"):
+            for table in (
+                "history", "positions", "follows", "lead_history", "lead_orders", "trade_data",
+                "profit_sharing", "leader_symbols", "api_keys", "leaders", "accounts", "levels",
+                "sensitive_words",
+            ):  # fmt: skip
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
             db.execute("DELETE FROM system_config")
             db.execute("DELETE FROM meta")
             system = seed["system"]
             db.execute(
-                "INSERT INTO system_config VALUES (1, ?, ?, ?)",
-                (
-                    system["minSinglePlaceAmount"],
-                    system["fixedRateMinInvestAmount"],
-                    system["maxFollowLeverage"],
-                ),
+                "INSERT INTO system_config VALUES (1, ?, ?, ?, ?)",
+                tuple(system[name] for name in SYSTEM_FIELDS),
             )
+            # A leader is a COPY_TRADING account of its own: its keys name its id.
             db.executemany(
                 "INSERT INTO accounts (id, type) VALUES (?, ?)",
-                [(a["id"], a["type"]) for a in seed["accounts"]],
+                [(a["id"], a["type"]) for a in seed["accounts"]]
+                + [(ld["id"], "COPY_TRADING") for ld in seed["leaders"]],
             )
             db.executemany(
                 "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?)",
@@ -201,18 +286,13 @@ class Store:
                 ],
             )
             db.executemany(
-                "INSERT INTO leaders VALUES (?, ?, ?, ?, ?)",
-                [
-                    (
-                        ld["id"],
-                        ld["nickname"],
-                        ld["avatar"],
-                        ld["minSinglePlaceAmount"],
-                        ld["minFollowInvestAmount"],
-                    )
-                    for ld in seed["leaders"]
-                ],
+                "INSERT INTO sensitive_words VALUES (?)", [(w,) for w in seed["sensitiveWords"]]
             )
+            db.executemany(
+                "INSERT INTO levels VALUES (?, ?)",
+                [(level["id"], _ENCODE(level)) for level in seed["levels"]],
+            )
+            self._insert_leaders(db, seed["leaders"])
             identities = {
                 ld["id"]: leader_identity(ld["id"], ld["nickname"], ld["avatar"])
                 for ld in seed["leaders"]
@@ -223,10 +303,14 @@ class Store:
                 leader = identities[f["leaderUserId"]]
                 config, config_extra = docs.config.encode(f["config"], leader)
                 figures, _ = docs.figures.encode(f["figures"], leader)
-                follows.append((f["followerId"], f["leaderUserId"], config, config_extra, figures))
+                row = _ENCODE(f["follower"])
+                follows.append(
+                    (f["followerId"], f["leaderUserId"], config, config_extra, figures,
+                     f["sinceMs"], row)
+                )  # fmt: skip
             db.executemany(
-                "INSERT INTO follows (follower_id, leader_id, config, config_extra, figures)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO follows (follower_id, leader_id, config, config_extra, figures,"
+                " since_ms, follower) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 follows,
             )
             positions = []
@@ -243,6 +327,56 @@ class Store:
             self._insert_history(db, seed["history"])
             db.execute("INSERT INTO meta VALUES ('seeded', '1'), ('schema', ?)", (SCHEMA_VERSION,))
         self._load_keys()
+
+    def _insert_leaders(self, db: sqlite3.Connection, leaders: Iterable[Mapping[str, Any]]) -> None:
+        """The leaders (seed format): config, pairs, lead orders, history (numbered oldest
+        first by close time, as the follower's), trade data, profit-sharing records."""
+        docs = self.docs
+        for ld in leaders:
+            leader = ld["id"]
+            config, _ = docs.leader_config.encode(ld["config"], {})
+            db.execute(
+                "INSERT INTO leaders VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (leader, ld["nickname"], ld["avatar"], ld["level"], ld["active"],
+                 ld["customProfitSharing"], config),
+            )  # fmt: skip
+            db.executemany(
+                "INSERT INTO leader_symbols (leader_id, symbol_id, doc) VALUES (?, ?, ?)",
+                [
+                    (leader, p["symbolId"], docs.leader_symbol.encode(p, {})[0])
+                    for p in ld["symbols"]
+                ],
+            )
+            db.executemany(
+                "INSERT INTO lead_orders (leader_id, symbol_id, position_type, open_time, doc)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (leader, o["symbolId"], o["positionType"], int(o[LEAD_OPEN_TIME]),
+                     docs.lead_order.encode(o, {})[0])
+                    for o in ld["orders"]
+                ],
+            )  # fmt: skip
+            ordered = sorted(
+                enumerate(ld["history"]), key=lambda item: (int(item[1][LEAD_CLOSE_TIME]), item[0])
+            )
+            db.executemany(
+                "INSERT INTO lead_history (leader_id, pos, doc) VALUES (?, ?, ?)",
+                [
+                    (leader, pos, docs.lead_history.encode(row, {})[0])
+                    for pos, (_, row) in enumerate(ordered, 1)
+                ],
+            )
+            db.executemany(
+                "INSERT INTO trade_data (leader_id, period, doc) VALUES (?, ?, ?)",
+                [(leader, t["type"], docs.trade_data.encode(t, {})[0]) for t in ld["tradeData"]],
+            )
+            db.executemany(
+                "INSERT INTO profit_sharing (leader_id, sharing_date, doc) VALUES (?, ?, ?)",
+                [
+                    (leader, r[SHARING_DATE], docs.profit_sharing.encode(r, {})[0])
+                    for r in ld["profitSharing"]
+                ],
+            )
 
     def add_history(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Append closed positions (seed format) in one transaction; returns how many."""
@@ -307,17 +441,23 @@ class Store:
                 "FROM api_keys k JOIN accounts a ON a.id = k.account_id"
             ).fetchall()
             system = db.execute(
-                "SELECT min_single_place_amount, fixed_rate_min_invest_amount, max_follow_leverage"
-                " FROM system_config WHERE id = 1"
+                "SELECT min_single_place_amount, fixed_rate_min_invest_amount,"
+                " min_follow_invest_amount, max_follow_leverage FROM system_config WHERE id = 1"
             ).fetchone()
             self.leaders = self._identities(db)
+            self.leader_active = dict(db.execute("SELECT id, active = 1 FROM leaders"))
+            levels = db.execute("SELECT id, doc FROM levels").fetchall()
+            words = db.execute("SELECT word FROM sensitive_words").fetchall()
         self.keys = {
             key: KeyRecord(account, kind, permission == "READ_ONLY", status, new_mac(secret))
             for key, secret, account, kind, permission, status in rows
         }
-        # Keys and system figures change only with the seed: cached for every request.
+        # Keys, leaders' roles, levels and system figures change only with the seed:
+        # cached for every request.
         if system is not None:
-            self.system = (Decimal(system[0]), Decimal(system[1]), Decimal(system[2]))
+            self.system = System(*(Decimal(value) for value in system))
+        self.levels = {level: _level(json.loads(doc)) for level, doc in levels}
+        self.sensitive_words = tuple(word.lower() for (word,) in words)
 
     # -- state dump -------------------------------------------------------
     def dump(self, *, history_rows_limit: int = 10_000) -> dict[str, Any]:
@@ -331,14 +471,17 @@ class Store:
             state: dict[str, Any] = {
                 "system": dict(
                     zip(
-                        ("minSinglePlaceAmount", "fixedRateMinInvestAmount", "maxFollowLeverage"),
-                        system[1:] if system else ("", "", ""),
+                        SYSTEM_FIELDS,
+                        system[1:] if system else ("",) * len(SYSTEM_FIELDS),
                         strict=True,
                     )
                 ),
                 "accounts": [
                     {"id": i, "type": t}
-                    for i, t in db.execute("SELECT id, type FROM accounts ORDER BY id")
+                    for i, t in db.execute(
+                        "SELECT id, type FROM accounts"
+                        " WHERE id NOT IN (SELECT id FROM leaders) ORDER BY id"
+                    )
                 ],
                 "apiKeys": [
                     {
@@ -353,21 +496,13 @@ class Store:
                         "FROM api_keys ORDER BY api_key"
                     )
                 ],
+                "sensitiveWords": [w for (w,) in db.execute("SELECT word FROM sensitive_words")],
+                "levels": [
+                    json.loads(doc) for (doc,) in db.execute("SELECT doc FROM levels ORDER BY id")
+                ],
                 "leaders": [
-                    dict(
-                        zip(
-                            (
-                                "id",
-                                "nickname",
-                                "avatar",
-                                "minSinglePlaceAmount",
-                                "minFollowInvestAmount",
-                            ),
-                            row,
-                            strict=True,
-                        )
-                    )
-                    for row in db.execute("SELECT * FROM leaders ORDER BY id")
+                    self._dump_leader(db, row)
+                    for row in db.execute("SELECT * FROM leaders ORDER BY id").fetchall()
                 ],
                 "follows": [
                     {
@@ -375,10 +510,12 @@ class Store:
                         "leaderUserId": leader,
                         "config": {**json.loads(config), **json.loads(extra)},
                         "figures": json.loads(figures),
+                        "sinceMs": since,
+                        "follower": json.loads(row),
                     }
-                    for follower, leader, config, extra, figures in db.execute(
-                        "SELECT follower_id, leader_id, config, config_extra, figures"
-                        " FROM follows ORDER BY follower_id, leader_id"
+                    for follower, leader, config, extra, figures, since, row in db.execute(
+                        "SELECT follower_id, leader_id, config, config_extra, figures, since_ms,"
+                        " follower FROM follows ORDER BY follower_id, leader_id"
                     )
                 ],
                 "positions": [
@@ -414,8 +551,47 @@ class Store:
         covered = {**state, "history": {k: v for k, v in state["history"].items() if k != "rows"}}
         return {"state": state, "digest": hashlib.sha256(_canonical(covered)).hexdigest()}
 
+    @staticmethod
+    def _dump_leader(db: sqlite3.Connection, row: tuple[Any, ...]) -> dict[str, Any]:
+        leader, nickname, avatar, level, active, custom, config = row
+
+        def docs(sql: str) -> list[Any]:
+            return [json.loads(doc) for (doc,) in db.execute(sql, (leader,))]
+
+        return {
+            "id": leader,
+            "nickname": nickname,
+            "avatar": avatar,
+            "level": level,
+            "active": bool(active),
+            "customProfitSharing": bool(custom),
+            "config": json.loads(config),
+            "symbols": docs("SELECT doc FROM leader_symbols WHERE leader_id = ? ORDER BY seq"),
+            "orders": docs("SELECT doc FROM lead_orders WHERE leader_id = ? ORDER BY seq"),
+            "history": docs("SELECT doc FROM lead_history WHERE leader_id = ? ORDER BY pos"),
+            "tradeData": [
+                {"type": period, **json.loads(doc)}
+                for period, doc in db.execute(
+                    "SELECT period, doc FROM trade_data WHERE leader_id = ? ORDER BY seq", (leader,)
+                )
+            ],
+            "profitSharing": docs(
+                "SELECT doc FROM profit_sharing WHERE leader_id = ? ORDER BY seq"
+            ),
+        }
+
     def digest(self) -> str:
         return str(self.dump(history_rows_limit=0)["digest"])
+
+
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _level(doc: Mapping[str, Any]) -> Level:
+    def ranges(part: str) -> dict[str, tuple[Decimal, Decimal]]:
+        return {name: (Decimal(low), Decimal(high)) for name, (low, high) in doc[part].items()}
+
+    return Level(Decimal(doc["defaultProfitRate"]), ranges("limits"), ranges("privateLimits"))
 
 
 def _canonical(data: Any) -> bytes:

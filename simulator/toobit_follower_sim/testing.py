@@ -35,6 +35,13 @@ __all__ = [
     "DEMO_API_KEY",
     "DEMO_API_SECRET",
     "DEMO_LEADER_ID",
+    "LEADER_API_KEY",
+    "LEADER_API_SECRET",
+    "LEADER_ID",
+    "LEADER_READONLY_API_KEY",
+    "LEADER_READONLY_API_SECRET",
+    "SECOND_LEADER_API_KEY",
+    "SECOND_LEADER_ID",
     "FakeClock",
     "Scripted",
     "SimExchange",
@@ -54,6 +61,34 @@ DEMO_LEADER_ID: Final[int] = next(
     if follow["followerId"] == _DEMO_KEY_RECORD["accountId"]
 )
 """The leader the demo key's follower follows in the default seed."""
+
+
+def _leader_key(leader: int, permission: str) -> str:
+    """The default seed's active key of a leader's account with that permission."""
+    return str(
+        next(
+            k["key"]
+            for k in _DEFAULT_SEED["apiKeys"]
+            if k["accountId"] == leader
+            and k["permission"] == permission
+            and k.get("status", "ACTIVE") == "ACTIVE"
+        )
+    )
+
+
+LEADER_ID: Final[int] = DEMO_LEADER_ID
+"""The demo leader (S5): the demo follower follows it; the leader keys below are its."""
+LEADER_API_KEY: Final[str] = _leader_key(LEADER_ID, "READ_WRITE")
+"""The demo leader's read-write key (its secret is the demo secret)."""
+LEADER_API_SECRET: Final[str] = DEMO_SECRET
+LEADER_READONLY_API_KEY: Final[str] = _leader_key(LEADER_ID, "READ_ONLY")
+"""The demo leader's read-only key: reads as the leader key, every write -1020."""
+LEADER_READONLY_API_SECRET: Final[str] = DEMO_SECRET
+SECOND_LEADER_ID: Final[int] = next(
+    ld["id"] for ld in _DEFAULT_SEED["leaders"] if ld["id"] != LEADER_ID
+)
+"""Leader K7, followed by the second follower (no open position: it can be removed)."""
+SECOND_LEADER_API_KEY: Final[str] = _leader_key(SECOND_LEADER_ID, "READ_WRITE")
 BASE_URL: Final = "http://simulator.test"
 
 START: Final = 1717200000.0
