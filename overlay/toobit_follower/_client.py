@@ -15,17 +15,15 @@ from typing import Any, Final, Protocol, Self, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel
-from toobit_follower_api.api.follower import (
-    AsyncFollowerOperations,
-    AsyncFollowerOperationsWithRawResponse,
-    FollowerOperations,
-    FollowerOperationsWithRawResponse,
-)
-from toobit_follower_api.api.leader import (
-    AsyncLeaderOperations,
-    AsyncLeaderOperationsWithRawResponse,
-    LeaderOperations,
-    LeaderOperationsWithRawResponse,
+from toobit_follower_api.api import (
+    AsyncFollowerClientOperations,
+    AsyncFollowerClientOperationsWithRawResponse,
+    AsyncLeaderClientOperations,
+    AsyncLeaderClientOperationsWithRawResponse,
+    FollowerClientOperations,
+    FollowerClientOperationsWithRawResponse,
+    LeaderClientOperations,
+    LeaderClientOperationsWithRawResponse,
 )
 from toobit_follower_models import Follower, HistoryLeadOrder, HistoryOrder
 from toobit_follower_models.operations import BY_ID, Operation
@@ -469,16 +467,17 @@ class AsyncClient(BaseClient):
             page += 1
 
 
-# ---- the clients of the two roles: the generated methods of their tag on the core -------
-class FollowerClientWithRawResponse(FollowerOperationsWithRawResponse):
+# ---- the clients of the two roles: the generated methods of their tags on the core ------
+# (x-python.client on a tag names its client; a tag of no role goes to every client)
+class FollowerClientWithRawResponse(FollowerClientOperationsWithRawResponse):
     """``client.with_raw_response``: each method returns ``RawResponse(parsed, http_response)``."""
 
 
-class AsyncFollowerClientWithRawResponse(AsyncFollowerOperationsWithRawResponse):
+class AsyncFollowerClientWithRawResponse(AsyncFollowerClientOperationsWithRawResponse):
     """``client.with_raw_response`` of the async follower client."""
 
 
-class LeaderClientWithRawResponse(LeaderOperationsWithRawResponse):
+class LeaderClientWithRawResponse(LeaderClientOperationsWithRawResponse):
     """``client.with_raw_response`` of the leader client (and ``server_time``)."""
 
     def __init__(self, client: LeaderClient) -> None:
@@ -486,7 +485,7 @@ class LeaderClientWithRawResponse(LeaderOperationsWithRawResponse):
         self.server_time = to_raw_response_wrapper(client.server_time)
 
 
-class AsyncLeaderClientWithRawResponse(AsyncLeaderOperationsWithRawResponse):
+class AsyncLeaderClientWithRawResponse(AsyncLeaderClientOperationsWithRawResponse):
     """``client.with_raw_response`` of the async leader client (and ``server_time``)."""
 
     def __init__(self, client: AsyncLeaderClient) -> None:
@@ -494,7 +493,7 @@ class AsyncLeaderClientWithRawResponse(AsyncLeaderOperationsWithRawResponse):
         self.server_time = async_to_raw_response_wrapper(client.server_time)
 
 
-class FollowerClient(FollowerOperations, SyncClient):
+class FollowerClient(FollowerClientOperations, SyncClient):
     """Signed, typed client of Toobit's copy-trading follower API (a follower's key); the
     arguments are :class:`SyncClient`'s. Use as a context manager, or call ``close()``."""
 
@@ -505,7 +504,7 @@ class FollowerClient(FollowerOperations, SyncClient):
         return self._pages(self.list_history_orders, size)
 
 
-class AsyncFollowerClient(AsyncFollowerOperations, AsyncClient):
+class AsyncFollowerClient(AsyncFollowerClientOperations, AsyncClient):
     """The asyncio twin of :class:`FollowerClient`."""
 
     _raw = AsyncFollowerClientWithRawResponse
@@ -515,7 +514,7 @@ class AsyncFollowerClient(AsyncFollowerOperations, AsyncClient):
         return self._pages(self.list_history_orders, size)
 
 
-class LeaderClient(LeaderOperations, SyncClient):
+class LeaderClient(LeaderClientOperations, SyncClient):
     """Signed, typed client of Toobit's copy-trading leader API (a leader's key); the
     arguments are :class:`SyncClient`'s. Use as a context manager, or call ``close()``."""
 
@@ -530,7 +529,7 @@ class LeaderClient(LeaderOperations, SyncClient):
         return self._pages(self.list_followers, size)
 
 
-class AsyncLeaderClient(AsyncLeaderOperations, AsyncClient):
+class AsyncLeaderClient(AsyncLeaderClientOperations, AsyncClient):
     """The asyncio twin of :class:`LeaderClient`."""
 
     _raw = AsyncLeaderClientWithRawResponse
