@@ -292,6 +292,8 @@ def parse_int_param(rule: FieldRule, value: str | None) -> int:
     if _INT_TEXT.fullmatch(value) is None:
         raise invalid(rule.name)
     number = int(value)
+    if rule.enum is not None and number not in rule.enum:  # getTradeData's `type`
+        raise invalid(rule.name)
     if rule.minimum is not None and number < rule.minimum:
         raise invalid(rule.name)
     if rule.maximum is not None and number > rule.maximum:
