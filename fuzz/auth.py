@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
@@ -88,6 +88,55 @@ class ToobitSigner(requests.auth.AuthBase):
         with self._lock:
             self.signed += 1
         return request
+
+
+class SignerByTag(requests.auth.AuthBase):
+    """`requests` auth: signs each request with the key of its operation's side.
+
+    The operation is the one whose path the request goes to, its side the operation's tag
+    in the generated operation table (`fuzz.spec.Contract.tag_of_url`): a leader operation
+    is signed with the leader key, a follower operation with the follower key. A request
+    to a tag without a key is an error, never signed with another side's key.
+    """
+
+    def __init__(
+        self,
+        keys_by_tag: Mapping[str, KeyPair],
+        *,
+        tag_of_url: Callable[[str], str],
+        offset_ms: int = 0,
+        lead_ms: int = 0,
+        recv_window: int | None = DEFAULT_RECV_WINDOW,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.signers = {
+            tag: ToobitSigner(
+                pair, offset_ms=offset_ms, lead_ms=lead_ms, recv_window=recv_window, clock=clock
+            )
+            for tag, pair in keys_by_tag.items()
+        }
+        self.tag_of_url = tag_of_url
+
+    def __repr__(self) -> str:
+        return f"SignerByTag({self.signers!r})"
+
+    @property
+    def keys(self) -> dict[str, KeyPair]:
+        return {tag: signer.keys for tag, signer in self.signers.items()}
+
+    @property
+    def signed(self) -> dict[str, int]:
+        """Requests signed so far, by tag."""
+        return {tag: signer.signed for tag, signer in self.signers.items()}
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        tag = self.tag_of_url(request.url or "")
+        signer = self.signers.get(tag)
+        if signer is None:
+            raise LookupError(
+                f"no key for the {tag!r} operations (keys for {sorted(self.signers)})"
+            )
+        return signer(request)
 
 
 def measure_offset_ms(

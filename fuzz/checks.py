@@ -1,4 +1,4 @@
-"""Business-aware schemathesis checks of the Toobit follower API.
+"""Business-aware schemathesis checks of the Toobit copy-trading API, both sides.
 
 Registered with `@schemathesis.check` on import, so `--checks all` (the CLI) and
 `case.call_and_validate()` (the in-process tests) run them next to the built-in
@@ -22,6 +22,14 @@ tables of fuzz/schemathesis.toml (`fuzz.config`).
                                 (HTTP 403) and no read is
 6. `toobit_no_secret_in_response`
                                 no response body or header contains a secret in use
+7. `toobit_role_key`            against the simulator, no operation is refused as from
+                                an account that is not an (active) leader: each is
+                                signed with its side's seed key, the leader operations
+                                with the demo leader's (a wrong key would pass 1-6, as
+                                the role codes are in the leader operations' x-error-codes)
+
+They apply to both sides alike: the follower operations signed with the follower key, the
+leader operations with the leader key (fuzz.auth.SignerByTag, by the operation's tag).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import json
 import re
 import threading
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 import schemathesis
 from schemathesis.core.parameters import ParameterLocation
@@ -47,6 +56,9 @@ MISSING = object()
 SIGNING_PARAMETERS = frozenset({"recvWindow", "timestamp", "signature"})
 SIGNATURE_INVALID = ErrorCode.INVALID_SIGNATURE
 TIMESTAMP_OUTSIDE_WINDOW = ErrorCode.INVALID_TIMESTAMP
+# An account that is not a leader, or not an active one (x-assumption
+# follower-key-on-leader-endpoint): what a leader operation signed with the wrong key gets.
+ROLE_CODES = frozenset({ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.LEADER_NOT_FOUND})
 _FIELD_IN_MESSAGE = re.compile(r"(?:parameter|paramter) '([^']*)'")
 
 
@@ -86,22 +98,15 @@ def field_in_message(response: Response) -> str | None:
     return match.group(1) if match else None
 
 
-def has_undeclared_query_parameter(case: Case) -> bool:
-    """The query names a parameter the operation does not declare (spec: "Unknown
-    parameters" are refused with UNKNOWN_PARAM, reads and writes alike)."""
-    query = case.query
-    if not isinstance(query, dict) or not query:
-        return False
+def has_undeclared_query_parameter(case: Case, response: Response) -> bool:
+    """The query as sent names a parameter the operation does not declare (spec: "Unknown
+    parameters" are refused with UNKNOWN_PARAM, reads and writes alike). Read from the URL
+    on the wire: `requests` leaves out a value that is None, an empty list, or a list of
+    empty objects, which the case still holds."""
+    url = getattr(response.request, "url", None) or ""
+    sent = {name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
     declared = case.operation.get_parameter_set(ParameterLocation.QUERY)
-    return any(
-        name not in declared and name not in SIGNING_PARAMETERS and reaches_the_wire(value)
-        for name, value in query.items()
-    )
-
-
-def reaches_the_wire(value: Any) -> bool:
-    """`requests` leaves out a query parameter whose value is None or an empty list."""
-    return value is not None and not (isinstance(value, list | tuple) and not value)
+    return any(name not in declared and name not in SIGNING_PARAMETERS for name in sent)
 
 
 def is_effectively_negative(ctx: CheckContext, response: Response, case: Case) -> bool:
@@ -117,7 +122,7 @@ def is_effectively_negative(ctx: CheckContext, response: Response, case: Case) -
     meta = case.meta
     if meta is None or not meta.generation.mode.is_negative or is_probe(case):
         return False
-    if has_undeclared_query_parameter(case):
+    if has_undeclared_query_parameter(case, response):
         return True
     from schemathesis.specs.openapi import checks as builtin
 
@@ -351,6 +356,22 @@ def toobit_no_secret_in_response(ctx: CheckContext, response: Response, case: Ca
     return None
 
 
+# --- 7 ----------------------------------------------------------------------
+@schemathesis.check
+def toobit_role_key(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """Against the simulator, no answer says the signing account is not an active leader."""
+    op = operation_of(case)
+    if op is None or not settings.current().embedded or is_undeclared_method(case):
+        return None
+    code = envelope_code(response)
+    if code in ROLE_CODES:
+        raise AssertionError(
+            f"{op.operation_id} ({op.tag}) was refused as from an account that is not an active"
+            f" leader ({code}): the seed's {op.tag} key should sign it: {describe(response)}"
+        )
+    return None
+
+
 CHECKS = (
     toobit_envelope_code,
     toobit_positive_accepted,
@@ -358,4 +379,5 @@ CHECKS = (
     toobit_rejected_write_keeps_state,
     toobit_read_only_key,
     toobit_no_secret_in_response,
+    toobit_role_key,
 )

@@ -173,6 +173,26 @@ HISTORY = "/api/v2/copy-trading/follower/orders/history"
 CONFIG = "/api/v2/copy-trading/follower/config"
 LEADERS = "/api/v2/copy-trading/follower/leaders"
 STOP_PROFIT_LOSS = "/api/v2/copy-trading/follower/positions/stop-profit-loss"
+LEADER_CONFIG = "/api/v2/copy-trading/leader/config"
+# The page's Update Leader Config example (openapi.yaml), which the seed's demo leader
+# accepts, with another trade protection value: a change to the leader's stored config.
+LEADER_CONFIG_CHANGE = {
+    "unLeadType": 1,
+    "unLeadStartTime": 1717200000000,
+    "unLeadEndTime": 1717286400000,
+    "leadPositionType": 0,
+    "tradeProtect": 5,
+    "profitPeriod": 7,
+    "profitRate": "0.1",
+    "followAssetLowerLimit": "100",
+    "fixedAmountFollowMin": "10",
+    "fixedRateFollowMin": "10",
+    "isNeedInvite": 1,
+    "inviteScope": 2,
+    "symbolIds": ["BTC-SWAP-USDT", "ETH-SWAP-USDT"],
+    "recommendShare": 1,
+    "recommendShareRate": "0.2",
+}
 SUCCESS = {"code": 200, "msg": "success", "data": None}
 UNDOCUMENTED_CODE = min(BY_CODE) - 1  # below every code of the spec's table
 MALFORMED = (ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED, ErrorCode.INVALID_PARAMETER)
@@ -245,6 +265,19 @@ async def write_then_error(ex: Exchange) -> None:
         )
 
 
+async def leader_undocumented_code(ex: Exchange) -> None:
+    """The leader config query answered with a code the spec does not list."""
+    if ex.path == LEADER_CONFIG and ex.method == "GET" and ex.code == SUCCESS["code"]:
+        status, body = error(ErrorCode.LEADER_NOT_AVAILABLE)
+        ex.reply(status, {**body, "code": UNDOCUMENTED_CODE})
+
+
+async def leader_write_then_error(ex: Exchange) -> None:
+    """A rejected leader config update that changed the leader's stored config anyway."""
+    if ex.path == LEADER_CONFIG and ex.method == "PUT" and ex.code not in (None, SUCCESS["code"]):
+        await signed_call(ex.app, "PUT", LEADER_CONFIG, LEADER_CONFIG_CHANGE, keys.leader())
+
+
 async def read_only_write_accepted(ex: Exchange) -> None:
     """A write with the read-only key answered as a success."""
     if ex.code == ErrorCode.NOT_SUPPORTED:
@@ -265,6 +298,8 @@ FAULTS: dict[str, Fault] = {
     "accepts_invalid": accepts_invalid,
     "rejects_valid": rejects_valid,
     "write_then_error": write_then_error,
+    "leader_undocumented_code": leader_undocumented_code,
+    "leader_write_then_error": leader_write_then_error,
     "read_only_write_accepted": read_only_write_accepted,
     "leaks_secret": leaks_secret,
 }

@@ -4,13 +4,16 @@ Importing it registers the checks (`fuzz.checks`), the signing auth and the hook
 (`fuzz.harness`), configured from the environment the runner sets:
 
     FUZZ_TARGET              embedded | live
-    FUZZ_KEY_PROFILE         read-write | read-only (embedded: which seed key signs)
+    FUZZ_KEY_PROFILE         read-write | read-only (embedded: which seed keys sign, one per
+                             side: the operation's tag picks the follower or the leader key)
     FUZZ_ADMIN_URL           the simulator's base URL for /_sim/* (embedded only)
     FUZZ_ADMIN_TOKEN         its admin token, if any
     FUZZ_CLOCK_OFFSET_MS     server time minus local time, measured by the runner
     FUZZ_TIMESTAMP_LEAD_MS   see fuzz.auth.ToobitSigner
     FUZZ_STOP_FILE           live: where to explain a stop on HTTP 429/418
-    TOOBIT_API_KEY / TOOBIT_API_SECRET   live: the key pair
+    TOOBIT_API_KEY / TOOBIT_API_SECRET   live: the follower key pair
+    TOOBIT_LEADER_API_KEY / TOOBIT_LEADER_API_SECRET   live: the leader key pair (optional;
+                             the runner leaves the leader operations out without it)
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import os
 from typing import Any
 
 from fuzz import checks as _checks  # noqa: F401 - registers the checks
-from fuzz import harness, keys, settings
+from fuzz import harness, keys, settings, spec
 from fuzz.admin import AdminClient
-from fuzz.auth import ToobitSigner
+from fuzz.auth import SignerByTag
 
 RATE_LIMIT_STATUSES = (429, 418)
 RATE_LIMIT_EXIT = 75  # EX_TEMPFAIL
@@ -63,18 +66,19 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
             f"{settings.ENV_KEY_PROFILE}={profile!r}: expected read-write or read-only"
         )
     if target == "live":
-        pair = keys.from_env(dict(environ))
+        pairs = keys.live_keys(dict(environ))
         admin = None
     else:
-        pair = keys.read_only() if profile == "read-only" else keys.demo()
+        pairs = keys.seed_keys(profile)
         admin_url = environ.get(settings.ENV_ADMIN_URL)
         admin = (
             AdminClient(base_url=admin_url, token=environ.get(settings.ENV_ADMIN_TOKEN))
             if admin_url
             else None
         )
-    signer = ToobitSigner(
-        pair,
+    signer = SignerByTag(
+        pairs,
+        tag_of_url=spec.load().tag_of_url,
         offset_ms=int(environ.get("FUZZ_CLOCK_OFFSET_MS", "0")),
         lead_ms=int(environ.get(settings.ENV_TIMESTAMP_LEAD_MS, "0")),
     )
@@ -83,7 +87,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         target=target,  # type: ignore[arg-type]
         key_profile=profile,  # type: ignore[arg-type]
         admin=admin,
-        secrets=(pair.secret,),
+        secrets=tuple(dict.fromkeys(pair.secret for pair in pairs.values())),
         signer=signer,
         on_response=_stop_on_rate_limit(stop_file) if stop_file else None,
     )

@@ -8,16 +8,16 @@ by check name (what the CLI prints), e.g. against a deliberately broken app.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import schemathesis
 
-from fuzz import config, harness, keys, settings
+from fuzz import checks, config, harness, keys, settings, spec
 from fuzz.admin import AdminClient
-from fuzz.auth import ToobitSigner, measure_offset_ms
+from fuzz.auth import SignerByTag, measure_offset_ms
 
 # Same clock, exact offset: see fuzz.run.EMBEDDED_TIMESTAMP_LEAD_MS.
 TIMESTAMP_LEAD_MS = 900
@@ -70,18 +70,26 @@ def server_time(app: Any) -> int:
     return int(response.json()["serverTime"])
 
 
-def configure(app: Any, key_profile: settings.KeyProfile = "read-write") -> settings.Settings:
-    """Point the registered signer, hooks and checks at `app` with one of the seed's keys."""
-    pair = keys.read_only() if key_profile == "read-only" else keys.demo()
-    signer = ToobitSigner(
-        pair, offset_ms=measure_offset_ms(lambda: server_time(app)), lead_ms=TIMESTAMP_LEAD_MS
+def configure(
+    app: Any,
+    key_profile: settings.KeyProfile = "read-write",
+    keys_by_tag: Mapping[str, keys.KeyPair] | None = None,
+) -> settings.Settings:
+    """Point the registered signer, hooks and checks at `app` with the seed's keys of
+    `key_profile`, one per side (or `keys_by_tag`, a test's own choice)."""
+    pairs = dict(keys.seed_keys(key_profile) if keys_by_tag is None else keys_by_tag)
+    signer = SignerByTag(
+        pairs,
+        tag_of_url=spec.load().tag_of_url,
+        offset_ms=measure_offset_ms(lambda: server_time(app)),
+        lead_ms=TIMESTAMP_LEAD_MS,
     )
     return harness.configure(
         settings.Settings(
             target="embedded",
             key_profile=key_profile,
             admin=AdminClient(app=app),
-            secrets=(pair.secret,),
+            secrets=tuple(dict.fromkeys(pair.secret for pair in pairs.values())),
             signer=signer,
         )
     )
@@ -120,6 +128,16 @@ class EngineResult:
     errors: list[str] = field(default_factory=list)
     cases: int = 0
     checks_run: set[str] = field(default_factory=set)
+    # cases per side (the operation's tag), and per stateful link applied (its transition id)
+    cases_by_tag: Counter[str] = field(default_factory=Counter)
+    links: Counter[str] = field(default_factory=Counter)
+    # requests a link shaped whose value its expression did not find (schemathesis
+    # generated it), per transition id
+    unresolved_links: Counter[str] = field(default_factory=Counter)
+    # answers (envelope code, or HTTP status without one) per link, applied or not
+    link_codes: dict[str, Counter[Any]] = field(default_factory=lambda: defaultdict(Counter))
+    # answers (envelope code, or HTTP status without one) per side
+    codes_by_tag: dict[str, Counter[Any]] = field(default_factory=lambda: defaultdict(Counter))
 
     @property
     def failed_checks(self) -> set[str]:
@@ -141,6 +159,7 @@ def run_engine(
     operation_ids: Sequence[str] | None = None,
     key_profile: settings.KeyProfile = "read-write",
     seed: int = 1,
+    keys_by_tag: Mapping[str, keys.KeyPair] | None = None,
 ) -> EngineResult:
     """One schemathesis run (the engine the CLI drives) against `app`; failures by check name."""
     from schemathesis.engine import Status, events
@@ -153,12 +172,30 @@ def run_engine(
         schema = schema.include(operation_id=list(operation_ids))
     admin = AdminClient(app=app)
     admin.reset()
-    configure(app, key_profile)
+    configure(app, key_profile, keys_by_tag)
+    contract = spec.load()
     result = EngineResult()
     for event in engine_for(schema).execute():
         if isinstance(event, events.ScenarioFinished):
-            for case_checks in event.recorder.checks.values():
+            recorder = event.recorder
+            for case_id, case_checks in recorder.checks.items():
                 result.cases += 1
+                node = recorder.cases[case_id]
+                op = contract.by_label(node.value.operation.method, node.value.operation.path)
+                tag = op.tag if op is not None else "?"
+                result.cases_by_tag[tag] += 1
+                if node.transition is not None:
+                    applied = node.is_transition_applied
+                    links = result.links if applied else result.unresolved_links
+                    links[str(node.transition.id)] += 1
+                interaction = recorder.interactions.get(case_id)
+                if interaction is not None and interaction.response is not None:
+                    answer = interaction.response
+                    data = checks.envelope(answer)  # type: ignore[arg-type]
+                    code = data.get("code") if data else f"HTTP {answer.status_code}"
+                    result.codes_by_tag[tag][code] += 1
+                    if node.transition is not None:
+                        result.link_codes[str(node.transition.id)][code] += 1
                 for check in case_checks:
                     result.checks_run.add(check.name)
                     if check.status == Status.FAILURE and check.failure_info is not None:

@@ -1,12 +1,19 @@
 """`python -m fuzz.run`: schemathesis over openapi.yaml, against the embedded simulator or a host.
 
+Both sides of copy trading in every pass: each request is signed with the key of its
+operation's side, the operation's tag in the generated operation table (follower
+operations with a follower key, leader operations with a leader key; fuzz.auth.SignerByTag).
+The summary counts cases and failures per side.
+
 Embedded (default): starts `toobit-follower-sim serve` on a free 127.0.0.1 port
 from the default seed (admin endpoints behind a random token, a rate limit no run
 reaches), then runs schemathesis once per pass, resetting the simulator to the
 seed before each:
 
-    read-write key: examples, coverage, fuzzing, stateful (one pass per phase)
-    read-only key:  every phase, fewer examples
+    read-write keys: examples, coverage, fuzzing, stateful (one pass per phase); the
+                    stateful links run with the key of their operations' side (config GET
+                    -> PUT and followers -> remove with the leader key)
+    read-only keys: every phase, fewer examples
     variants:       examples and fuzzing, fewer examples, against a second simulator
                     started with --variants (every success answer in another shape the
                     spec allows: "" and null decimals, 64-bit integers as numbers,
@@ -14,9 +21,11 @@ seed before each:
                     the response checks meet them. Not stateful: its links would copy
                     an unlisted enum value from an answer into a request.
 
-Live (`--url`): the key pair from TOOBIT_API_KEY / TOOBIT_API_SECRET; GET
-operations only unless `--allow-writes`; `--rate-limit` (default 20/s, under the
-3000 weight per minute); a 429/418 stops the run at once; no /_sim/* calls.
+Live (`--url`): the follower key pair from TOOBIT_API_KEY / TOOBIT_API_SECRET, and a
+leader pair from TOOBIT_LEADER_API_KEY / TOOBIT_LEADER_API_SECRET (without it the leader
+operations are left out); GET operations only unless `--allow-writes`; `--rate-limit`
+(default 20/s, under the 3000 weight per minute); a 429/418 stops the run at once; no
+/_sim/* calls.
 
 Reports (git-ignored) in reports/: fuzz-junit-<pass>.xml (schemathesis JUnit),
 fuzz-<pass>.ndjson (its event stream), fuzz-<pass>.log (its console output),
@@ -130,12 +139,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 # --- operation selection ----------------------------------------------------------
-def operation_filter(contract: spec.Contract, allow_writes: bool) -> list[str]:
-    """schemathesis arguments selecting the operations: GETs only unless writes are allowed."""
-    if allow_writes:
+def selected_operations(
+    contract: spec.Contract, allow_writes: bool, tags: Sequence[str] | None = None
+) -> list[str]:
+    """The operations of `tags` (default: every tag) a run fuzzes: GETs only unless writes
+    are allowed."""
+    chosen = contract.tags if tags is None else tags
+    return [
+        op.operation_id
+        for op in contract.operations.values()
+        if op.tag in chosen and (allow_writes or not op.is_write)
+    ]
+
+
+def operation_filter(
+    contract: spec.Contract, allow_writes: bool, tags: Sequence[str] | None = None
+) -> list[str]:
+    """schemathesis arguments selecting the operations of `selected_operations` (none when
+    that is every operation)."""
+    selected = selected_operations(contract, allow_writes, tags)
+    if selected == list(contract.operations):
         return []
     args: list[str] = []
-    for operation_id in contract.read_only_operation_ids():
+    for operation_id in selected:
         args += ["--include-operation-id", operation_id]
     return args
 
@@ -294,6 +320,15 @@ def run_pass(
     return result
 
 
+def sides_line(stats: summary.PassStats | None) -> str:
+    """`follower 120/0, leader 95/0`: cases / unique failures per side."""
+    if not stats:
+        return ""
+    return ", ".join(
+        f"{tag} {side.cases}/{side.failures}" for tag, side in sorted(stats.sides.items())
+    )
+
+
 def print_pass(result: PassResult) -> None:
     stats = result.stats
     cases = stats.cases if stats else 0
@@ -301,7 +336,7 @@ def print_pass(result: PassResult) -> None:
     verdict = "ok" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
     print(
         f"  {result.spec.name:<22} {cases:>5} cases  {result.seconds:6.1f} s  "
-        f"{failures} unique failure(s)  {verdict}",
+        f"{failures} unique failure(s)  {verdict}  [cases/failures: {sides_line(stats)}]",
         flush=True,
     )
 
@@ -402,20 +437,25 @@ def run_passes(
 
 
 def run_live(args: argparse.Namespace, seed: int) -> tuple[list[PassResult], dict[str, str]]:
-    pair = keys.from_env()  # MissingKeys before anything is sent
+    pairs = keys.live_keys()  # MissingKeys before anything is sent
     url = args.url.rstrip("/")
     contract = spec.load()
-    selection = operation_filter(contract, args.allow_writes)
+    tags = [tag for tag in contract.tags if tag in pairs]
+    selection = operation_filter(contract, args.allow_writes, tags)
     report_dir: Path = args.report_dir
     stop_file = report_dir / "fuzz-live-stop.json"
     stop_file.unlink(missing_ok=True)
     offset = measure_offset_ms(lambda: server_time_ms(url))
-    operations = (
-        contract.read_only_operation_ids() if not args.allow_writes else list(contract.operations)
-    )
+    operations = selected_operations(contract, args.allow_writes, tags)
+    left_out = [tag for tag in contract.tags if tag not in pairs]
     facts = {
         "target": f"live host {url}",
-        "key": repr(pair),
+        "keys": ", ".join(f"{tag}: {pair!r}" for tag, pair in pairs.items())
+        + "".join(
+            f"; {tag}: none ({keys.LEADER_KEY_ENV} / {keys.LEADER_SECRET_ENV} not set),"
+            f" its operations left out"
+            for tag in left_out
+        ),
         "operations": ", ".join(operations)
         + ("" if args.allow_writes else " (GET only; --allow-writes for all)"),
         "rate limit": args.rate_limit,
@@ -484,10 +524,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets_in_use: list[str] = []
     try:
         if args.url:
-            secrets_in_use.append(keys.from_env().secret)
+            secrets_in_use += [pair.secret for pair in keys.live_keys().values()]
             results, facts = run_live(args, seed)
         else:
-            secrets_in_use.append(keys.DEMO_SECRET)
+            for profile in ("read-write", "read-only"):
+                secrets_in_use += [pair.secret for pair in keys.seed_keys(profile).values()]
             results, facts = run_embedded(args, seed)
     except keys.MissingKeys as exc:
         print(f"fuzz: {exc}", file=sys.stderr)
@@ -513,7 +554,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     total_cases = sum(r.stats.cases for r in results if r.stats)
     shown = summary_path.relative_to(REPO) if summary_path.is_relative_to(REPO) else summary_path
-    print(f"fuzz: {total_cases} cases in {elapsed:.1f} s; summary {shown}")
+    per_side: dict[str, list[int]] = {}
+    for r in results:
+        for tag, side in (r.stats.sides if r.stats else {}).items():
+            entry = per_side.setdefault(tag, [0, 0, 0])
+            entry[0] += 1
+            entry[1] += side.cases
+            entry[2] += side.failures
+    sides = "; ".join(
+        f"{tag}: {n} passes, {cases} cases, {failures} unique failure(s)"
+        for tag, (n, cases, failures) in sorted(per_side.items())
+    )
+    print(f"fuzz: {total_cases} cases in {elapsed:.1f} s ({sides}); summary {shown}")
     if leaks:
         print(
             "fuzz: FAILED: the secret appears in " + ", ".join(str(p) for p in leaks),

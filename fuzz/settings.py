@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fuzz.admin import AdminClient
-from fuzz.auth import ToobitSigner
+from fuzz.auth import SignerByTag
 
 Target = Literal["embedded", "live"]
 KeyProfile = Literal["read-write", "read-only"]
@@ -32,7 +32,8 @@ class Settings:
     admin: AdminClient | None = None
     # Strings that must never appear in a response (the secrets in use).
     secrets: tuple[str, ...] = field(default=(), repr=False)
-    signer: ToobitSigner | None = None
+    # Signs each request with the key of its operation's tag (fuzz.auth.SignerByTag).
+    signer: SignerByTag | None = None
     # Called after every response (the live runner stops on 429/418 with it).
     on_response: Callable[[Any, Any], None] | None = None
 

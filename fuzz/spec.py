@@ -13,9 +13,12 @@ family with no edit here. Only a rule that acts on one code names it, as
 from __future__ import annotations
 
 import functools
+import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from toobit_follower_models.errors import ERROR_TABLE, ErrorCode
 from toobit_follower_models.operations import OPERATIONS
@@ -58,7 +61,7 @@ STATUS_OF_CODE: dict[int, frozenset[int]] = _statuses_by_code()
 AUTH_CODES = frozenset(row.code for row in ERROR_TABLE if row.http_status == UNAUTHORIZED_STATUS)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Operation:
     operation_id: str
     method: str  # upper case
@@ -66,10 +69,19 @@ class Operation:
     error_codes: frozenset[int] | None  # x-error-codes; None when the spec lists none
     signed: bool  # has a security requirement
     is_write: bool  # the method is not GET
+    tag: str  # the first tag: the side of copy trading (`follower`, `leader`), whose key signs
 
     @property
     def label(self) -> str:
         return f"{self.method} {self.path}"
+
+    @functools.cached_property
+    def path_pattern(self) -> re.Pattern[str]:
+        """The path of a URL sent to this operation: the template after the base URL's own
+        path, if any; a path parameter is one percent-encoded segment (possibly empty, as a
+        generated negative value may be)."""
+        parts = re.split(r"\{[^{}/]+\}", self.path)
+        return re.compile("(?:/.*)?" + "[^/]*".join(re.escape(part) for part in parts))
 
 
 @dataclass(frozen=True)
@@ -89,12 +101,34 @@ class Contract:
         codes = op.error_codes if op.error_codes is not None else self.documented_codes
         return codes | {SUCCESS}
 
-    def read_only_operation_ids(self) -> list[str]:
-        """Operations that cannot change anything: the GETs, in spec order."""
-        return [op.operation_id for op in self.operations.values() if not op.is_write]
+    def read_only_operation_ids(self, tags: Collection[str] | None = None) -> list[str]:
+        """Operations that cannot change anything: the GETs, in spec order (of `tags` only,
+        when given)."""
+        return [
+            op.operation_id
+            for op in self.operations.values()
+            if not op.is_write and (tags is None or op.tag in tags)
+        ]
 
     def write_operation_ids(self) -> list[str]:
         return [op.operation_id for op in self.operations.values() if op.is_write]
+
+    @functools.cached_property
+    def tags(self) -> tuple[str, ...]:
+        """The sides of the contract, in the spec's order: each operation's first tag."""
+        return tuple(dict.fromkeys(op.tag for op in self.operations.values()))
+
+    def operation_ids(self, tag: str) -> list[str]:
+        return [op.operation_id for op in self.operations.values() if op.tag == tag]
+
+    def tag_of_url(self, url: str) -> str:
+        """The tag of the operation whose path `url` is sent to, whatever the method (a
+        coverage probe may send an undeclared one)."""
+        path = urlsplit(url).path
+        found = {op.tag for op in self.operations.values() if op.path_pattern.fullmatch(path)}
+        if len(found) != 1:
+            raise LookupError(f"{path!r} is the path of {len(found)} tags' operations, not one")
+        return found.pop()
 
 
 @functools.cache
@@ -108,6 +142,7 @@ def load() -> Contract:
             error_codes=op.error_codes or None,
             signed=op.signed,
             is_write=op.write,
+            tag=op.tag,
         )
         for op in OPERATIONS
     }

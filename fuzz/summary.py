@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fuzz import spec
+
 if TYPE_CHECKING:
     from fuzz.run import PassResult
 
@@ -51,6 +53,24 @@ class OperationStats:
 
 
 @dataclass
+class SideStats:
+    """One side of copy trading (an operation tag) within a pass."""
+
+    cases: int = 0
+    failed_cases: int = 0
+    failures: int = 0  # unique failures
+
+
+def side_of(operation: str) -> str:
+    """The tag of an operation label (`GET /api/...`, the path a template or as sent)."""
+    _, _, path = operation.partition(" ")
+    try:
+        return spec.load().tag_of_url(path)
+    except LookupError:
+        return "?"
+
+
+@dataclass
 class PassStats:
     cases: int = 0
     requests: int = 0
@@ -59,12 +79,16 @@ class PassStats:
     operations: dict[str, OperationStats] = field(
         default_factory=lambda: defaultdict(OperationStats)
     )
+    sides: dict[str, SideStats] = field(default_factory=lambda: defaultdict(SideStats))
     checks: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     failures: list[Failure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seed: int | None = None
     # stateful: link name -> answers (code) of the requests the link shaped
     links: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    # ... and of those where its expression found nothing in the answer, so schemathesis
+    # generated the value (RemoveFirstFollower: no My Followers row carries a user ID)
+    unresolved_links: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
 
 def _decode(content: Any) -> str:
@@ -150,7 +174,9 @@ def _scenario(
         if phase == "stateful":
             operation = f"{case.get('method', '?')} {case.get('path', '?')}"
         op_stats = stats.operations[operation]
+        side = stats.sides[side_of(operation)]
         op_stats.cases += 1
+        side.cases += 1
         stats.cases += 1
         phase_cases[phase] += 1
         op_stats.modes[(meta.get("generation") or {}).get("mode", "?")] += 1
@@ -162,8 +188,10 @@ def _scenario(
             answer = _envelope_code(body, response.get("status_code", 0))
             op_stats.codes[answer] += 1
             transition = cases.get(case_id, {}).get("transition")
-            if transition and cases[case_id].get("is_transition_applied"):
-                stats.links[_link_name(transition.get("id", "?"))][answer] += 1
+            if transition:
+                applied = cases[case_id].get("is_transition_applied")
+                links = stats.links if applied else stats.unresolved_links
+                links[_link_name(transition.get("id", "?"))][answer] += 1
         failed = False
         for result in results:
             stats.checks[result["name"]][result["status"]] += 1
@@ -186,8 +214,10 @@ def _scenario(
             if failure.key not in seen:
                 seen.add(failure.key)
                 stats.failures.append(failure)
+                side.failures += 1
         if failed:
             op_stats.failed_cases += 1
+            side.failed_cases += 1
 
 
 def _link_name(transition_id: str) -> str:
@@ -255,6 +285,23 @@ def render(results: list[PassResult], facts: dict[str, str], elapsed: float) -> 
         ],
         rows,
     )
+    lines += ["", "## Per side (operation tag; each side signed with its own key)", ""]
+    rows = []
+    totals: dict[str, SideStats] = defaultdict(SideStats)
+    for r in results:
+        if not r.stats:
+            continue
+        for tag, side in sorted(r.stats.sides.items()):
+            rows.append([r.spec.name, tag, side.cases, side.failed_cases, side.failures])
+            total = totals[tag]
+            total.cases += side.cases
+            total.failed_cases += side.failed_cases
+            total.failures += side.failures
+    rows += [
+        ["**all passes**", tag, t.cases, t.failed_cases, t.failures]
+        for tag, t in sorted(totals.items())
+    ]
+    lines += _table(["pass", "side", "cases", "failed cases", "unique failures"], rows)
     lines += ["", "## Per phase", ""]
     rows = []
     for r in results:
@@ -309,18 +356,38 @@ def render(results: list[PassResult], facts: dict[str, str], elapsed: float) -> 
     lines += _table(["check", "passed", "failed", "skipped"], rows)
 
     links: dict[str, Counter[str]] = defaultdict(Counter)
+    unresolved: dict[str, Counter[str]] = defaultdict(Counter)
     for r in results:
         if r.stats and r.spec.key_profile == "read-write":
             for name, counter in r.stats.links.items():
                 links[name].update(counter)
-    if links:
-        lines += ["", "## Stateful links (read-write key)", ""]
-        rows = [
-            [name, sum(c.values()), ", ".join(f"{code}: {n}" for code, n in c.most_common())]
-            for name, c in sorted(links.items())
+            for name, counter in r.stats.unresolved_links.items():
+                unresolved[name].update(counter)
+    if links or unresolved:
+        lines += [
+            "",
+            "## Stateful links (read-write keys; each request signed with its side's key)",
+            "",
         ]
+        rows = []
+        for name in sorted(set(links) | set(unresolved)):
+            answers = links[name] + unresolved[name]
+            rows.append(
+                [
+                    name,
+                    sum(links[name].values()),
+                    sum(unresolved[name].values()),
+                    ", ".join(f"{code}: {n}" for code, n in answers.most_common()),
+                ]
+            )
         lines += _table(
-            ["link (source -> target)", "requests shaped by it", "answers (code: count)"], rows
+            [
+                "link (source -> target)",
+                "requests shaped by it",
+                "of which its value was generated (not in the answer)",
+                "answers (code: count)",
+            ],
+            rows,
         )
 
     failures = [(r.spec.name, f) for r in results if r.stats for f in r.stats.failures]

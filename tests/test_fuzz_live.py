@@ -1,6 +1,7 @@
 """The live mode of `python -m fuzz.run --url ...`, without any network: it refuses to
-start without the key pair, selects only GET operations unless writes are allowed, and
-passes the rate limit and the operation filter to schemathesis."""
+start without the key pair, selects only GET operations unless writes are allowed, leaves
+the leader operations out without a leader key, and passes the rate limit and the
+operation filter to schemathesis."""
 
 from __future__ import annotations
 
@@ -18,8 +19,25 @@ import requests  # noqa: E402
 
 from fuzz import keys, run, spec  # noqa: E402
 
-GETS = ["getServerTime", "listCurrentOrders", "listHistoryOrders", "getFollowConfig", "listLeaders"]
-WRITES = {"updateStopProfitLoss", "updateFollowConfig", "cancelLeader"}
+FOLLOWER_GETS = [
+    "getServerTime",
+    "listCurrentOrders",
+    "listHistoryOrders",
+    "getFollowConfig",
+    "listLeaders",
+]
+LEADER_GETS = [
+    "listCurrentLeadOrders",
+    "listHistoryLeadOrders",
+    "getTradeData",
+    "listProfitSharingHistory",
+    "listLeaderSymbols",
+    "getLeaderConfig",
+    "listFollowers",
+]
+GETS = FOLLOWER_GETS + LEADER_GETS
+FOLLOWER_WRITES = {"updateStopProfitLoss", "updateFollowConfig", "cancelLeader"}
+WRITES = FOLLOWER_WRITES | {"updateLeaderConfig", "removeFollower"}
 
 
 @pytest.fixture
@@ -87,6 +105,14 @@ def test_allow_writes_selects_everything() -> None:
     assert run.operation_filter(spec.load(), allow_writes=True) == []
 
 
+def test_the_follower_side_alone_selects_its_operations_by_tag() -> None:
+    contract = spec.load()
+    reads = run.operation_filter(contract, allow_writes=False, tags=["follower"])
+    assert reads[1::2] == FOLLOWER_GETS
+    both = run.operation_filter(contract, allow_writes=True, tags=["follower"])
+    assert set(both[1::2]) == set(FOLLOWER_GETS) | FOLLOWER_WRITES
+
+
 def test_allow_writes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALLOW_WRITES", "1")
     assert run.parse_args(["--url", "https://x.invalid"]).allow_writes is True
@@ -99,6 +125,8 @@ def test_live_pass_is_read_only_rate_limited_and_never_touches_admin(
 ) -> None:
     monkeypatch.setenv("TOOBIT_API_KEY", "LiveKey123")
     monkeypatch.setenv("TOOBIT_API_SECRET", "live-secret-value")
+    monkeypatch.setenv("TOOBIT_LEADER_API_KEY", "LiveLeaderKey1")
+    monkeypatch.setenv("TOOBIT_LEADER_API_SECRET", "live-leader-secret")
     monkeypatch.setattr(run, "server_time_ms", lambda url: 1_717_200_000_000)
     seen = {}
 
@@ -118,7 +146,50 @@ def test_live_pass_is_read_only_rate_limited_and_never_touches_admin(
     assert env["FUZZ_TARGET"] == "live"
     assert "FUZZ_ADMIN_URL" not in env and "FUZZ_ADMIN_TOKEN" not in env
     assert env["FUZZ_STOP_FILE"]
-    assert "live-secret-value" not in repr(facts) and "live-secret-value" not in repr(results)
+    for secret in ("live-secret-value", "live-leader-secret"):
+        assert secret not in repr(facts) and secret not in repr(results)
+
+
+def test_live_without_a_leader_key_leaves_the_leader_operations_out(
+    monkeypatch: pytest.MonkeyPatch, no_network: list[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TOOBIT_API_KEY", "LiveKey123")
+    monkeypatch.setenv("TOOBIT_API_SECRET", "live-secret-value")
+    monkeypatch.delenv("TOOBIT_LEADER_API_KEY", raising=False)
+    monkeypatch.delenv("TOOBIT_LEADER_API_SECRET", raising=False)
+    monkeypatch.setattr(run, "server_time_ms", lambda url: 1_717_200_000_000)
+    seen = {}
+
+    def fake_pass(the_pass, *, url, seed, report_dir, env, extra, verbose):  # type: ignore[no-untyped-def]
+        seen.update(extra=list(extra))
+        return run.PassResult(the_pass, 0, 0.1, tmp_path / "j.xml", tmp_path / "n", tmp_path / "l")
+
+    monkeypatch.setattr(run, "run_pass", fake_pass)
+    for allow_writes, expected in ((False, FOLLOWER_GETS), (True, FOLLOWER_GETS)):
+        argv = ["--url", "https://api.example.invalid", "--report-dir", str(tmp_path)]
+        args = run.parse_args(argv + (["--allow-writes"] if allow_writes else []))
+        _, facts = run.run_live(args, seed=7)
+        extra = seen["extra"]
+        selected = set(extra[1 : extra.index("--rate-limit") : 2])
+        assert selected == set(expected) | (FOLLOWER_WRITES if allow_writes else set())
+        assert "leader: none (TOOBIT_LEADER_API_KEY" in facts["keys"]
+    assert no_network == []
+
+
+def test_half_a_leader_key_refuses_the_live_run(
+    monkeypatch: pytest.MonkeyPatch,
+    no_network: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TOOBIT_API_KEY", "LiveKey123")
+    monkeypatch.setenv("TOOBIT_API_SECRET", "live-secret-value")
+    monkeypatch.setenv("TOOBIT_LEADER_API_KEY", "LiveLeaderKey1")
+    monkeypatch.delenv("TOOBIT_LEADER_API_SECRET", raising=False)
+    code = run.main(["--url", "https://api.example.invalid", "--report-dir", str(tmp_path)])
+    assert code == run.EXIT_USAGE
+    assert "TOOBIT_LEADER_API_SECRET" in capsys.readouterr().err
+    assert no_network == []
 
 
 def test_live_rate_limit_stays_under_the_documented_weight() -> None:

@@ -1,5 +1,6 @@
 """The fuzzer's pieces that need no simulator run: signing, the signer on a prepared
-request, settings from the environment, the seed keys, the summary and the secret scan."""
+request, the key of each side (by the operation's tag), settings from the environment, the
+seed keys, the summary and the secret scan."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ if str(ROOT) not in sys.path:
 import pytest  # noqa: E402
 import requests  # noqa: E402
 import yaml  # noqa: E402
+from toobit_follower_models.operations import OPERATIONS  # noqa: E402
+from toobit_follower_sim import testing  # noqa: E402
 from toobit_follower_sim.signing import new_mac, parse_query, signature_ok  # noqa: E402
 
-from fuzz import hooks, keys, seed, signing, summary  # noqa: E402
-from fuzz.auth import ToobitSigner, measure_offset_ms  # noqa: E402
+from fuzz import hooks, keys, seed, signing, spec, summary  # noqa: E402
+from fuzz.auth import SignerByTag, ToobitSigner, measure_offset_ms  # noqa: E402
 
 SECRET = keys.DEMO_SECRET
 STOP_BODY = (
@@ -135,6 +138,70 @@ def test_seed_keys_come_from_the_simulator_seed_file() -> None:
     assert 123456789 in seed.leader_ids()
 
 
+# --- the key of each side ------------------------------------------------------------
+# The seed's keys per side and profile, as the simulator exports them (the oracle).
+SEED_KEYS = {
+    ("follower", "read-write"): (testing.DEMO_API_KEY, testing.DEMO_API_SECRET),
+    ("follower", "read-only"): (keys.read_only().api_key, testing.DEMO_API_SECRET),
+    ("leader", "read-write"): (testing.LEADER_API_KEY, testing.LEADER_API_SECRET),
+    ("leader", "read-only"): (testing.LEADER_READONLY_API_KEY, testing.LEADER_READONLY_API_SECRET),
+}
+
+
+def _url(op, prefix: str = "http://sim", value: str = "123") -> str:  # type: ignore[no-untyped-def]
+    path = op.path
+    for param in op.params:
+        path = path.replace("{" + param.name + "}", value)
+    return prefix + path
+
+
+def test_every_operation_of_the_table_is_signed_with_its_sides_key() -> None:
+    """The key is the one of the operation's tag (generated table), for every operation,
+    whatever the path parameter and base URL path, and the signature verifies with that
+    key's secret."""
+    contract = spec.load()
+    assert set(contract.tags) == {"follower", "leader"}
+    assert {op.tag for op in OPERATIONS} == set(contract.tags)
+    for profile in ("read-write", "read-only"):
+        pairs = keys.seed_keys(profile)
+        assert {tag: (p.api_key, p.secret) for tag, p in pairs.items()} == {
+            tag: SEED_KEYS[tag, kind] for tag, kind in SEED_KEYS if kind == profile
+        }
+        signer = SignerByTag(pairs, tag_of_url=contract.tag_of_url, clock=lambda: 1_717_200_000.0)
+        for op in OPERATIONS:
+            for url in (_url(op), _url(op, "http://h/prefix", ""), _url(op, value="%2F..")):
+                signed = signer(prepare(op.method, url))
+                api_key, secret = SEED_KEYS[op.tag, profile]
+                assert signed.headers["X-BB-APIKEY"] == api_key, (op.operation_id, url)
+                query = parse_query(signed.url.split("?", 1)[1].encode())
+                assert signature_ok(new_mac(secret), query, b"")
+            # a coverage probe with a method the path does not declare: the same side's key
+            assert signer(prepare("TRACE", _url(op))).headers["X-BB-APIKEY"] == api_key
+    counts = signer.signed
+    assert counts == {tag: 4 * sum(op.tag == tag for op in OPERATIONS) for tag in contract.tags}
+
+
+def test_the_two_sides_have_different_keys_of_the_seeds_accounts() -> None:
+    data = yaml.safe_load(seed.REPO_SEED.read_text(encoding="utf-8"))
+    entries = {entry["key"]: entry for entry in data["apiKeys"]}
+    for profile, permission in (("read-write", "READ_WRITE"), ("read-only", "READ_ONLY")):
+        pairs = keys.seed_keys(profile)
+        assert entries[pairs["leader"].api_key]["accountId"] == testing.LEADER_ID
+        assert entries[pairs["follower"].api_key]["accountId"] == seed.FOLLOWER_ID
+        assert {entries[p.api_key]["permission"] for p in pairs.values()} == {permission}
+
+
+def test_a_side_without_a_key_is_never_signed_with_another_sides_key() -> None:
+    contract = spec.load()
+    signer = SignerByTag({"follower": keys.demo()}, tag_of_url=contract.tag_of_url)
+    leader_op = next(op for op in OPERATIONS if op.tag == "leader")
+    with pytest.raises(LookupError, match="leader"):
+        signer(prepare(leader_op.method, _url(leader_op)))
+    with pytest.raises(LookupError):
+        contract.tag_of_url("http://sim/api/v2/copy-trading/nowhere")
+    assert SECRET not in repr(signer)
+
+
 def test_settings_from_the_runner_environment() -> None:
     s = hooks.settings_from_env(
         {
@@ -147,10 +214,15 @@ def test_settings_from_the_runner_environment() -> None:
         }
     )
     assert s.read_only and s.embedded
-    assert s.signer is not None and s.signer.keys.api_key == keys.read_only().api_key
-    assert (s.signer.offset_ms, s.signer.lead_ms) == (-12, 900)
+    assert s.signer is not None
+    assert {tag: pair.api_key for tag, pair in s.signer.keys.items()} == {
+        "follower": keys.read_only().api_key,
+        "leader": testing.LEADER_READONLY_API_KEY,
+    }
+    assert {(x.offset_ms, x.lead_ms) for x in s.signer.signers.values()} == {(-12, 900)}
     assert s.admin is not None and s.admin.token == "t0k"
-    assert SECRET in s.secrets and SECRET not in repr(s)
+    assert {SECRET, testing.LEADER_READONLY_API_SECRET} == set(s.secrets)
+    assert SECRET not in repr(s)
     live = hooks.settings_from_env(
         {
             "FUZZ_TARGET": "live",
@@ -160,8 +232,27 @@ def test_settings_from_the_runner_environment() -> None:
         }
     )
     assert live.admin is None and live.secrets == ("S1",)
+    assert live.signer is not None and set(live.signer.keys) == {"follower"}
+    both = hooks.settings_from_env(
+        {
+            "FUZZ_TARGET": "live",
+            "TOOBIT_API_KEY": "K1",
+            "TOOBIT_API_SECRET": "S1",
+            "TOOBIT_LEADER_API_KEY": "L1",
+            "TOOBIT_LEADER_API_SECRET": "S2",
+        }
+    )
+    assert both.signer is not None
+    assert {tag: p.api_key for tag, p in both.signer.keys.items()} == {
+        "follower": "K1",
+        "leader": "L1",
+    }
+    assert both.secrets == ("S1", "S2") and "S2" not in repr(both)
     with pytest.raises(keys.MissingKeys):
         hooks.settings_from_env({"FUZZ_TARGET": "live"})
+    half = {"FUZZ_TARGET": "live", "TOOBIT_API_KEY": "K1", "TOOBIT_API_SECRET": "S1"}
+    with pytest.raises(keys.MissingKeys, match="TOOBIT_LEADER_API_SECRET"):
+        hooks.settings_from_env({**half, "TOOBIT_LEADER_API_KEY": "L1"})
     with pytest.raises(ValueError, match="FUZZ_TARGET"):
         hooks.settings_from_env({"FUZZ_TARGET": "production"})
 
@@ -240,7 +331,13 @@ def test_secret_scan_finds_raw_and_base64_copies(tmp_path: Path) -> None:
     assert summary.scan_for_secrets(tmp_path, []) == []
 
 
-def _fake(code: int, status: int, mode: str = "positive", method: str = "GET"):  # type: ignore[no-untyped-def]
+def _fake(  # type: ignore[no-untyped-def]
+    code: int,
+    status: int,
+    mode: str = "positive",
+    method: str = "GET",
+    path: str = "/api/v2/copy-trading/follower/leaders",
+):
     from types import SimpleNamespace
 
     from schemathesis.generation import GenerationMode
@@ -249,7 +346,7 @@ def _fake(code: int, status: int, mode: str = "positive", method: str = "GET"): 
         generation=SimpleNamespace(mode=GenerationMode(mode)), phase=SimpleNamespace(data=None)
     )
     case = SimpleNamespace(
-        operation=SimpleNamespace(method=method, path="/api/v2/copy-trading/follower/leaders"),
+        operation=SimpleNamespace(method=method, path=path),
         method=method,
         meta=meta,
         _meta=meta,
@@ -313,15 +410,117 @@ def test_an_undeclared_query_parameter_must_be_refused(query, code, status, fail
     if isinstance(code, str):
         code, status = BY_NAME[code].code, BY_NAME[code].http_status
     case, response = _fake(code, status, mode="negative")
-    case.query = query
+
+    def sent(query):  # type: ignore[no-untyped-def]
+        """The case's query, and the response to it as `requests` put it on the wire."""
+        case.query = query
+        response.request.url = signer()(prepare("GET", "http://sim/l", params=query)).url
+        return case, response
+
     case.operation.get_parameter_set = lambda location: {"recvWindow"}
-    assert checks.has_undeclared_query_parameter(case)
+    assert checks.has_undeclared_query_parameter(*sent(query))
     if fails:
         with pytest.raises(AssertionError, match="schema-invalid"):
             checks.toobit_negative_rejected(None, response, case)  # type: ignore[arg-type]
     else:
         assert checks.toobit_negative_rejected(None, response, case) is None  # type: ignore[arg-type]
-    # what requests leaves out never reaches the server (stateful phase: {"": []})
-    for query in ({"recvWindow": 5000}, {"recvWindow": 1, "": []}, {"x": None}):
-        case.query = query
-        assert not checks.has_undeclared_query_parameter(case), query
+    # what requests leaves out never reaches the server (stateful phase: {"": []}; fuzzing
+    # phase: {"Ï": [{}]}, a list of empty objects): the query on the wire is what counts
+    for query in ({"recvWindow": 5000}, {"recvWindow": 1, "": []}, {"x": None}, {"Ï": [{}]}):
+        assert not checks.has_undeclared_query_parameter(*sent(query)), query
+    assert checks.has_undeclared_query_parameter(*sent({"Ï": [{"b": 1}]}))  # sent as Ï=b
+
+
+@pytest.mark.parametrize(
+    ("target", "name", "fails"),
+    [
+        ("embedded", "LEADER_NOT_AVAILABLE", True),  # signed with a key that is no leader's
+        ("embedded", "LEADER_NOT_FOUND", True),
+        ("embedded", "INVALID_PARAMETER", False),
+        ("live", "LEADER_NOT_AVAILABLE", False),  # a live leader may be inactive
+    ],
+)
+def test_a_leader_operation_refused_for_the_role_fails_against_the_simulator(
+    target: str, name: str, fails: bool
+) -> None:
+    from toobit_follower_models.errors import BY_NAME
+
+    from fuzz import checks, harness, settings
+
+    harness.configure(settings.Settings(target=target))  # type: ignore[arg-type]
+    row = BY_NAME[name]
+    case, response = _fake(row.code, row.http_status, path="/api/v2/copy-trading/leader/config")
+    try:
+        if fails:
+            with pytest.raises(AssertionError, match="getLeaderConfig \\(leader\\)"):
+                checks.toobit_role_key(None, response, case)  # type: ignore[arg-type]
+        else:
+            assert checks.toobit_role_key(None, response, case) is None  # type: ignore[arg-type]
+    finally:
+        harness.configure(settings.Settings())
+
+
+def test_summary_counts_cases_failures_and_unresolved_links_per_side(tmp_path: Path) -> None:
+    """Each case counts for its operation's tag, stateful cases (template paths) too."""
+
+    def case(method: str, path: str) -> dict:  # type: ignore[type-arg]
+        return {"value": {"method": method, "path": path, "meta": {}}}
+
+    cases = {
+        "f": case("GET", "/api/v2/copy-trading/follower/leaders"),
+        "l": case("GET", "/api/v2/copy-trading/leader/config"),
+        "d": {
+            **case("DELETE", "/api/v2/copy-trading/leader/followers/{followerUserId}"),
+            "transition": {"id": "GET /a/followers -> [200] RemoveFirstFollower -> DELETE /b"},
+            "is_transition_applied": False,  # its value was generated, not found
+        },
+    }
+    failed = {"name": "toobit_role_key", "status": "failure", "failure_info": {"failure": {}}}
+    checks = {
+        "f": [{"name": "not_a_server_error", "status": "success"}],
+        "l": [failed],
+        "d": [{"name": "not_a_server_error", "status": "success"}],
+    }
+    lines = [
+        _event(
+            "ScenarioFinished",
+            phase="stateful",
+            recorder={
+                "label": "x",
+                "cases": cases,
+                "checks": checks,
+                "interactions": {
+                    "d": {
+                        "request": {"method": "DELETE", "uri": "http://s/b"},
+                        "response": {"status_code": 400, "content": _b64('{"code":-120055}')},
+                    }
+                },
+            },
+        )
+    ]
+    path = tmp_path / "fuzz-s.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    stats = summary.read_ndjson(path)
+    assert {tag: (s.cases, s.failed_cases, s.failures) for tag, s in stats.sides.items()} == {
+        "follower": (1, 0, 0),
+        "leader": (2, 1, 1),
+    }
+    name = "RemoveFirstFollower (GET /a/followers -> DELETE /b)"
+    assert stats.unresolved_links[name]["-120055"] == 1 and name not in stats.links
+
+
+def test_the_configurations_seed_dictionaries_are_the_seeds() -> None:
+    """fuzz/schemathesis.toml names seed leaders and followers to reach the business rules:
+    they must be the seed's, the demo leader's follower among them."""
+    from fuzz import config
+
+    data = yaml.safe_load(seed.REPO_SEED.read_text(encoding="utf-8"))
+    dictionaries = config.raw()["dictionaries"]
+    assert set(dictionaries["seed-leaders"]["values"]) == set(seed.leader_ids())
+    followers = set(dictionaries["seed-followers"]["values"])
+    accounts = {a["id"] for a in data["accounts"]} - set(seed.leader_ids())
+    assert followers <= accounts
+    of_demo_leader = {
+        f["followerId"] for f in data["follows"] if f["leaderUserId"] == testing.LEADER_ID
+    }
+    assert of_demo_leader & followers
