@@ -64,10 +64,12 @@ def _error(name: str) -> tuple[int, int]:
 
 
 def _json(model: Any) -> Any:
-    """A pydantic model (or list of them) as the exchange's JSON."""
+    """A pydantic model (or list of them) as the exchange's JSON: the fields the answer
+    had (an optional field added to the spec, absent from the page's example and the
+    seed, is not dumped as null)."""
     if isinstance(model, list):
         return [_json(m) for m in model]
-    return model.model_dump(mode="json", by_alias=True)
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 class Server:
