@@ -93,14 +93,14 @@ typecheck: venv
 simulate: venv
 	$(BIN)/toobit-follower-sim serve --host 127.0.0.1 --port 8080
 
-## fuzz: schemathesis over openapi.yaml against the embedded simulator, or URL=... (read-only unless ALLOW_WRITES=1)
+## fuzz: schemathesis over openapi.yaml, both sides (each operation signed with its tag's key: follower or leader), against the embedded simulator, or URL=... (keys: TOOBIT_API_KEY/_SECRET; leader operations only with TOOBIT_LEADER_API_KEY/_SECRET; read-only unless ALLOW_WRITES=1)
 fuzz: venv
 	$(PY) -m fuzz.run $(if $(URL),--url "$(URL)") $(if $(SEED),--seed $(SEED)) $(if $(ALLOW_WRITES),--allow-writes)
 
-## conformance: probe a live host, URL=... (keys: TOOBIT_API_KEY/_SECRET; a read-only pair in TOOBIT_READONLY_API_KEY/_SECRET is optional): ~17 requests that cannot change the account, report in reports/
+## conformance: probe a live host, URL=... (keys: TOOBIT_API_KEY/_SECRET; optional: a read-only pair in TOOBIT_READONLY_API_KEY/_SECRET, a leader pair in TOOBIT_LEADER_API_KEY/_SECRET for the leader side): ~17 requests (31 with both) that cannot change the account, never a DELETE, report in reports/
 .PHONY: conformance
 conformance: venv
-	@test -n "$(URL)" || { echo "usage: make conformance URL=https://api.toobit.com (keys in TOOBIT_API_KEY / TOOBIT_API_SECRET)" >&2; exit 2; }
+	@test -n "$(URL)" || { echo "usage: make conformance URL=https://api.toobit.com (keys in TOOBIT_API_KEY / TOOBIT_API_SECRET; optional TOOBIT_READONLY_API_KEY / _SECRET and TOOBIT_LEADER_API_KEY / _SECRET)" >&2; exit 2; }
 	@mkdir -p reports
 	set -o pipefail; $(BIN)/toobit-follower --base-url "$(URL)" conformance --output reports/conformance.json | tee reports/conformance.md
 

@@ -17,8 +17,8 @@ from ._profiles import CredentialsError, resolve_credentials
 
 def add_command(commands: Any, leaf: argparse.ArgumentParser) -> None:
     help_text = (
-        "probe the host (about 17 requests that cannot change the account) and report where"
-        " it agrees with the contract"
+        "probe the host (about 17 requests that cannot change the account, 15 more with a"
+        " leader key) and report where it agrees with the contract"
     )
     parser: argparse.ArgumentParser = commands.add_parser(
         "conformance",
@@ -27,10 +27,16 @@ def add_command(commands: Any, leaf: argparse.ArgumentParser) -> None:
         parents=[leaf],
         epilog=f"A read-only key of the same account (--read-only-profile, or"
         f" ${conformance.READ_ONLY_KEY_ENV} and ${conformance.READ_ONLY_SECRET_ENV}) lets it"
-        " tell the order of checks. Exit 0 when the report is complete, whatever the verdicts.",
+        " tell the order of checks. A leader's read-write key (--leader-profile, or"
+        f" ${conformance.LEADER_KEY_ENV} and ${conformance.LEADER_SECRET_ENV}) adds the leader"
+        " side: its reads and config updates it must refuse; never a DELETE. Exit 0 when the"
+        " report is complete, whatever the verdicts.",
     )
     parser.add_argument(
         "--read-only-profile", metavar="NAME", help="profile of a read-only key (optional)"
+    )
+    parser.add_argument(
+        "--leader-profile", metavar="NAME", help="profile of a leader's key (optional)"
     )
     parser.add_argument(
         "--spacing",
@@ -64,6 +70,19 @@ def run(ctx: Context) -> int:
                 f" {conformance.READ_ONLY_SECRET_ENV}, or neither"
             )
         read_only = conformance.Key(key, secret, "read-only")
+    leader = None
+    if args.leader_profile:
+        other = resolve_credentials(args.leader_profile, args.profiles_file, env)
+        leader = conformance.Key(other.api_key, other.api_secret, "leader")
+    elif env.get(conformance.LEADER_KEY_ENV) or env.get(conformance.LEADER_SECRET_ENV):
+        key = env.get(conformance.LEADER_KEY_ENV, "")
+        secret = env.get(conformance.LEADER_SECRET_ENV, "")
+        if not (key and secret):
+            raise CredentialsError(
+                f"set both {conformance.LEADER_KEY_ENV} and {conformance.LEADER_SECRET_ENV},"
+                " or neither"
+            )
+        leader = conformance.Key(key, secret, "leader")
     spacing = conformance.DEFAULT_SPACING if args.spacing is None else args.spacing
     if spacing < 0:
         raise UsageError(f"--spacing must be at least 0 seconds, got {spacing}")
@@ -72,6 +91,7 @@ def run(ctx: Context) -> int:
         ctx.base_url,
         conformance.Key(creds.api_key, creds.api_secret),
         read_only,
+        leader=leader,
         spacing=spacing,
         timeout=args.timeout if args.timeout is not None else C.DEFAULT_TIMEOUT,
     )

@@ -1,20 +1,30 @@
 """``toobit-follower conformance``: settle the contract's open questions on a host, safely.
 
 A short, fixed list of probes (17 requests with a read-only key, 15 without; two more
-at most while looking for a leader ID to write about) answers what the exchange's pages
-leave open: whether the signature covers the body, the HTTP status of each kind of
-error, unknown parameters, the order of checks, bad ``recvWindow``, uppercase hex, the
-clock offset, the rate-limit headers and the exact messages. Each answer is set beside
-what ``openapi.yaml`` says (read from it: its ``x-assumption`` markers, the error table,
-parameter limits) with a verdict, and where the host contradicts the contract, the
-setting or spec change that follows.
+at most while looking for a leader ID to write about; 15 more with a leader key) answers
+what the exchange's pages leave open: whether the signature covers the body, the HTTP
+status of each kind of error, unknown parameters, the order of checks, bad
+``recvWindow``, uppercase hex, the clock offset, the rate-limit headers and the exact
+messages; with a leader key, the leader side too: the shape of each leader read, the
+leader page size and ``recvWindow`` rules, which code a follower key gets on a leader
+operation and a leader key on a follower operation, and the refusal of an invalid config
+update. Each answer is set beside what ``openapi.yaml`` says (read from it: its
+``x-assumption`` markers, the error table, parameter limits, the operations' rules) with
+a verdict, and where the host contradicts the contract, the setting or spec change that
+follows. Without a leader key (``--leader-profile``, or ``TOOBIT_LEADER_API_KEY`` /
+``TOOBIT_LEADER_API_SECRET`` for the command) nothing is sent to a leader operation and
+the report says so.
 
 Safety (each probe repeats its own argument below):
 
 * reads, or writes that cannot change the account: a PUT of a stop-profit-loss about a
   leader the host itself says the account does not follow (found first, see
   ``_probes.unfollowed_leader``; the run is refused when there is none), with no
-  optional field, or with a deliberately invalid part. No DELETE, no config PUT;
+  optional field, or with a deliberately invalid part; with a leader key, PUTs of the
+  leader config that the host must refuse: the config just read with ``profitPeriod`` 0
+  (rule 4 of Update Leader Config), with the leader key, and, only when the host refused
+  the follower key the config query as no leader's, that one and one whose cool-down ends
+  before it starts (rule 3) with the follower key. Never a DELETE;
 * requests spaced ``spacing`` seconds apart (far under 3000 weight a minute), no retry,
   and the run stops at once on a 429 or 418;
 * no secret, signature or signed URL in the report: the host's messages are scrubbed of
@@ -55,7 +65,12 @@ from toobit_follower.signing import (
     strip_signing_params,
 )
 from toobit_follower.spec import spec_dict
-from toobit_follower_models import ServerTime, StopProfitLossUpdate
+from toobit_follower_models import (
+    LeaderConfigResponse,
+    LeaderConfigUpdate,
+    ServerTime,
+    StopProfitLossUpdate,
+)
 from toobit_follower_models.assumptions import BY_ID, Assumption
 from toobit_follower_models.errors import BY_CODE, BY_NAME, ERROR_TABLE, ErrorCode, ErrorInfo
 from toobit_follower_models.operations import BY_ID as OPERATIONS
@@ -64,6 +79,9 @@ __all__ = [
     "CONFIRMED",
     "CONTRADICTED",
     "DEFAULT_SPACING",
+    "LEADER_KEY_ENV",
+    "LEADER_SECRET_ENV",
+    "NO_LEADER_KEY",
     "READ_ONLY_KEY_ENV",
     "READ_ONLY_SECRET_ENV",
     "UNKNOWN",
@@ -79,6 +97,13 @@ DEFAULT_SPACING: Final = 0.3
 """Seconds between two requests: at most 200 a minute, against 3000 weight allowed."""
 READ_ONLY_KEY_ENV: Final = "TOOBIT_READONLY_API_KEY"
 READ_ONLY_SECRET_ENV: Final = "TOOBIT_READONLY_API_SECRET"  # noqa: S105 - a variable's name
+LEADER_KEY_ENV: Final = "TOOBIT_LEADER_API_KEY"
+LEADER_SECRET_ENV: Final = "TOOBIT_LEADER_API_SECRET"  # noqa: S105 - a variable's name
+NO_LEADER_KEY: Final = (
+    f"not asked: no leader key given ({LEADER_KEY_ENV} and {LEADER_SECRET_ENV}, or"
+    " --leader-profile)"
+)
+"""What the report says of the leader side when no leader key was given."""
 
 CONFIRMED: Final = "confirmed"
 CONTRADICTED: Final = "contradicted"
@@ -91,9 +116,29 @@ _UNDECLARED: Final = "conformanceProbe"
 """A parameter and field name no operation declares."""
 _LEADER_ALIAS: Final = StopProfitLossUpdate.model_fields["leader_user_id"].alias
 """The target leader's wire name, kept in every probe body (the probe's safety)."""
-_BUSINESS: Final = frozenset({ErrorCode.FOLLOWER_NOT_FOUND, ErrorCode.FOLLOWER_HAS_POSITIONS})
-"""The refusals of business rules (no follow relation, open positions); the other codes
-of the 400 family are validation errors."""
+_BUSINESS: Final = frozenset(
+    {
+        ErrorCode.FOLLOWER_NOT_FOUND,
+        ErrorCode.FOLLOWER_HAS_POSITIONS,
+        ErrorCode.LEADER_NOT_AVAILABLE,
+        ErrorCode.LEADER_NOT_FOUND,
+    }
+)
+"""The refusals of business rules (no follow relation, open positions, not an active
+leader); the other codes of the 400 family are validation errors."""
+_LEADER_TAG: Final = "leader"
+"""The tag of the leader side's operations (``tags`` in openapi.yaml)."""
+_ROLE: Final = frozenset({ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.LEADER_NOT_FOUND})
+"""What an account that is not an active leader gets on a leader operation."""
+_INVALID_PROFIT_PERIOD: Final = 0
+"""The ``profitPeriod`` of the invalid config update: rule 4 allows 1 and 7 only."""
+_PROFIT_PERIOD: Final = LeaderConfigUpdate.model_fields["profit_period"].alias or "profitPeriod"
+_INVITE_CODE: Final = LeaderConfigUpdate.model_fields["invite_code"].alias or "inviteCode"
+_EMPTY_COOL_DOWN: Final = {
+    LeaderConfigUpdate.model_fields[name].alias or name: value
+    for name, value in (("un_lead_type", 1), ("un_lead_start_time", 2), ("un_lead_end_time", 1))
+}
+"""A cool-down that ends before it starts: rule 3 of Update Leader Config refuses it."""
 
 
 # ---- keys and requests --------------------------------------------------------------
@@ -269,6 +314,10 @@ class Observations:
     rule: BodySigning | None = None
     server_ms: int | None = None
     refused: str | None = None
+    leader_key: bool = False
+    """A leader key was given: the leader side is probed."""
+    config_update_refused: str | None = None
+    """Why the invalid leader config update was not sent (the stored config unreadable)."""
 
     def get(self, label: str) -> Answer | None:
         return self.session.answers.get(label)
@@ -369,6 +418,116 @@ def _probe(seen: Observations, read_only: Key | None, contract: Contract) -> Non
         session.signed(invalid, key=read_only, rule=writes),
         f"read-only key, no {missing}",
     )
+
+
+def _probe_leader(seen: Observations, leader: Key, contract: Contract) -> None:
+    """The leader side's probes, after the follower's (raises _Stopped where the session
+    stops). None changes either account: reads, and config updates the host must refuse."""
+    session = seen.session
+    session.add_key(leader)
+    config = OPERATIONS["getLeaderConfig"]
+    # Safety: reads of the leader side with the leader key, each with its defaults.
+    for op in OPERATIONS.values():
+        if op.tag == _LEADER_TAG and not op.write:
+            session.send(
+                f"leader-read-{op.operation_id}",
+                session.signed(prepare(op, {}), key=leader),
+                "leader key",
+            )
+    # Safety: a read of the leader config, with recvWindow above its maximum.
+    too_long = int(_schema(contract.parameter("getLeaderConfig", "recvWindow"))["maximum"]) + 1
+    session.send(
+        "leader-recv-window-max",
+        session.signed(prepare(config, {}), key=leader, recv_window=too_long),
+        f"leader key, recvWindow={too_long}",
+    )
+    # Safety: reads of the followers, with a page size below the minimum and one above the
+    # follower page's maximum (the leader page gives none).
+    followers = OPERATIONS["listFollowers"]
+    below = int(_schema(contract.parameter("listFollowers", "size"))["minimum"]) - 1
+    above = int(_schema(contract.parameter("listHistoryOrders", "size"))["maximum"]) + 1
+    for label, value in (("leader-size-min", below), ("leader-size-above-100", above)):
+        session.send(
+            label,
+            session.signed(prepare(followers, {"page": 1, "size": value}, check=False), key=leader),
+            f"leader key, size={value}",
+        )
+    # Safety: a read, with the leader key, of a follower operation: the follow config of
+    # the leader ID the follower probes found unfollowed.
+    session.send(
+        "leader-key-on-follower",
+        session.signed(
+            prepare(OPERATIONS["getFollowConfig"], {"leaderUserId": seen.leader}), key=leader
+        ),
+        f"leader key, leaderUserId={seen.leader}",
+    )
+    # Safety: a read, with the follower key, of a leader operation.
+    session.send("follower-key-on-leader", session.signed(prepare(config, {})), "follower key")
+    stored = _stored_config(seen.get("leader-read-getLeaderConfig"))
+    if isinstance(stored, str):
+        seen.config_update_refused = stored
+        return
+    writes = seen.rule or BodySigning.QUERY_AND_BODY
+    # Safety: the leader config just read, sent back with profitPeriod 0. Rule 4 of
+    # Update Leader Config allows 1 and 7 only (-1130), and rule 2 validates the body
+    # before the leader check and every business rule, so the host refuses it before any
+    # rule that could store something is reached. Were a host to accept it anyway,
+    # every other field is what it just answered (inviteCode left out: kept, rule 10), so
+    # at most the profit period would differ; the finding then says so and how to set it
+    # back. Not sent when the stored config cannot be read back into an update.
+    invalid = with_body(stored, lambda body: body.update({_PROFIT_PERIOD: _INVALID_PROFIT_PERIOD}))
+    session.send(
+        "leader-config-invalid",
+        session.signed(invalid, key=leader, rule=writes),
+        f"leader key, the stored config with profitPeriod={_INVALID_PROFIT_PERIOD}",
+    )
+    # The next two only when the host said the follower key's account is no active leader
+    # (a role code to its read above): its key has no leader config to change.
+    read = seen.get("follower-key-on-leader")
+    if read is None or read.code not in _ROLE:
+        return
+    # Safety: the invalid update, with the follower key: validation (rule 4) refuses it,
+    # or the leader check does; either comes before any change.
+    session.send(
+        "follower-key-invalid-config",
+        session.signed(invalid, rule=writes),
+        f"follower key, profitPeriod={_INVALID_PROFIT_PERIOD}",
+    )
+    # Safety: with the follower key, an update valid for the schema whose cool-down ends
+    # before it starts (unLeadType 1, end 1 ms, start 2 ms): the leader check refuses it
+    # (no leader), and were the account a leader after all, rule 3 does (-120078), before
+    # any change. It is the one way to meet the leader check of an operation that lists
+    # both role codes (the question of follower-key-on-leader-endpoint).
+    no_window = with_body(stored, lambda body: body.update(_EMPTY_COOL_DOWN))
+    session.send(
+        "follower-key-config-update",
+        session.signed(no_window, rule=writes),
+        "follower key, a cool-down ending before it starts",
+    )
+
+
+def _stored_config(answer: Answer | None) -> Prepared[Any] | str:
+    """The update that stores again what the leader config query answered (``inviteCode``
+    left out, so it is kept); or why there is none."""
+    if answer is None or not answer.ok:
+        shown = answer.shown(text=False) if answer is not None else "no answer"
+        return f"not asked: the stored leader config could not be read ({shown})"
+    names = {info.alias or name for name, info in LeaderConfigUpdate.model_fields.items()}
+    why = "not asked: the stored leader config does not read back as an update"
+    try:
+        stored = LeaderConfigResponse.model_validate_json(answer.body).data
+        if stored is None:
+            return f"{why} (no data)"
+        fields = {
+            name: value
+            for name, value in stored.model_dump(by_alias=True).items()
+            if name in names and name != _INVITE_CODE and value is not None
+        }
+        update = LeaderConfigUpdate.model_validate(fields)
+    except ValidationError as exc:
+        wrong = ", ".join(".".join(str(part) for part in e["loc"]) for e in exc.errors()[:3])
+        return f"{why} ({wrong})"
+    return prepare(OPERATIONS["updateLeaderConfig"], {}, update)
 
 
 # ---- what the contract says ---------------------------------------------------------
@@ -853,13 +1012,201 @@ _EXPECTED: Final = (
 )
 
 
+# ---- verdicts of the leader side ----------------------------------------------------
+def _leader_reads(seen: Observations, contract: Contract) -> list[Finding]:
+    """One finding per read of the leader side: success, in the shape its 200 schema gives."""
+    findings = []
+    for op in OPERATIONS.values():
+        if op.tag != _LEADER_TAG or op.write:
+            continue
+        label = f"leader-read-{op.operation_id}"
+        finding = Finding(
+            label,
+            f"{op.summary} ({op.method} {op.path}) with the leader key: answered as the spec says?",
+            f"HTTP 200, code 200 and data in the shape of the 200 answer of {op.operation_id}"
+            " (openapi.yaml; read tolerantly, as the client reads it).",
+            "",
+            UNKNOWN,
+            probes=(label,),
+        )
+        findings.append(finding)
+        answer = seen.get(label)
+        if answer is None:
+            finding.observed = _missing(seen)
+            continue
+        finding.observed = seen.session.scrub(answer.shown())
+        if answer.ok:
+            try:
+                op.response_model.model_validate_json(answer.body)
+            except ValidationError as exc:
+                finding.verdict = CONTRADICTED
+                finding.observed = f"HTTP 200 200, but {exc.error_count()} field(s) off the schema"
+                where = ", ".join(
+                    ".".join(str(part) for part in error["loc"]) for error in exc.errors()[:3]
+                )
+                finding.follows = f"the 200 answer of {op.operation_id} in openapi.yaml ({where})"
+            else:
+                finding.verdict = CONFIRMED
+                finding.observed = "HTTP 200 200, data in the spec's shape"
+        elif answer.code in _ROLE:
+            finding.observed += " (the leader key's account is not an active leader)"
+        elif answer.code is not None and answer.code not in op.error_codes:
+            finding.verdict = CONTRADICTED
+            finding.follows = f"the x-error-codes of {op.operation_id} (the code is not listed)"
+    return findings
+
+
+_LEADER_EXPECTED: Final = (
+    _Expect(
+        "leader-recv-window-max",
+        "recvWindow above its maximum on the leader config query (no business parameter)",
+        ErrorCode.INVALID_PARAMETER,
+        "x-assumption leader-config-query-invalid-parameter: the operation does not check"
+        " recvWindow's range; drop the simulator's check for it",
+        "leader-config-query-invalid-parameter",
+    ),
+    _Expect(
+        "leader-size-min",
+        "a follower page size of 0 (My Followers)",
+        ErrorCode.INVALID_PARAMETER,
+        "the minimum of components.parameters.LeaderPageSize and x-assumption"
+        " leader-page-size-range",
+        "leader-page-size-range",
+    ),
+    _Expect(
+        "follower-key-on-leader",
+        "a follower's key on a leader operation (the leader config query): which code?",
+        ErrorCode.LEADER_NOT_AVAILABLE,
+        "x-assumption follower-key-on-leader-endpoint (its alternative: -120047 for an"
+        " account that is not a leader); the client's 'not a leader' error class",
+        "follower-key-on-leader-endpoint",
+    ),
+    _Expect(
+        "leader-key-on-follower",
+        "a leader's key on a follower operation (the follow config query): which code?",
+        ErrorCode.FOLLOWER_NOT_FOUND,
+        "x-assumption leader-key-on-follower-endpoint (its alternative: -1005, no permission)",
+        "leader-key-on-follower-endpoint",
+    ),
+    _Expect(
+        "follower-key-config-update",
+        "a follower's key on the leader config update, which lists both role codes: which?",
+        ErrorCode.LEADER_NOT_AVAILABLE,
+        "x-assumption follower-key-on-leader-endpoint (its alternative: -120047 where the"
+        " operation lists it); the client's 'not a leader' error class",
+        "follower-key-on-leader-endpoint",
+    ),
+    _Expect(
+        "follower-key-invalid-config",
+        "a follower's key and an invalid leader config update: which refusal comes first?",
+        ErrorCode.INVALID_PARAMETER,
+        "x-assumption leader-role-after-validation (its alternative: the leader check comes"
+        " first); the simulator's order of checks",
+        "leader-role-after-validation",
+    ),
+    _Expect(
+        "leader-config-invalid",
+        f"a leader config update with profitPeriod {_INVALID_PROFIT_PERIOD}: refused?",
+        ErrorCode.INVALID_PARAMETER,
+        "rule 4 of updateLeaderConfig and the ProfitPeriod enum in openapi.yaml",
+        claim=lambda c: (
+            "Rule 4 of updateLeaderConfig: "
+            + (c.sentence(c.operation("updateLeaderConfig")["description"], "profitPeriod") or "")
+        ),
+    ),
+)
+
+
+def _role(seen: Observations, contract: Contract, e: _Expect, whose: str) -> Finding:
+    """A role probe: a success means the key's account has both roles, which tells nothing."""
+    finding = _expect(seen, contract, e)
+    answer = seen.get(e.probe)
+    if answer is not None and answer.ok:
+        finding.verdict, finding.follows = UNKNOWN, None
+        finding.observed += f" (the {whose} key's account may play both roles: no refusal to read)"
+    return finding
+
+
+def _role_order(seen: Observations, contract: Contract, e: _Expect) -> Finding:
+    """A follower-key update: sent only when the follower key was refused the leader read
+    with a role code; a refusal by a business rule means its account leads after all."""
+    finding = _expect(seen, contract, e)
+    read = seen.get("follower-key-on-leader")
+    answer = seen.get(e.probe)
+    if answer is None and seen.config_update_refused is not None:
+        finding.observed = seen.session.scrub(seen.config_update_refused)
+    elif answer is None and read is not None and read.code not in _ROLE:
+        finding.observed = (
+            "not asked: the follower key was not refused the leader config as no leader"
+            f" ({seen.session.scrub(read.shown())})"
+        )
+    elif answer is not None and answer.code == ErrorCode.COOL_DOWN_INVALID:
+        finding.verdict, finding.follows = UNKNOWN, None
+        finding.observed += " (rule 3 of a leader's config: the follower key's account leads)"
+    return finding
+
+
+def _leader_size_above(seen: Observations, contract: Contract) -> Finding:
+    label = "leader-size-above-100"
+    marker = "leader-page-size-range"
+    finding = Finding(
+        label,
+        "a follower page size above the follower page's maximum, 100 (My Followers)",
+        f"{contract.assumes(marker) or 'no rule stated'} Expected: a page (HTTP 200 200).",
+        "",
+        UNKNOWN,
+        None,
+        (marker,) if marker in contract.markers else (),
+        (label,),
+    )
+    answer = seen.get(label)
+    if answer is None:
+        finding.observed = _missing(seen)
+        return finding
+    finding.observed = seen.session.scrub(answer.shown())
+    if answer.ok:
+        finding.verdict = CONFIRMED
+    elif answer.code is not None and answer.code not in _ROLE:
+        finding.verdict = CONTRADICTED
+        finding.follows = (
+            "the maximum of components.parameters.LeaderPageSize and x-assumption"
+            " leader-page-size-range (its alternative: at most 100); the CLI's --all paging"
+        )
+    return finding
+
+
+def _leader_side(seen: Observations, contract: Contract) -> list[Finding]:
+    by_probe = {e.probe: e for e in _LEADER_EXPECTED}
+    invalid = _expect(seen, contract, by_probe["leader-config-invalid"])
+    if seen.config_update_refused is not None and seen.get("leader-config-invalid") is None:
+        invalid.observed = seen.session.scrub(seen.config_update_refused)
+    elif (answer := seen.get("leader-config-invalid")) is not None and answer.ok:
+        invalid.follows = (
+            f"the host STORED profitPeriod {_INVALID_PROFIT_PERIOD}: set it back (toobit-follower"
+            " leader config set); then rule 4 of updateLeaderConfig and the ProfitPeriod enum"
+            " in openapi.yaml"
+        )
+    return [
+        *_leader_reads(seen, contract),
+        _expect(seen, contract, by_probe["leader-recv-window-max"]),
+        _expect(seen, contract, by_probe["leader-size-min"]),
+        _leader_size_above(seen, contract),
+        _role(seen, contract, by_probe["follower-key-on-leader"], "follower"),
+        _role(seen, contract, by_probe["leader-key-on-follower"], "leader"),
+        invalid,
+        _role_order(seen, contract, by_probe["follower-key-config-update"]),
+        _role_order(seen, contract, by_probe["follower-key-invalid-config"]),
+    ]
+
+
 def judge(seen: Observations, contract: Contract) -> list[Finding]:
-    """Every finding, in the report's order."""
+    """Every finding, in the report's order (the leader side's only with a leader key)."""
     return [
         _clock(seen, contract),
         _body_signing(seen, contract),
         *(_expect(seen, contract, e) for e in _EXPECTED),
         _order_of_checks(seen, contract),
+        *(_leader_side(seen, contract) if seen.leader_key else ()),
         *_statuses(seen, contract),
         _rate_limit_headers(seen, contract),
         *_messages(seen, contract),
@@ -885,6 +1232,8 @@ class Report:
     spacing: float
     seen: Observations
     findings: list[Finding] = field(default_factory=list)
+    leader_key: str | None = None
+    """The leader key, masked (None: the leader side was not asked)."""
 
     @property
     def records(self) -> list[Record]:
@@ -928,6 +1277,8 @@ class Report:
             "baseUrl": self.base_url,
             "key": self.key,
             "readOnlyKey": self.read_only_key,
+            "leaderKey": self.leader_key,
+            "leaderSide": None if self.leader_key else NO_LEADER_KEY,
             "spacingSeconds": self.spacing,
             "requests": len(self.records),
             "maxWeightPerMinute": max_weight_per_minute(self.records),
@@ -984,7 +1335,8 @@ class Report:
         lines = [
             f"{h} Conformance of {self.base_url} with openapi.yaml {self.contract.version}",
             "",
-            f"Key {self.key}, read-only key {self.read_only_key or 'none'}."
+            f"Key {self.key}, read-only key {self.read_only_key or 'none'},"
+            f" leader key {self.leader_key or 'none'}."
             f" {len(self.records)} requests, {self.spacing:g} s apart; highest request weight"
             f" in any minute: {max_weight_per_minute(self.records)}."
             + (
@@ -993,6 +1345,8 @@ class Report:
                 else ""
             ),
         ]
+        if not self.leader_key:
+            lines += ["", f"Leader side: {NO_LEADER_KEY}."]
         if self.stopped:
             lines += ["", f"**Stopped**: {self.stopped}."]
         lines += ["", "| question | contract says | host did | verdict |", "|---|---|---|---|"]
@@ -1021,6 +1375,7 @@ def run(
     key: Key,
     read_only: Key | None = None,
     *,
+    leader: Key | None = None,
     spacing: float = DEFAULT_SPACING,
     transport: httpx.BaseTransport | None = None,
     clock: Callable[[], float] = time.time,
@@ -1029,15 +1384,18 @@ def run(
     contract: Contract | None = None,
 ) -> Report:
     """Probe ``base_url`` with ``key`` (and ``read_only``, a read-only key of the same
-    account, for the order of checks) and judge what it answers."""
+    account, for the order of checks; ``leader``, a leader's read-write key, for the leader
+    side) and judge what it answers."""
     if spacing < 0:
         raise ValueError("spacing must be >= 0 seconds")
     contract = contract or Contract()
     with httpx.Client(transport=transport, timeout=timeout) as http:
         session = Session(http, base_url, key, spacing=spacing, clock=clock, sleep=sleep)
-        seen = Observations(session, read_only is not None)
+        seen = Observations(session, read_only is not None, leader_key=leader is not None)
         with contextlib.suppress(_Stopped):
             _probe(seen, read_only, contract)
+            if leader is not None and session.stopped is None:
+                _probe_leader(seen, leader, contract)
     report = Report(
         base_url.rstrip("/"),
         contract,
@@ -1045,6 +1403,7 @@ def run(
         mask_api_key(read_only.api_key) if read_only else None,
         spacing,
         seen,
+        leader_key=mask_api_key(leader.api_key) if leader else None,
     )
     report.findings = judge(seen, contract)
     return report
