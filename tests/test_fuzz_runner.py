@@ -1,5 +1,6 @@
 """`python -m fuzz.run` end to end, kept small: the embedded simulator on a loopback port,
-the examples phase with both keys, reports and summary in a temporary directory."""
+the examples phase with both key profiles on both sides, reports and summary in a
+temporary directory."""
 
 from __future__ import annotations
 
@@ -58,7 +59,11 @@ def test_runner_fuzzes_the_embedded_simulator_and_writes_its_reports(tmp_path: P
         "## Failures (0 unique)",
     ):
         assert heading in text
-    assert "`toobit_rejected_write_keeps_state`" in text
+    assert "`toobit_rejected_write_keeps_state`" in text and "`toobit_role_key`" in text
+    # both sides in every pass, each with cases and no failure
+    for side in ("follower", "leader"):
+        assert re.search(rf"\| \*\*all passes\*\* \| {side} \| [1-9]\d* \| 0 \| 0 \|", text), side
+        assert re.search(rf"{side}: 3 passes, [1-9]\d* cases, 0 unique failure", output), side
     # the variants pass: the simulator served its answers in other shapes the spec allows
     varied = re.search(r"; (\d+) answers varied \(null \d+", text)
     assert varied is not None and int(varied.group(1)) > 0, text
