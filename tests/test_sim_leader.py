@@ -648,6 +648,8 @@ def test_rule9_the_switch_and_the_rate(sim: Sim) -> None:
         ("CODE\U00020000X", ErrorCode.INVITE_CODE_INVALID),  # an ideograph of plane 2
         ("NOSCAMHERE", ErrorCode.INVITE_CODE_SENSITIVE),
         ("myFraud01", ErrorCode.INVITE_CODE_SENSITIVE),
+        ("", ErrorCode.INVITE_CODE_INVALID),  # schema-valid text, not a blank mandatory field
+        ("   ", ErrorCode.INVITE_CODE_INVALID),
         ("K7INVITE", ErrorCode.INVITE_CODE_EXISTS),  # K7's
     ],
 )
@@ -661,6 +663,7 @@ def test_rule10_valid_kept_and_ignored_invite_codes(sim: Sim) -> None:
     assert accept(sim, update(inviteCode=None))["inviteCode"] == "ABCDEF12"  # left out: kept
     # a public leader's code is neither checked nor stored
     assert accept(sim, update(isNeedInvite=0, inviteCode="x"))["inviteCode"] == "ABCDEF12"
+    assert accept(sim, update(isNeedInvite=0, inviteCode=""))["inviteCode"] == "ABCDEF12"
 
 
 def test_rule10_a_code_is_taken_once_stored() -> None:

@@ -212,8 +212,8 @@ def check_body(plan: BodyPlan, obj: dict[str, Any]) -> None:
                 value = obj[name] = int(value) if value.adjusted() < _MAX_INT_DIGITS else _HUGE
                 continue
             raise missing(name)
-        if type(value) is str and (not value or value.isspace()):
-            raise missing(name)  # blank (e.g. followSymbolIds, rule 5)
+        if type(value) is str and (not value or value.isspace()) and not _value_ok(rule, value):
+            raise missing(name)  # blank where the schema wants text (followSymbolIds, rule 5)
         items = rule.items
         if type(value) is list and items is not None and items.any_of is None:
             item_kind = _TYPES[items.kind]  # each item of its JSON type (a null one: missing)
