@@ -264,6 +264,25 @@ def test_the_read_only_leader_key_reads_and_never_writes(sim: Sim) -> None:
     )
 
 
+@pytest.mark.parametrize("op_id", list(REQUESTS))
+def test_page_wide_signed_and_strict_parameters(sim: Sim, op_id: str) -> None:
+    """Every leader operation is signed (-1022 for a bad signature, -1002 without a key),
+    checks recvWindow (-1130, leader-config-query-invalid-parameter) and refuses an
+    undeclared parameter (-1103), before the role and the rule; nothing changes."""
+    method, path, query, body = REQUESTS[op_id]
+    before = sim.state()
+    for params, row, name in (
+        (f"{query}&recvWindow=60001".lstrip("&"), ErrorCode.INVALID_PARAMETER, "recvWindow"),
+        (f"{query}&foo=1".lstrip("&"), ErrorCode.UNKNOWN_PARAM, None),
+    ):
+        resp = sim.signed(method, path, params, body=body or b"", key=LEADER_KEY, recv_window=None)
+        refused(resp, row, name)
+    resp = sim.signed(method, path, query, body=body or b"", key=LEADER_KEY, secret=b"not-it")
+    refused(resp, ErrorCode.INVALID_SIGNATURE)
+    refused(sim.raw(method, path, b"timestamp=1"), ErrorCode.UNAUTHORIZED)
+    assert sim.state() == before
+
+
 def test_every_leader_operation_lists_the_codes_it_answers() -> None:
     """Each answer of this file's requests is a code the operation's x-error-codes lists
     (the Sim checks every answer: validate_responses)."""
