@@ -24,6 +24,7 @@ from fuzz import hooks, keys, seed, signing, spec, summary  # noqa: E402
 from fuzz.auth import SignerByTag, ToobitSigner, measure_offset_ms  # noqa: E402
 
 SECRET = keys.DEMO_SECRET
+LEADER_CONFIG = "/api/v2/copy-trading/leader/config"
 STOP_BODY = (
     '{"leaderUserId":123456789,"symbolId":"BTC-SWAP-USDT","isLong":1,'
     '"stopProfitRate":"0.1","stopLossRate":"0.2","stopLossDelay":30}'
@@ -449,7 +450,7 @@ def test_a_leader_operation_refused_for_the_role_fails_against_the_simulator(
 
     harness.configure(settings.Settings(target=target))  # type: ignore[arg-type]
     row = BY_NAME[name]
-    case, response = _fake(row.code, row.http_status, path="/api/v2/copy-trading/leader/config")
+    case, response = _fake(row.code, row.http_status, path=LEADER_CONFIG)
     try:
         if fails:
             with pytest.raises(AssertionError, match="getLeaderConfig \\(leader\\)"):
@@ -524,3 +525,28 @@ def test_the_configurations_seed_dictionaries_are_the_seeds() -> None:
         f["followerId"] for f in data["follows"] if f["leaderUserId"] == testing.LEADER_ID
     }
     assert of_demo_leader & followers
+
+
+@pytest.mark.parametrize(
+    ("name", "fails"),
+    [
+        ("symbolIds", False),  # rule 7: not one of the leader's pairs, which the schema can't know
+        ("profitRate", True),  # format, precision, range: the schema's own
+        ("profitPeriod", True),
+    ],
+)
+def test_a_valid_leader_config_update_refused_is_a_failure_but_for_its_pairs(
+    name: str, fails: bool
+) -> None:
+    from toobit_follower_models.errors import BY_NAME
+
+    from fuzz import checks
+
+    row = BY_NAME["INVALID_PARAMETER"]
+    case, response = _fake(row.code, row.http_status, method="PUT", path=LEADER_CONFIG)
+    response.content = json.dumps({"code": row.code, "msg": row.format_message(name=name)}).encode()
+    if fails:
+        with pytest.raises(AssertionError, match=name):
+            checks.toobit_positive_accepted(None, response, case)  # type: ignore[arg-type]
+    else:
+        assert checks.toobit_positive_accepted(None, response, case) is None  # type: ignore[arg-type]
