@@ -16,6 +16,8 @@ from toobit_follower_sim.testing import (
     DEMO_API_KEY,
     DEMO_API_SECRET,
     DEMO_LEADER_ID,
+    LEADER_API_KEY,
+    LEADER_API_SECRET,
     SimExchange,
     default_seed,
 )
@@ -66,8 +68,15 @@ class Patched:
                 kwargs.setdefault("clock", exchange.clock.time)
                 super().__init__(*args, **kwargs)
 
+        class Leader(toobit_follower.LeaderClient):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                kwargs.setdefault("transport", exchange.transport())
+                kwargs.setdefault("clock", exchange.clock.time)
+                super().__init__(*args, **kwargs)
+
         monkeypatch.setattr(toobit_follower, "FollowerClient", Sync)
         monkeypatch.setattr(toobit_follower, "AsyncFollowerClient", Async)
+        monkeypatch.setattr(toobit_follower, "LeaderClient", Leader)
 
     def sync_transport(self) -> httpx.BaseTransport:
         simulator = self.exchange.transport()
@@ -94,11 +103,26 @@ def run(code: str, name: str) -> None:
     exec(compile(code, f"README.md ({name})", "exec"), {"__name__": "__readme__"})
 
 
-def test_quickstart_has_a_sync_and_an_async_example() -> None:
+def test_quickstart_has_a_sync_an_async_and_a_leader_example() -> None:
     blocks = python_blocks(section("Quickstart"))
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     assert "FollowerClient()" in blocks[0]
     assert "AsyncFollowerClient()" in blocks[1]
+    assert "LeaderClient()" in blocks[2]
+
+
+def test_leader_quickstart_runs(
+    patched: Patched, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOOBIT_API_KEY", LEADER_API_KEY)
+    monkeypatch.setenv("TOOBIT_API_SECRET", LEADER_API_SECRET)
+    run(python_blocks(section("Quickstart"))[2], "leader quickstart")
+    out = capsys.readouterr().out
+    assert out.splitlines()[0]  # the two minimums of the leader's config
+    paths = [r.url.path for r in patched.exchange.requests]
+    assert all("/copy-trading/leader/" in p for p in paths), paths
+    assert sum(p.endswith("/leader/followers") for p in paths) >= 1
+    assert "this key's account is not a lead trader" not in out  # a leader's key
 
 
 def test_sync_quickstart_runs(patched: Patched, capsys: pytest.CaptureFixture[str]) -> None:
