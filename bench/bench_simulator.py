@@ -1,4 +1,5 @@
-"""Simulator throughput against a bare Starlette endpoint, history page latency with
+"""Simulator throughput (follower and leader side) against a bare Starlette endpoint,
+history page latency with
 1,000,000 history rows, the rate limiter with 200,000 callers, and normal requests among
 stalled connections.
 
@@ -8,15 +9,20 @@ stalled connections.
 Throughput: the simulator (`toobit-follower-sim serve`, one uvicorn worker, uvloop +
 httptools, in-memory store, access log off, rate limit lifted) and a bare Starlette app
 on the same uvicorn settings (a GET returning a small JSON envelope, a PUT reading the
-body and returning one) run side by side on 127.0.0.1. The load generator is wrk
+body and returning one) run side by side on 127.0.0.1. The simulator serves four
+signed operations, taken from the generated operation table (`BY_ID`) with the spec's
+request examples as bodies: the follower's listCurrentOrders (GET) and
+updateFollowConfig (PUT), signed with the demo key, and the leader's getLeaderConfig
+(GET) and updateLeaderConfig (PUT), signed with the demo leader's read-write key
+(`toobit_follower_sim.testing.LEADER_API_KEY`). The load generator is wrk
 (`apt-get install wrk`; `make bench` installs it) with a Lua script cycling through 500
 pre-signed requests (recvWindow 60000, distinct timestamps, signed right before each
 run); every run must end with zero non-2xx answers and zero socket errors, so the
 simulator is measured doing the real work (key lookup, HMAC over query + body, SQLite
-read or write transaction, JSON). Rounds interleave the four runs (order reversed
-every other round); the figure is the median over rounds of simulator / bare in the
-same round. A PUT against a `--db` file (WAL, synchronous=FULL: one fsync per commit)
-is shown for information.
+read or write transaction, JSON). Rounds interleave the runs (order reversed every
+other round); each figure is the median over rounds of simulator / bare in the same
+round, leader and follower against the same bare endpoints. A follower PUT against a
+`--db` file (WAL, synchronous=FULL: one fsync per commit) is shown for information.
 
 History: a `--db` file holding the default seed plus enough history rows for the demo
 follower to make `--rows` (default 1,000,000), served by the simulator; sequential
@@ -63,7 +69,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
@@ -80,12 +86,57 @@ from _common import (
 RESULT = ROOT / "bench" / "results" / "simulator.md"
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
-CURRENT = "/api/v2/copy-trading/follower/orders/current"
-CONFIG = "/api/v2/copy-trading/follower/config"
-HISTORY = "/api/v2/copy-trading/follower/orders/history"
-# The page's update-config example: it passes the rules against the default seed and
-# leaves the leverage as stored, so every PUT is a full, successful write transaction.
-CONFIG_BODY = json.dumps(spec_example("updateFollowConfig"), separators=(",", ":"))
+
+
+def path_of(operation_id: str) -> str:
+    """The operation's path from the generated table. Imported here, not at the top: the
+    limiter child may run against an older checkout (`--baseline-src`) without it."""
+    from toobit_follower_models.operations import BY_ID
+
+    return BY_ID[operation_id].path
+
+
+def example_body(operation_id: str) -> str:
+    """The page's request example of ``operation_id`` as compact JSON, the bytes sent."""
+    return json.dumps(spec_example(operation_id), separators=(",", ":"))
+
+
+class Workload(NamedTuple):
+    """One simulator operation under load: what wrk sends and whose key signs it."""
+
+    operation_id: str
+    method: str
+    path: str
+    body: str
+    key: str
+    secret: str
+
+
+def workloads() -> dict[str, Workload]:
+    """The four signed operations of the throughput runs. The bodies are the page's
+    examples; each passes the rules against the default seed every time, so every
+    request of a run is a full, successful call:
+    - updateFollowConfig leaves the leverage as stored (rule 10);
+    - updateLeaderConfig sets a cool-down window with an end after its start (rule 3),
+      pairs the leader has and already leads (rule 7), the leader's position type (rule 8)
+      and an invite code held by this same leader (rule 10), so repeating it is accepted.
+    """
+    from toobit_follower_models.operations import BY_ID
+    from toobit_follower_sim.testing import LEADER_API_KEY, LEADER_API_SECRET
+
+    def load(operation_id: str, key: str, secret: str) -> Workload:
+        op = BY_ID[operation_id]
+        body = example_body(operation_id) if op.body_model is not None else ""
+        return Workload(operation_id, op.method, op.path, body, key, secret)
+
+    return {
+        "follower read": load("listCurrentOrders", DEMO_API_KEY, DEMO_SECRET),
+        "follower write": load("updateFollowConfig", DEMO_API_KEY, DEMO_SECRET),
+        "leader read": load("getLeaderConfig", LEADER_API_KEY, LEADER_API_SECRET),
+        "leader write": load("updateLeaderConfig", LEADER_API_KEY, LEADER_API_SECRET),
+    }
+
+
 BARE_APP = """
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -116,19 +167,25 @@ def filesystem(path: Path) -> str:
         return "an unknown file system"
 
 
-def signed_target(path: str, params: str, body: str, timestamp: int) -> str:
+def signed_target(
+    path: str, params: str, body: str, timestamp: int, secret: str = DEMO_SECRET
+) -> str:
     query = "&".join(p for p in (params, "recvWindow=60000", f"timestamp={timestamp}") if p)
-    sig = hmac.new(DEMO_SECRET.encode(), (query + body).encode(), hashlib.sha256).hexdigest()
+    sig = hmac.new(secret.encode(), (query + body).encode(), hashlib.sha256).hexdigest()
     return f"{path}?{query}&signature={sig}"
 
 
-def lua_script(path: Path, method: str, target: str | None, body: str) -> None:
-    """wrk script: 500 requests, freshly signed (or the bare path), cycled."""
+def lua_script(path: Path, method: str, work: Workload | None, body: str) -> None:
+    """wrk script: 500 requests of `work`, freshly signed (or the bare path), cycled."""
     now = int(time.time() * 1000)
+    key = work.key if work is not None else DEMO_API_KEY
     lines = ["local reqs = {}"]
     for i in range(500):
-        url = target or signed_target(CURRENT if method == "GET" else CONFIG, "", body, now + i)
-        headers = f'{{["X-BB-APIKEY"]="{DEMO_API_KEY}", ["Content-Type"]="application/json"}}'
+        if work is None:
+            url = "/bare"
+        else:
+            url = signed_target(work.path, "", work.body, now + i, work.secret)
+        headers = f'{{["X-BB-APIKEY"]="{key}", ["Content-Type"]="application/json"}}'
         lua_body = json.dumps(body) if body else "nil"
         call = f"wrk.format({json.dumps(method)}, {json.dumps(url)}, {headers}, {lua_body})"
         lines.append(f"reqs[{i + 1}] = {call}")
@@ -182,8 +239,11 @@ def simulator(port: int, *extra: str) -> subprocess.Popen[bytes]:
     return start(cmd, f"http://127.0.0.1:{port}/api/v1/time")
 
 
-def throughput(rounds: int, duration: float, work: Path) -> tuple[list[str], dict[str, float]]:
+def throughput(
+    rounds: int, duration: float, work: Path
+) -> tuple[list[str], dict[str, float], dict[str, Workload]]:
     (work / "bare.py").write_text(BARE_APP, encoding="utf-8")
+    loads = workloads()
     bare_port, sim_port, db_port = free_port(), free_port(), free_port()
     bare = start(
         [
@@ -195,21 +255,27 @@ def throughput(rounds: int, duration: float, work: Path) -> tuple[list[str], dic
     )  # fmt: skip
     sim = simulator(sim_port)
     sim_db = simulator(db_port, "--db", str(work / "put.db"))
-    runs = {
-        "GET bare": ("GET", f"http://127.0.0.1:{bare_port}", "/bare", ""),
-        "GET sim": ("GET", f"http://127.0.0.1:{sim_port}", None, ""),
-        "PUT bare": ("PUT", f"http://127.0.0.1:{bare_port}", "/bare", CONFIG_BODY),
-        "PUT sim": ("PUT", f"http://127.0.0.1:{sim_port}", None, CONFIG_BODY),
-        "PUT sim --db": ("PUT", f"http://127.0.0.1:{db_port}", None, CONFIG_BODY),
-    }
+    bare_url, sim_url = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{sim_port}"
+    follower_body = loads["follower write"].body
+    # name: (method, base URL, workload (None: the bare endpoint), body)
+    runs: dict[str, tuple[str, str, Workload | None, str]] = {
+        "GET bare": ("GET", bare_url, None, ""),
+        "GET sim": ("GET", sim_url, loads["follower read"], ""),
+        "GET sim leader": ("GET", sim_url, loads["leader read"], ""),
+        "PUT bare": ("PUT", bare_url, None, follower_body),
+        "PUT sim": ("PUT", sim_url, loads["follower write"], follower_body),
+        "PUT sim leader": ("PUT", sim_url, loads["leader write"], loads["leader write"].body),
+        "PUT sim --db": ("PUT", f"http://127.0.0.1:{db_port}", loads["follower write"],
+                         follower_body),
+    }  # fmt: skip
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
     try:
         for r in range(rounds):
             order = list(runs) if r % 2 == 0 else list(reversed(runs))
             for name in order:
-                method, base, target, body = runs[name]
+                method, base, load, body = runs[name]
                 script = work / "run.lua"
-                lua_script(script, method, target, body)
+                lua_script(script, method, load, body)
                 results[name].append(wrk(base, script, duration, 32))
                 print(f"round {r + 1} {name}: {results[name][-1]}", flush=True)
     finally:
@@ -224,19 +290,48 @@ def throughput(rounds: int, duration: float, work: Path) -> tuple[list[str], dic
     def med(name: str) -> float:
         return statistics.median(x["rps"] for x in results[name])
 
-    figures = {"get": ratio("GET sim", "GET bare"), "put": ratio("PUT sim", "PUT bare")}
+    figures = {
+        "get": ratio("GET sim", "GET bare"),
+        "put": ratio("PUT sim", "PUT bare"),
+        "leader_get": ratio("GET sim leader", "GET bare"),
+        "leader_put": ratio("PUT sim leader", "PUT bare"),
+    }
     rows = [
         "| run | req/s (median) | p50 / p99 latency (last round) | simulator / bare | goal"
         " | verdict |",
         "|---|---|---|---|---|---|",
     ]
-    for name, (goal, key) in {
-        "GET bare": ("", ""),
-        "GET sim": (">= 0.5", "get"),
-        "PUT bare": ("", ""),
-        "PUT sim": (">= 0.3", "put"),
-        "PUT sim --db": ("", ""),
-    }.items():
+
+    def op(name: str) -> str:
+        load = runs[name][2]
+        assert load is not None
+        short = load.path.removeprefix("/api/v2/copy-trading/")
+        return f"{load.method} `{short}` ({load.operation_id})"
+
+    labels = {
+        "GET bare": ("bare Starlette GET", "", ""),
+        "GET sim": (f"simulator, follower: signed {op('GET sim')}", ">= 0.5", "get"),
+        "GET sim leader": (
+            f"simulator, leader: signed {op('GET sim leader')}",
+            ">= 0.5",
+            "leader_get",
+        ),
+        "PUT bare": ("bare Starlette PUT (reads the body)", "", ""),
+        "PUT sim": (f"simulator, follower: signed {op('PUT sim')} (in memory)", ">= 0.3", "put"),
+        "PUT sim leader": (
+            f"simulator, leader: signed {op('PUT sim leader')} (in memory)",
+            ">= 0.3",
+            "leader_put",
+        ),
+        "PUT sim --db": (
+            f"simulator, follower: signed {op('PUT sim --db')} with `--db` (fsync per commit)",
+            "",
+            "",
+        ),
+    }
+    for name in ("GET bare", "GET sim", "GET sim leader", "PUT bare", "PUT sim",
+                 "PUT sim leader", "PUT sim --db"):  # fmt: skip
+        label, goal, key = labels[name]
         last = results[name][-1]
         share = f"{figures[key]:.2f}" if key else ""
         if name == "PUT sim --db":
@@ -244,16 +339,9 @@ def throughput(rounds: int, duration: float, work: Path) -> tuple[list[str], dic
         met = ""
         if key:
             met = "met" if figures[key] >= float(goal.split()[-1]) else "**not met**"
-        label = {
-            "GET bare": "bare Starlette GET",
-            "GET sim": f"simulator signed GET `{CURRENT.rsplit('/', 2)[-2]}/current`",
-            "PUT bare": "bare Starlette PUT (reads the body)",
-            "PUT sim": "simulator signed PUT `/config` (in memory)",
-            "PUT sim --db": "simulator signed PUT `/config` with `--db` (fsync per commit)",
-        }[name]
         latency = f"{last['p50']} / {last['p99']}"
         rows.append(f"| {label} | {med(name):,.0f} | {latency} | {share} | {goal} | {met} |")
-    return rows, figures
+    return rows, figures, loads
 
 
 def history_rows(follower_rows: int) -> Iterator[dict[str, Any]]:
@@ -306,6 +394,7 @@ def history(rows: int, rounds: int, work: Path) -> tuple[list[str], float]:
         f"last (page {last})": last,
     }
     samples: dict[str, list[float]] = {name: [] for name in pages}
+    history_path = path_of("listHistoryOrders")
     conn = http.client.HTTPConnection("127.0.0.1", port)
     try:
         for r in range(rounds):
@@ -313,7 +402,10 @@ def history(rows: int, rounds: int, work: Path) -> tuple[list[str], float]:
             for name in order:
                 for _ in range(200):
                     target = signed_target(
-                        HISTORY, f"page={pages[name]}&size={size}", "", int(time.time() * 1000)
+                        history_path,
+                        f"page={pages[name]}&size={size}",
+                        "",
+                        int(time.time() * 1000),
                     )
                     began = time.perf_counter()
                     conn.request("GET", target, headers={"X-BB-APIKEY": DEMO_API_KEY})
@@ -373,8 +465,9 @@ FILL_BUDGET_S = 90.0
 LIMITER_ROUNDS = 2000
 
 
-def measure_limiter(callers: int, samples: int) -> dict[str, float]:
-    """Run in a child process (the simulator on its PYTHONPATH): see the module doc."""
+def measure_limiter(callers: int, samples: int, path: str) -> dict[str, float]:
+    """Run in a child process (the simulator on its PYTHONPATH): see the module doc.
+    ``path``: listCurrentOrders' path, which the parent read from the operation table."""
     from toobit_follower_sim import SimOptions, create_app
 
     now = int(time.time() * 1000)
@@ -398,7 +491,7 @@ def measure_limiter(callers: int, samples: int) -> dict[str, float]:
     def scope(query: bytes, key: str, address: str) -> dict[str, Any]:
         return {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-            "scheme": "http", "path": CURRENT, "raw_path": CURRENT.encode(),
+            "scheme": "http", "path": path, "raw_path": path.encode(),
             "query_string": query, "root_path": "", "server": ("127.0.0.1", 8080),
             "headers": [(b"x-bb-apikey", key.encode())], "client": (address, 40000),
         }  # fmt: skip
@@ -463,7 +556,8 @@ def child_env(src: Path | None) -> dict[str, str]:
 
 def limiter(callers: int, src: Path | None) -> dict[str, float]:
     child = subprocess.run(
-        [PYTHON, __file__, "--measure-limiter", str(callers)],
+        [PYTHON, __file__, "--measure-limiter", str(callers),
+         "--limiter-path", path_of("listCurrentOrders")],
         capture_output=True, text=True, env=child_env(src), cwd=src or ROOT,
     )  # fmt: skip
     if child.returncode != 0:
@@ -634,9 +728,10 @@ def main() -> int:
         "--only-hardening", action="store_true", help="run the last two parts, print them"
     )
     parser.add_argument("--measure-limiter", type=int, help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--limiter-path", help=argparse.SUPPRESS)  # the child's GET path
     args = parser.parse_args()
     if args.measure_limiter:
-        print(json.dumps(measure_limiter(args.measure_limiter, LIMITER_ROUNDS)))
+        print(json.dumps(measure_limiter(args.measure_limiter, LIMITER_ROUNDS, args.limiter_path)))
         return 0
     if args.only_hardening:
         print("\n".join(hardening(args.callers, args.stalled, args.baseline_src)[0]))
@@ -649,7 +744,7 @@ def main() -> int:
     ]
     with tempfile.TemporaryDirectory(prefix="bench-sim-") as tmp:
         work = Path(tmp)
-        table, figures = throughput(args.rounds, args.duration, work)
+        table, figures, loads = throughput(args.rounds, args.duration, work)
         hist, hist_ratio = history(args.rows, args.rounds, work)
         hard, _ = hardening(args.callers, args.stalled, args.baseline_src)
     page = [
@@ -667,9 +762,18 @@ def main() -> int:
         "",
         *table,
         "",
-        f"Reads: **{figures['get']:.2f}** of bare Starlette (goal >= 0.5); writes:"
-        f" **{figures['put']:.2f}** (goal >= 0.3). Ratios are medians over rounds of"
-        " simulator / bare measured in the same round. The `--db` file was on"
+        f"Reads: follower **{figures['get']:.2f}**, leader **{figures['leader_get']:.2f}** of"
+        f" bare Starlette (goal >= 0.5); writes: follower **{figures['put']:.2f}**, leader"
+        f" **{figures['leader_put']:.2f}** (goal >= 0.3). Ratios are medians over rounds of"
+        " simulator / bare measured in the same round, leader and follower runs against the"
+        " same bare runs. Operations and bodies come from the generated operation table and"
+        " the page's request examples; the follower side is signed with the demo key, the"
+        " leader side with the demo leader's read-write key. Both PUT bodies are the page's"
+        " examples sent unchanged every time: the follower's keeps the stored leverage, the"
+        " leader's sets a cool-down window that ends after it starts, pairs the leader"
+        " already leads and an invite code it already holds, so the rules accept every"
+        f" repetition (a leader PUT is {len(loads['leader write'].body)} bytes of JSON, a"
+        f" follower PUT {len(loads['follower write'].body)}). The `--db` file was on"
         f" {filesystem(Path(tempfile.gettempdir()))} in the system temp directory; its write"
         " rate follows the storage's fsync latency (cheap on this virtual disk).",
         "",
@@ -677,7 +781,9 @@ def main() -> int:
         " `hmac` object per key, `.copy()` per request), HMAC-SHA256 over the raw query +"
         " body, the parameter/body checks from the spec, one SQLite statement whose stored JSON"
         " documents go out as they are (reads) or one `BEGIN IMMEDIATE ... COMMIT` transaction"
-        " storing the new document (writes), JSON encoding of the envelope. /api/* bypasses"
+        " storing the new document (writes; the leader's also checks its level limits, pairs,"
+        " position type, referral and invite code, and rewrites its pairs' `isLead`), JSON"
+        " encoding of the envelope. /api/* bypasses"
         " Starlette's router and middleware (a dict lookup on the path); the bare baseline is"
         " a plain Starlette route.",
         "",
