@@ -131,6 +131,9 @@ class Contract:
         return found.pop()
 
 
+from toobit_follower_api.api import ROLES  # noqa: E402 - beside its one use
+
+
 @functools.cache
 def load() -> Contract:
     """The contract's operations, from the generated table, in the spec's order."""
@@ -142,7 +145,9 @@ def load() -> Contract:
             error_codes=op.error_codes or None,
             signed=op.signed,
             is_write=op.write,
-            tag=op.tag,
+            # an operation of a tag of no role (common to every client) is the first
+            # role's to sign (the follower's)
+            tag=op.tag if op.tag in ROLES or not ROLES else next(iter(ROLES)),
         )
         for op in OPERATIONS
     }

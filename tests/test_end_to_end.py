@@ -30,19 +30,28 @@ from test_sim_support import (
 from test_sim_support import SECRET as DEMO_SECRET_BYTES
 from toobit_follower import (
     AsyncFollowerClient,
+    AsyncLeaderClient,
     AuthenticationError,
     FollowerClient,
     FollowerNotFoundError,
     HasOpenPositionsError,
     InvalidRequestError,
+    LeaderClient,
     PermissionDeniedError,
     RateLimitError,
 )
 from toobit_follower.spec import spec_dict
 from toobit_follower_models import FollowConfig, FollowConfigUpdate
 from toobit_follower_models.errors import BY_NAME
+from toobit_follower_models.operations import BY_ID
 from toobit_follower_sim import SimOptions, create_app
-from toobit_follower_sim.testing import SimExchange
+from toobit_follower_sim.testing import (
+    LEADER_API_KEY,
+    SECOND_LEADER_API_KEY,
+    SECOND_LEADER_ID,
+    SimExchange,
+    default_seed,
+)
 
 DEMO_SECRET = DEMO_SECRET_BYTES.decode()
 
@@ -117,7 +126,8 @@ def sim(server: Server) -> Server:
 
 
 def client(sim: Server, key: str = DEMO_KEY, **kwargs: Any) -> FollowerClient:
-    return FollowerClient(key, DEMO_SECRET, base_url=sim.url, **kwargs)
+    cls = LeaderClient if key in _LEADER_KEYS else FollowerClient  # one key, one role
+    return cls(key, DEMO_SECRET, base_url=sim.url, **kwargs)  # type: ignore[return-value]
 
 
 # ---- every operation, sync, over loopback ------------------------------------------
@@ -320,12 +330,25 @@ def _fields(body: dict[str, Any]) -> dict[str, Any]:
 VARIANT_ROUNDS = 15
 
 
+_LEADER_KEYS = (LEADER_API_KEY, SECOND_LEADER_API_KEY)
+_SEED = default_seed()
+# the follower of the second leader: no open position, so it can be removed
+_REMOVABLE = next(
+    f["followerId"] for f in _SEED["follows"] if f["leaderUserId"] == SECOND_LEADER_ID
+)
+
+
 def _variant_call(op_id: str) -> tuple[str, str, tuple[Any, ...], dict[str, Any]]:
     """(key, client method, args, kwargs) of an operation that succeeds on the seed: the
-    reader fuzz's call, but the cancel is of a leader without positions."""
+    reader fuzz's call, made with a key of the operation's role; the cancel is of a
+    leader without positions, the removal of a follower without positions."""
     method, args, kwargs = CALLS[op_id]
     if op_id == "cancelLeader":
-        return SECOND_KEY, method, (K7,), kwargs
+        return SECOND_KEY, method, args, {**kwargs, "leader_user_id": K7}
+    if op_id == "removeFollower":
+        return SECOND_LEADER_API_KEY, method, args, {**kwargs, "follower_user_id": _REMOVABLE}
+    if BY_ID[op_id].tag == "leader":
+        return LEADER_API_KEY, method, args, kwargs
     return DEMO_KEY, method, args, kwargs
 
 
@@ -341,13 +364,15 @@ def test_variants_every_answer_is_read_typed_exactly() -> None:
     avatar left out, writes without data) is read by the sync client, each value typed
     as the wire says (tests/test_reader.py's check_outcome: "" -> None, "7" or 7 -> 7)."""
     sim = Server(variants=True, variants_seed=7)
-    clients = {key: client(sim, key) for key in (DEMO_KEY, SECOND_KEY)}
+    clients = {key: client(sim, key) for key in (DEMO_KEY, SECOND_KEY, *_LEADER_KEYS)}
     seen: dict[str, Counter[str]] = {op_id: Counter() for op_id in CALLS}
     try:
         for _ in range(VARIANT_ROUNDS):
             sim.admin("POST", "reset")
             for op_id in CALLS:
                 key, method, args, kwargs = _variant_call(op_id)
+                if BY_ID[op_id].write:  # each write starts from the seed (two end one relation)
+                    sim.admin("POST", "reset")
                 raw = getattr(clients[key].with_raw_response, method)
                 parsed, response = raw(*args, **kwargs)
                 check_outcome(op_id, json.loads(response.content), parsed, seen[op_id])
@@ -358,8 +383,9 @@ def test_variants_every_answer_is_read_typed_exactly() -> None:
     _assert_every_tolerant_shape(seen)
 
 
-def _async_client(exchange: SimExchange, key: str) -> AsyncFollowerClient:
-    return AsyncFollowerClient(
+def _async_client(exchange: SimExchange, key: str) -> Any:
+    cls = AsyncLeaderClient if key in _LEADER_KEYS else AsyncFollowerClient
+    return cls(
         key, DEMO_SECRET, base_url="http://simulator", transport=exchange.async_transport(),
         clock=exchange.clock.time, sleep=exchange.clock.async_sleep,
     )  # fmt: skip
@@ -367,13 +393,15 @@ def _async_client(exchange: SimExchange, key: str) -> AsyncFollowerClient:
 
 async def test_variants_async_client_reads_every_answer() -> None:
     exchange = SimExchange(options=SimOptions(variants=True, variants_seed=8))
-    clients = {key: _async_client(exchange, key) for key in (DEMO_KEY, SECOND_KEY)}
+    clients = {key: _async_client(exchange, key) for key in (DEMO_KEY, SECOND_KEY, *_LEADER_KEYS)}
     seen: dict[str, Counter[str]] = {op_id: Counter() for op_id in CALLS}
     try:
         for _ in range(VARIANT_ROUNDS):
             exchange.sim.reset()
             for op_id in CALLS:
                 key, method, args, kwargs = _variant_call(op_id)
+                if BY_ID[op_id].write:  # each write starts from the seed (two end one relation)
+                    exchange.sim.reset()
                 raw = getattr(clients[key].with_raw_response, method)
                 parsed, response = await raw(*args, **kwargs)
                 check_outcome(op_id, json.loads(response.content), parsed, seen[op_id])

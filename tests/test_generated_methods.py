@@ -187,10 +187,19 @@ async def test_each_method_hands_the_core_its_row_and_wire_named_arguments(op: O
     returned = None if _data_type(op) in (None, type(None)) else "parsed"  # a write's data is None
     assert getattr(sync, _name(op))(**keywords) == returned
     assert await getattr(asynchronous, _name(op))(**keywords) == returned
+    # what the method hands on: the examples given, and the spec's defaults of the
+    # parameters not given (a shared $ref parameter carries no inline example)
+    wire = {p.python_name: p.name for p in op.params}
+    signature = inspect.signature(getattr(type(sync), _name(op)))
+    defaults = {
+        wire[name]: parameter.default
+        for name, parameter in signature.parameters.items()
+        if name in wire and parameter.default not in (inspect.Parameter.empty, None)
+    }
     for recorder in (sync, asynchronous):
         ((operation, arguments, body),) = recorder.calls
         assert operation is op
-        assert arguments == _examples(op)
+        assert arguments == {**defaults, **_examples(op)}
         assert body is None
 
 

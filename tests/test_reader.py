@@ -200,6 +200,15 @@ def check_typed(
     if name is not None:
         check_typed(SCHEMAS[name], value, wire, where, seen)
         return
+    members = schema.get("anyOf", [])
+    if any(m.get("type") == "null" for m in members) and len(members) == 2:  # nullable
+        if wire is None:
+            assert value is None, (where, value, wire)
+            seen["nullable null"] += 1
+            return
+        (other,) = [m for m in members if m.get("type") != "null"]
+        check_typed(other, value, wire, where, seen)
+        return
     if _is_open_enum(schema):
         listed = next(SCHEMAS[_ref_name(a) or ""]["enum"] for a in schema["anyOf"] if _ref_name(a))
         assert type(value) is int and value == wire, (where, value, wire)

@@ -498,6 +498,7 @@ class FollowerClient(FollowerClientOperations, SyncClient):
     arguments are :class:`SyncClient`'s. Use as a context manager, or call ``close()``."""
 
     _raw = FollowerClientWithRawResponse
+    with_raw_response: FollowerClientWithRawResponse
 
     def iter_history_orders(self, size: int = 100) -> Iterator[HistoryOrder]:
         """Every closed copy position, page after page (one request per page)."""
@@ -508,6 +509,7 @@ class AsyncFollowerClient(AsyncFollowerClientOperations, AsyncClient):
     """The asyncio twin of :class:`FollowerClient`."""
 
     _raw = AsyncFollowerClientWithRawResponse
+    with_raw_response: AsyncFollowerClientWithRawResponse
 
     def iter_history_orders(self, size: int = 100) -> AsyncIterator[HistoryOrder]:
         """Every closed copy position, page after page (one request per page)."""
@@ -519,6 +521,7 @@ class LeaderClient(LeaderClientOperations, SyncClient):
     arguments are :class:`SyncClient`'s. Use as a context manager, or call ``close()``."""
 
     _raw = LeaderClientWithRawResponse
+    with_raw_response: LeaderClientWithRawResponse
 
     def iter_history_lead_orders(self, size: int = 100) -> Iterator[HistoryLeadOrder]:
         """Every closed lead order, page after page (one request per page)."""
@@ -533,6 +536,7 @@ class AsyncLeaderClient(AsyncLeaderClientOperations, AsyncClient):
     """The asyncio twin of :class:`LeaderClient`."""
 
     _raw = AsyncLeaderClientWithRawResponse
+    with_raw_response: AsyncLeaderClientWithRawResponse
 
     def iter_history_lead_orders(self, size: int = 100) -> AsyncIterator[HistoryLeadOrder]:
         """Every closed lead order, page after page (one request per page)."""

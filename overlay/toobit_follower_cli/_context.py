@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 import toobit_follower
+from toobit_follower import _client
 from toobit_follower import constants as C
 from toobit_follower_models.operations import Operation
 
@@ -118,12 +119,13 @@ def client_class(op: Operation | None) -> Any:
     """The client of the role whose generated methods include ``op``'s (a follower's key
     makes a FollowerClient, a leader's a LeaderClient); looked up at each call, so that a
     test can stand a client with a fake transport in."""
-    roles = (toobit_follower.FollowerClient, toobit_follower.LeaderClient)
     if op is not None:
-        for cls in roles:
-            if hasattr(cls, method_name(op)):
-                return cls
-    return roles[0]
+        # decided on the package's own classes (a test may stand a factory in for them),
+        # the one found looked up by name
+        for name in ("FollowerClient", "LeaderClient"):
+            if hasattr(getattr(_client, name), method_name(op)):
+                return getattr(toobit_follower, name)
+    return toobit_follower.FollowerClient
 
 
 @contextmanager

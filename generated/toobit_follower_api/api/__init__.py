@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from .follower import (
     AsyncFollowerOperations,
     AsyncFollowerOperationsWithRawResponse,
@@ -18,7 +20,15 @@ from .leader import (
     LeaderOperationsWithRawResponse,
 )
 
+ROLES: Final = {
+    "follower": "FollowerClient",
+    "leader": "LeaderClient",
+}
+"""Tag -> the client class of its role (``x-python.client`` on the tag); a tag not here is
+common to every client."""
+
 __all__ = [
+    "ROLES",
     "AsyncOperations",
     "AsyncOperationsWithRawResponse",
     "Operations",
