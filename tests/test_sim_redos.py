@@ -140,3 +140,20 @@ def test_a_pattern_no_linear_engine_runs_stops_the_simulator_at_start() -> None:
     )  # fmt: skip
     with pytest.raises(SpecError, match="no linear-time match"):
         BodyPlan((rule,))
+
+
+def test_blank_is_ecma_262s_blank_as_json_schema_says() -> None:
+    """A spec `pattern` is an ECMA-262 regular expression: its `\\s` has no U+0085 nor
+    U+001C..U+001F (Rust's and Python's have). The contract fuzz found a followSymbolIds
+    item "\\x85" refused although the spec's pattern admits it (seed 2)."""
+    from toobit_follower_sim.validation import pattern_matches
+
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    spec = yaml.safe_load((root / "openapi.yaml").read_text(encoding="utf-8"))
+    pattern = spec["components"]["schemas"]["FollowSymbolIds"]["pattern"]
+    for admitted in ("BTC-SWAP-USDT,\x85", "\x85", "a,\x1c", " a"):
+        assert pattern_matches(pattern, admitted), repr(admitted)
+    for refused in ("BTC-SWAP-USDT, ", "\u00a0", "a,\u3000", "a,,b", ""):
+        assert not pattern_matches(pattern, refused), repr(refused)

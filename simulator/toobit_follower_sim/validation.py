@@ -112,10 +112,45 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return obj
 
 
+# JSON Schema's patterns are ECMA-262 regular expressions: `\s` is this class, without
+# U+0085 or U+001C..U+001F, which Rust's (Unicode White_Space) and Python's `\s` add
+# (the contract fuzz found "ab,\x85" refused although the spec's pattern admits it).
+_ECMA_SPACE = (
+    r"\t\n\x{0B}\x{0C}\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}"
+    r"\x{205F}\x{3000}\x{FEFF}"
+)
+
+
+def _ecma_classes(pattern: str) -> str:
+    """``pattern`` with ``\s`` and ``\S`` spelled out as ECMA-262 defines them."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            if escaped == "s":
+                out.append(_ECMA_SPACE if in_class else f"[{_ECMA_SPACE}]")
+            elif escaped == "S" and not in_class:
+                out.append(f"[^{_ECMA_SPACE}]")
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
 @lru_cache(maxsize=256)  # the spec's patterns only: a handful
 def _linear_matcher(pattern: str) -> SchemaValidator:
     try:
-        return SchemaValidator(core_schema.str_schema(pattern=pattern))
+        return SchemaValidator(core_schema.str_schema(pattern=_ecma_classes(pattern)))
     except SchemaError as error:  # a look-around or a backreference: no linear engine has them
         raise SpecError(f"pattern {pattern!r} has no linear-time match: {error}") from None
 
@@ -124,7 +159,7 @@ def pattern_matches(pattern: str | re.Pattern[str], value: str) -> bool:
     """JSON Schema's `pattern`: the value contains a match anywhere (a search; the spec anchors
     its patterns with ^ and $ itself). Matched by Rust's `regex` through pydantic-core, in
     time linear in the value, whatever the pattern; a pattern it cannot run raises SpecError.
-    `\\s` is Unicode White_Space there (Python's `re` also counts U+001C..U+001F)."""
+    `\\s` and `\\S` are ECMA-262's, as JSON Schema says (`_ecma_classes`)."""
     source = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
     return _linear_matcher(source).isinstance_python(value)
 
