@@ -146,9 +146,8 @@ def test_blank_is_ecma_262s_blank_as_json_schema_says() -> None:
     """A spec `pattern` is an ECMA-262 regular expression: its `\\s` has no U+0085 nor
     U+001C..U+001F (Rust's and Python's have). The contract fuzz found a followSymbolIds
     item "\\x85" refused although the spec's pattern admits it (seed 2)."""
-    from toobit_follower_sim.validation import pattern_matches
-
     import yaml
+    from toobit_follower_sim.validation import pattern_matches
 
     root = Path(__file__).resolve().parent.parent
     spec = yaml.safe_load((root / "openapi.yaml").read_text(encoding="utf-8"))

@@ -122,7 +122,7 @@ _ECMA_SPACE = (
 
 
 def _ecma_classes(pattern: str) -> str:
-    """``pattern`` with ``\s`` and ``\S`` spelled out as ECMA-262 defines them."""
+    r"""``pattern`` with ``\s`` and ``\S`` spelled out as ECMA-262 defines them."""
     out: list[str] = []
     in_class = False
     i = 0
