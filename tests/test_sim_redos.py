@@ -156,3 +156,21 @@ def test_blank_is_ecma_262s_blank_as_json_schema_says() -> None:
         assert pattern_matches(pattern, admitted), repr(admitted)
     for refused in ("BTC-SWAP-USDT, ", "\u00a0", "a,\u3000", "a,,b", ""):
         assert not pattern_matches(pattern, refused), repr(refused)
+
+
+def test_the_models_second_gate_defers_to_the_ecma_pattern() -> None:
+    """The generated model matches patterns with pydantic-core (U+0085 is blank there):
+    its pattern verdict does not override the contract's (seed 2's fuzz finding went
+    through validation's pattern and was refused by the model's)."""
+    import yaml
+    from toobit_follower_models import FollowConfigUpdate
+    from toobit_follower_sim.errors import ApiError
+    from toobit_follower_sim.validation import check_model
+
+    root = Path(__file__).resolve().parent.parent
+    spec = yaml.safe_load((root / "openapi.yaml").read_text(encoding="utf-8"))
+    body = spec["paths"]["/api/v2/copy-trading/follower/config"]["put"]["requestBody"]
+    example = next(iter(body["content"]["application/json"]["examples"].values()))["value"]
+    check_model(FollowConfigUpdate, {**example, "followSymbolIds": "BTC-SWAP-USDT,\x85"})
+    with pytest.raises(ApiError):  # any other refusal of the model still counts
+        check_model(FollowConfigUpdate, {**example, "leverage": "abc"})
