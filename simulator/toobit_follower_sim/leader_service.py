@@ -59,6 +59,23 @@ def holds_position(db: Any, follower: int, leader: int | None) -> bool:
     return found.fetchone() is not None
 
 
+def end_follow(db: Any, follower: int, leader: int, *, scoped: bool) -> None:
+    """End a follow relation, as Cancel Leader (the follower) and Remove Follower (the
+    leader) both do: the relation must exist (FOLLOWER_NOT_FOUND), and no open copy
+    position may remain (FOLLOWER_HAS_POSITIONS), under whichever leader, or under this
+    one only when ``scoped`` (each rule's marker names the alternative)."""
+    if (
+        db.execute(
+            "SELECT 1 FROM follows WHERE follower_id = ? AND leader_id = ?", (follower, leader)
+        ).fetchone()
+        is None
+    ):
+        raise api_error(ErrorCode.FOLLOWER_NOT_FOUND)
+    if holds_position(db, follower, leader if scoped else None):
+        raise api_error(ErrorCode.FOLLOWER_HAS_POSITIONS)
+    db.execute("DELETE FROM follows WHERE follower_id = ? AND leader_id = ?", (follower, leader))
+
+
 def _array(docs: list[str]) -> str:
     return "[" + ",".join(docs) + "]"
 
@@ -240,25 +257,13 @@ class LeaderService:
     # -- writes --------------------------------------------------------------------------
     def remove_follower(self, call: Call) -> None:
         leader, follower = call.account, call.params["followerUserId"]
+        # Rules 2-4: the relation must exist; any open copy position refuses it, under
+        # whichever leader (assumption remove-refused-while-any-position-open; its
+        # alternative: only positions under this leader); then it is gone on both sides
+        # (remove-follower-ends-relation).
+        scoped = "remove-refused-while-any-position-open" in self.alternatives
         with self.store.transaction() as db:
-            if (
-                db.execute(
-                    "SELECT 1 FROM follows WHERE follower_id = ? AND leader_id = ?",
-                    (follower, leader),
-                ).fetchone()
-                is None
-            ):
-                raise api_error(ErrorCode.FOLLOWER_NOT_FOUND)  # rule 2
-            # Rule 3: any open copy position refuses it, under whichever leader
-            # (assumption remove-refused-while-any-position-open; its alternative: only
-            # positions under this leader).
-            scoped = "remove-refused-while-any-position-open" in self.alternatives
-            if holds_position(db, follower, leader if scoped else None):
-                raise api_error(ErrorCode.FOLLOWER_HAS_POSITIONS)
-            # Rule 4: the relation is gone on both sides (remove-follower-ends-relation).
-            db.execute(
-                "DELETE FROM follows WHERE follower_id = ? AND leader_id = ?", (follower, leader)
-            )
+            end_follow(db, follower, leader, scoped=scoped)
 
     def update_leader_config(self, call: Call) -> None:
         leader, body, alternatives = call.account, call.body or {}, self.alternatives

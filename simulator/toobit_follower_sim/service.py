@@ -47,7 +47,7 @@ from toobit_follower_models.errors import ErrorCode
 from toobit_follower_models.operations import OPERATIONS, Operation
 
 from .errors import api_error, invalid
-from .leader_service import LeaderService, holds_position
+from .leader_service import LeaderService, end_follow, holds_position
 from .store import Store
 
 # A row per follow relation without positions (p.doc NULL), else one per position, so the
@@ -286,21 +286,10 @@ class FollowerService(LeaderService):
 
     def cancel_leader(self, call: Call) -> None:
         follower, leader = call.account, call.params["leaderUserId"]
+        # Rules 2-3: the relation must exist; any open copy position refuses it, under
+        # whichever leader (the page's reading; assumption
+        # cancel-refused-while-any-position-open, its alternative: only positions under
+        # this leader).
+        scoped = "cancel-refused-while-any-position-open" in self.alternatives
         with self.store.transaction() as db:
-            if (
-                db.execute(
-                    "SELECT 1 FROM follows WHERE follower_id = ? AND leader_id = ?",
-                    (follower, leader),
-                ).fetchone()
-                is None
-            ):
-                raise api_error(ErrorCode.FOLLOWER_NOT_FOUND)  # rule 2
-            # Rule 3: any open copy position refuses it, under whichever leader (the
-            # page's reading; assumption cancel-refused-while-any-position-open, its
-            # alternative: only positions under this leader).
-            scoped = "cancel-refused-while-any-position-open" in self.alternatives
-            if holds_position(db, follower, leader if scoped else None):
-                raise api_error(ErrorCode.FOLLOWER_HAS_POSITIONS)
-            db.execute(
-                "DELETE FROM follows WHERE follower_id = ? AND leader_id = ?", (follower, leader)
-            )
+            end_follow(db, follower, leader, scoped=scoped)
