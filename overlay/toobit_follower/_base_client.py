@@ -1,6 +1,6 @@
-"""What the sync and async clients share: configuration, the rate-limit gate, the call's
-deadline, turning answers into data or exceptions, and the retry policy's decisions. The
-two I/O loops live in ``_client.py``."""
+"""The transport core the sync and async clients share: configuration, and each method
+call as one state machine (the rate-limit gate, the deadline, the retry policy, answers
+turned into data or exceptions) that the two small I/O loops of ``_client.py`` drive."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ import os
 import random
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any, Final, Generic, NoReturn, TypeVar
 
 import httpx
 from pydantic import ValidationError
 from toobit_follower_models import Envelope
+from toobit_follower_models.operations import BY_ID
 
 from . import _constants as C
-from . import _deadline
 from ._auth import ToobitAuth, with_target
+from ._deadline import DEADLINE, DeadlinePassed, install
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -36,8 +37,9 @@ from ._exceptions import (
     error_class,
     redact,
 )
-from ._operations import Prepared
-from ._ratelimit import BLOCKED, WAIT_FOR_PROBE, RateLimitGate, request_weight, shared_gate
+from ._operations import Prepared, prepare
+from ._probes import Answer, find_body_signing
+from ._ratelimit import BLOCKED, WAIT_FOR_PROBE, RateLimitGate, shared_gate
 from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
 from ._types import NO_RATE_LIMIT, RateLimit, RateLimitBlock, header_int
 from .signing import BodySigning
@@ -46,83 +48,76 @@ log = logging.getLogger("toobit_follower")
 
 T = TypeVar("T")
 
+SERVER_TIME: Final = BY_ID["getServerTime"]
+"""The unsigned clock operation: a -1021 re-syncs through it."""
+
+# The steps of a call ask its I/O loop for one of these, and are sent back the outcome:
+SLEEP: Final = 0
+"""``(SLEEP, seconds)``: sleep; sent back ``None``."""
+SEND: Final = 1
+"""``(SEND, call)``: one attempt; sent back ``(response, body)`` or the exception that
+left it without an answer (one of NO_ANSWER)."""
+CALL: Final = 2
+"""``(CALL, (prepared, within, body_signing))``: another call (a clock re-sync, a signing
+probe request); sent back ``(data, response)`` or its ToobitError."""
+Steps = Generator[tuple[int, Any], Any, T]
+
 RESYNC: Final = -1.0
 """Returned by :meth:`BaseClient._next_step` to ask for a clock re-sync before retrying."""
 
 # httpx failures after which the request certainly did not reach the server.
 NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Failures no retry can fix.
-_PERMANENT: Final = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
-# Methods whose repetition is safe: a PUT is a full replacement of the given fields.
-_REPEATABLE: Final = frozenset({"GET", "PUT"})
+_PERMANENT: Final = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)  # no retry fixes
+_REPEATABLE: Final = frozenset({"GET", "PUT"})  # a PUT replaces the given fields: safe
+# An attempt with no usable answer: any httpx error (connection, protocol, redirects), a
+# body too long, in an encoding not asked for, that does not decode, or past the deadline.
+NO_ANSWER: Final = (httpx.HTTPError, UnexpectedResponseError, APITimeoutError)
 
 
 class _RedactSignatures(logging.Filter):
-    """Masks ``signature=`` values in the records of the ``httpx`` logger, whose INFO line
-    ``HTTP Request: GET https://...&signature=... "HTTP/1.1 200 OK"`` would otherwise carry
-    every signature: a signed URL can be replayed within its recvWindow.
-
-    It is attached to that one logger (not to handlers, not to the root) by the first
-    client made, and stays: it changes nothing in a record but a ``signature=`` value, so
-    other httpx users in the process keep their log lines, level and handlers; at most a
-    ``signature=`` parameter of their own URLs is masked too. Nothing is disabled.
-    """
+    """Masks ``signature=`` values in the ``httpx`` logger's records: its INFO line shows
+    every signed URL, which can be replayed within its recvWindow. Attached to that one
+    logger by the first client; it changes nothing else, so other httpx users keep their
+    log lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and any("signature=" in str(arg) for arg in args):
-            record.args = tuple(
-                redact(str(arg)) if "signature=" in str(arg) else arg for arg in args
-            )
+            record.args = tuple(redact(str(a)) if "signature=" in str(a) else a for a in args)
         if isinstance(record.msg, str) and "signature=" in record.msg:
             record.msg = redact(record.msg)
         return True
 
 
-def _redact_httpx_log() -> None:
-    httpx_log = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactSignatures) for f in httpx_log.filters):
-        httpx_log.addFilter(_RedactSignatures())
-
-
 class _NoCookies(httpx.Cookies):
-    """A cookie jar that never stores: the API sets no cookies and a signed client must
-    not replay any. httpx extracts cookies from every response by wrapping it in urllib
-    request/response objects, about 30 us of a ~115 us call (bench/bench_client.py)."""
+    """A jar that never stores: the API sets no cookies, a signed client must replay none,
+    and extracting them costs about 30 us of a 115 us call (bench/bench_client.py)."""
 
     def extract_cookies(self, response: httpx.Response) -> None:
         return None
 
 
 def without_cookie_jar(client: httpx.Client | httpx.AsyncClient) -> None:
-    """Give ``client`` a jar that ignores ``Set-Cookie``.
-
-    httpx's public ``cookies`` setter copies into a plain ``Cookies``, so the jar is
-    replaced on the private attribute httpx 0.28 reads; if a later httpx names it
-    differently nothing happens (cookies are then merely stored, as before). Remove
-    when httpx offers a switch to turn cookie handling off.
-    """
+    """Give ``client`` a jar that ignores ``Set-Cookie``. httpx's ``cookies`` setter copies
+    into a plain jar, so the private attribute httpx 0.28 reads is replaced (a later httpx
+    naming it otherwise merely stores cookies). Remove when httpx can turn cookies off."""
     if isinstance(getattr(client, "_cookies", None), httpx.Cookies):
         client._cookies = _NoCookies()
 
 
 def _excerpt(content: bytes) -> str:
-    text = content[: C.ERROR_EXCERPT_CHARS].decode("utf-8", "replace")
-    return " ".join(text.split())
+    return " ".join(content[: C.ERROR_EXCERPT_CHARS].decode("utf-8", "replace").split())
 
 
 def _call_timeout(timeout: float | httpx.Timeout | None) -> float | None:
-    """The bound of a whole call: ``timeout`` itself, or the largest value of an
-    ``httpx.Timeout`` (``None``: no bound)."""
+    """A whole call's bound: ``timeout``, or an httpx.Timeout's largest value (None: none)."""
     if isinstance(timeout, httpx.Timeout):
-        values = [v for v in timeout.as_dict().values() if v is not None]
-        return max(values) if values else None
+        return max((v for v in timeout.as_dict().values() if v is not None), default=None)
     return None if timeout is None else float(timeout)
 
 
 def _attempt_timeout(attempt_timeout: float | None, timeout: float | None) -> float:
-    """The bound of one attempt: ``attempt_timeout`` as given, else a third of the call's
-    timeout, at most DEFAULT_ATTEMPT_TIMEOUT."""
+    """One attempt's bound: as given, else a third of the call's, at most 10 s."""
     if attempt_timeout is not None:
         if not attempt_timeout > 0:
             raise ValueError("attempt_timeout must be > 0")
@@ -133,7 +128,7 @@ def _attempt_timeout(attempt_timeout: float | None, timeout: float | None) -> fl
 
 
 def _seconds(value: str) -> float | None:
-    """A Retry-After in seconds: a finite, non-negative number, else ``None``."""
+    """A Retry-After in seconds: finite and non-negative, else ``None``."""
     try:
         seconds = float(value)
     except ValueError:
@@ -149,12 +144,18 @@ def _applied(body: bytes) -> bool:
         return False
 
 
+def _planned(prepared: Prepared[Any], rule: BodySigning) -> tuple[Prepared[Any], None, BodySigning]:
+    """A signing probe's request, as the arguments of a CALL step."""
+    return prepared, None, rule
+
+
 class Call(Generic[T]):
-    """One method call in progress: its request, attempts so far and deadline."""
+    """One method call in progress; times are on the client's clock."""
 
     __slots__ = (
         "attempt_deadline",
         "attempt_sent",
+        "auth",
         "deadline",
         "error",
         "held",
@@ -165,44 +166,29 @@ class Call(Generic[T]):
         "probe_waited",
         "resyncs",
         "retries",
-        "weight",
     )
 
-    def __init__(self, prepared: Prepared[T], deadline: float) -> None:
-        self.prepared = prepared
-        self.weight = request_weight(prepared.method, prepared.path) if prepared.signed else 0
-        self.deadline = deadline
-        """On the client's clock; pushed back by every wait for the rate limit."""
-        self.attempt_deadline = deadline
-        """The current attempt's deadline: the call's, or sooner (``attempt_timeout``)."""
-        self.held = False
-        """Whether the current attempt holds a reservation of the gate (given back in
-        ``finally`` however the attempt ends)."""
-        self.probe_waited = 0.0
-        """Seconds waited so far for other calls' probes (counts against the timeout)."""
-        self.retries = 0
-        self.resyncs = 0
-        self.kind = 0
-        """How the gate admitted the current attempt (GO or PROBE)."""
-        self.attempt_sent = True
-        """Whether the last attempt may have reached the server."""
-        self.maybe_applied = False
-        """Whether an attempt may have been acted on (no definite answer came back)."""
-        self.error: APIError | APIConnectionError | None = None
-        """The failure of the last attempt."""
-        self.limits: tuple[int | None, int | None] = (None, None)
-        """X-Api-Limit-Status and X-Api-Limit-Reset-Timestamp of the last answer."""
+    def __init__(self, prepared: Prepared[T], auth: httpx.Auth | None, deadline: float) -> None:
+        self.prepared, self.auth = prepared, auth
+        self.deadline = deadline  # pushed back by every wait for the rate limit
+        self.attempt_deadline = deadline  # the call's, or sooner (attempt_timeout)
+        self.held = False  # the attempt holds a reservation of the gate
+        self.probe_waited = 0.0  # seconds waited for other calls' probes (it counts)
+        self.retries = self.resyncs = self.kind = 0  # kind: how the gate admitted it
+        self.attempt_sent = True  # the last attempt may have reached the server
+        self.maybe_applied = False  # an attempt may have been acted on
+        self.error: APIError | APIConnectionError | None = None  # the last attempt's
+        self.limits: tuple[int | None, int | None] = (None, None)  # limit headers seen
 
 
 class BodyReader:
     """Reads one answer's body: at most ``max_response_bytes`` once decoded, and not past
-    the call's deadline (checked after every chunk).
+    the attempt's deadline (checked after every chunk).
 
-    It is fed the bytes as they come off the wire (``iter_raw``) and decodes gzip and
-    deflate itself, never more than the cap at a time: httpx would inflate a whole
-    network read at once, and 64 KiB of gzip can hold 64 MiB of zeros. Requests ask for
-    gzip or deflate only (``ACCEPT_ENCODING``); an answer in another encoding, or one
-    that does not decode, is an UnexpectedResponseError.
+    It is fed the bytes off the wire (``iter_raw``) and decodes gzip and deflate itself,
+    never more than the cap at a time: httpx would inflate a whole network read at once,
+    and 64 KiB of gzip can hold 64 MiB of zeros. Another encoding, or one that does not
+    decode, is an UnexpectedResponseError.
     """
 
     __slots__ = (
@@ -211,7 +197,7 @@ class BodyReader:
         "_client",
         "_decoder",
         "_pre_read",
-        "_raw_deflate",
+        "_raw",
         "_response",
         "_size",
     )
@@ -220,18 +206,17 @@ class BodyReader:
         self, client: BaseClient, call: Call[Any], response: httpx.Response, encoding: bytes
     ) -> None:
         self._client, self._call, self._response = client, call, response
-        # an in-process transport hands the body over read; from the wire it is streamed
-        # (and an empty stream is "consumed" once iterated: its content was never read)
+        # an in-process transport hands the body over read (an empty stream counts as
+        # consumed once iterated, its content never read); from the wire it is streamed
         self._pre_read = response.is_stream_consumed
         self._chunks: list[bytes] = []
         self._size = 0
         self._decoder: Any = None
-        self._raw_deflate = False
+        self._raw = False  # "deflate" may be raw deflate rather than zlib-wrapped
         if encoding in (b"gzip", b"x-gzip"):
             self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        elif encoding == b"deflate":  # zlib-wrapped, as HTTP means it; else raw (below)
-            self._decoder = zlib.decompressobj(zlib.MAX_WBITS)
-            self._raw_deflate = True
+        elif encoding == b"deflate":
+            self._decoder, self._raw = zlib.decompressobj(zlib.MAX_WBITS), True
         elif encoding not in (b"", b"identity") and not self._pre_read:
             raise self._unexpected(f"content-encoding {encoding.decode('latin-1')!r} not asked for")
 
@@ -240,17 +225,16 @@ class BodyReader:
         if decoder is None:
             self._take(chunk)
             return
-        limit = self._client.max_response_bytes
         while chunk:
             try:
-                out = decoder.decompress(chunk, limit - self._size + 1)
+                out = decoder.decompress(chunk, self._client.max_response_bytes - self._size + 1)
             except zlib.error as exc:
-                if self._raw_deflate and not self._size:  # some servers send raw deflate
-                    self._raw_deflate = False
-                    decoder = self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+                if self._raw and not self._size:  # some servers send raw deflate
+                    self._raw, decoder = False, zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._decoder = decoder
                     continue
                 raise self._unexpected(f"body does not decode ({exc})") from None
-            self._raw_deflate = False
+            self._raw = False
             self._take(out)
             chunk = decoder.unconsumed_tail
 
@@ -264,7 +248,7 @@ class BodyReader:
             raise client._timeout_error(call)
 
     def body(self) -> bytes:
-        """The whole body, decoded (a transport may have handed it over read already)."""
+        """The whole body, decoded."""
         if self._pre_read and not self._chunks:
             self._take(self._response.content)
         elif self._decoder is not None and not self._decoder.eof and self._size:
@@ -272,35 +256,42 @@ class BodyReader:
         return b"".join(self._chunks)
 
     def _unexpected(self, what: str) -> UnexpectedResponseError:
-        prepared = self._call.prepared
+        prepared, response = self._call.prepared, self._response
         return UnexpectedResponseError(
             what,
-            status_code=self._response.status_code,
+            status_code=response.status_code,
             method=prepared.method,
             path=prepared.path,
             excerpt="",
-            response=self._response,
+            response=response,
         )
 
 
 class BaseClient:
-    """Configuration and the pure parts of a call; see FollowerClient for the arguments."""
+    """Configuration, public state and the steps of a call; the I/O loops are the
+    subclasses' (see SyncClient for the arguments)."""
+
+    _http_class: Callable[..., httpx.Client | httpx.AsyncClient]
+    _default_sleep: Callable[[float], Any]
+    _raw: Callable[[Any], Any]
+    """The class of ``with_raw_response`` (the role's raw twins)."""
 
     def __init__(
         self,
+        api_key: str | None = None,
+        api_secret: str | Secret | None = None,
         *,
-        api_key: str | None,
-        api_secret: str | Secret | None,
-        base_url: str | None,
-        recv_window: int,
-        body_signing: BodySigning | str,
-        timeout: float | httpx.Timeout | None,
-        attempt_timeout: float | None,
-        max_retries: int,
-        max_rate_limit_wait: float,
-        max_response_bytes: int,
-        clock: Callable[[], float],
-        httpx_args: dict[str, Any],
+        base_url: str | None = None,
+        recv_window: int = C.DEFAULT_RECV_WINDOW,
+        body_signing: BodySigning | str = BodySigning.QUERY_AND_BODY,
+        timeout: float | httpx.Timeout | None = C.DEFAULT_TIMEOUT,
+        attempt_timeout: float | None = None,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        max_rate_limit_wait: float = C.MAX_RATE_LIMIT_WAIT,
+        max_response_bytes: int = C.DEFAULT_MAX_RESPONSE_BYTES,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         key_from = "api_key"
         if api_key is None:
@@ -318,8 +309,9 @@ class BaseClient:
             raise ValueError("max_retries must be >= 0")
         if max_response_bytes < 1:
             raise ValueError("max_response_bytes must be >= 1")
-        base_url = base_url or os.environ.get(C.BASE_URL_ENV) or C.DEFAULT_BASE_URL
-        self.base_url = base_url.rstrip("/")
+        self.base_url = (base_url or os.environ.get(C.BASE_URL_ENV) or C.DEFAULT_BASE_URL).rstrip(
+            "/"
+        )
         self.max_retries = max_retries
         self.max_rate_limit_wait = max_rate_limit_wait
         self.max_response_bytes = max_response_bytes
@@ -327,12 +319,9 @@ class BaseClient:
         """Seconds one method call may take, every attempt and backoff included (None: no
         bound); waiting for the rate limit does not count."""
         self.attempt_timeout = _attempt_timeout(attempt_timeout, self.timeout)
-        """Seconds one attempt may take, every byte of its answer included; a GET or PUT
-        past it is retried within what is left of ``timeout``."""
-        self._http_timeout = (
-            timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        )
+        """Seconds one attempt may take, every byte of its answer included."""
         self._clock = clock
+        self._sleep = sleep or self._default_sleep
         self._auth = ToobitAuth(
             api_key,
             secret,
@@ -342,58 +331,29 @@ class BaseClient:
             base_url=self.base_url,
             max_probe_bytes=max_response_bytes,
         )
-        # A client on the network shares the gate of its key with every other client of the
-        # same key and host in the process; one given a transport (a test double, an
-        # in-process app) talks to a server of its own, and has a gate of its own.
-        self._gate = (
-            shared_gate(self.base_url, api_key)
-            if "transport" not in httpx_args
-            else RateLimitGate()
-        )
-        self._httpx_args: dict[str, Any] = {
-            "base_url": self.base_url,
-            "headers": {"Accept-Encoding": C.ACCEPT_ENCODING},
-            "timeout": self._http_timeout,
-            "auth": self._auth,
-            **httpx_args,
-        }
-        """What the sync and async clients make their httpx client with. Signed requests
-        carry the key header (the auth adds it); unsigned ones (server time) do not."""
+        # A client on the network shares the gate of its key and host with every client in
+        # the process; one given a transport (a fake, an in-process app) has its own.
+        self._gate = shared_gate(self.base_url, api_key) if transport is None else RateLimitGate()
         self._last_response: httpx.Response | None = None
         self._limited_response: httpx.Response | None = None
-        _redact_httpx_log()
-
-    def _build_request(self, prepared: Prepared[Any]) -> httpx.Request:
-        """The request of one attempt, as ``http.build_request`` would make it (the
-        client's headers and timeout) without parsing the URL again: the base URL is
-        parsed once, the target is encoded already."""
-        headers = (
-            self._headers if prepared.headers is None else {**self._headers, **prepared.headers}
+        # Signed requests carry the key header (the auth adds it); unsigned ones do not.
+        self._http = http = self._http_class(
+            base_url=self.base_url,
+            headers={"Accept-Encoding": C.ACCEPT_ENCODING},
+            timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+            auth=self._auth,
+            **({} if transport is None else {"transport": transport}),
         )
-        return httpx.Request(
-            prepared.method,
-            with_target(self._base, prepared.target),
-            content=prepared.json,
-            headers=headers,
-            extensions=self._extensions,
-        )
-
-    def _signer_for(
-        self, prepared: Prepared[Any], body_signing: BodySigning | None
-    ) -> httpx.Auth | None:
-        """The auth a request is sent with: none for an unsigned one (no key header), the
-        client's, or one with another body rule (the signing probe)."""
-        if not prepared.signed:
-            return None
-        return self._auth if body_signing is None else self._auth.for_rule(body_signing)
-
-    def _own_http(self, http: httpx.Client | httpx.AsyncClient) -> None:
-        """Prepare the httpx client this client sends with."""
         self._base = http.base_url.copy_with(raw_path=http.base_url.raw_path.rstrip(b"/"))
         self._headers = dict(http.headers)
         self._extensions = {"timeout": http.timeout.as_dict()}
         without_cookie_jar(http)
-        _deadline.install(http)
+        install(http)
+        self.with_raw_response = self._raw(self)
+        """The same methods, returning ``RawResponse(parsed, http_response)``."""
+        httpx_log = logging.getLogger("httpx")
+        if not any(isinstance(f, _RedactSignatures) for f in httpx_log.filters):
+            httpx_log.addFilter(_RedactSignatures())
 
     # ---- public state ------------------------------------------------------------
     @property
@@ -421,8 +381,7 @@ class BaseClient:
 
     @property
     def rate_limit(self) -> RateLimit:
-        """``X-Api-Limit-Status`` / ``X-Api-Limit`` / ``X-Api-Limit-Reset-Timestamp`` of the
-        most recent response that carried them."""
+        """The ``X-Api-Limit*`` headers of the most recent response that carried them."""
         response = self._limited_response
         return NO_RATE_LIMIT if response is None else RateLimit.from_headers(response.headers)
 
@@ -439,16 +398,10 @@ class BaseClient:
         return RateLimitBlock(until, (until - now) / 1000, cause.status_code, cause.code)
 
     def clear_rate_limit_block(self) -> None:
-        """Lift the block of a 429/418 on purpose, for every client of this key and host
-        (only when you know it is over: calling on through a ban prolongs it). The next
-        call is sent alone and its answer tells the weight left."""
+        """Lift the block of a 429/418 for every client of this key and host (only when you
+        know it is over: calling on through a ban prolongs it). The next call is sent alone
+        and its answer tells the weight left."""
         self._gate.clear_block()
-
-    def _seen(self, response: httpx.Response, limits: tuple[int | None, int | None]) -> None:
-        """Remember ``response`` as the last one (and the last with limit headers)."""
-        self._last_response = response
-        if limits[1] is not None:
-            self._limited_response = response
 
     def __repr__(self) -> str:
         return (
@@ -457,44 +410,123 @@ class BaseClient:
             f" body_signing={self._auth.describe_body_signing()!r})"
         )
 
-    # ---- a call: gate, deadline, body ----------------------------------------------
-    def _begin(self, prepared: Prepared[T], within: Call[Any] | None) -> Call[T]:
-        """A new call; ``within``: the call it serves (a clock re-sync), whose deadline
-        it keeps to."""
+    # ---- a call, as steps for an I/O loop ---------------------------------------
+    def _steps(
+        self,
+        prepared: Prepared[T],
+        within: Call[Any] | None = None,
+        body_signing: BodySigning | None = None,
+    ) -> Steps[tuple[T, httpx.Response]]:
+        """One method call: returns ``(data, response)``, or raises what the retry policy
+        gives up with. ``within``: the call a clock re-sync serves (its deadline holds);
+        ``body_signing``: another body rule than the client's (the signing probe)."""
+        call = self._begin(prepared, within, body_signing)
+        while True:
+            wait = self._admit(call)
+            if wait:
+                yield SLEEP, wait
+                continue
+            error: APIError | APIConnectionError
+            deadline = DEADLINE.set(self._start_attempt(call))
+            try:
+                got = yield SEND, call
+                if isinstance(got, BaseException):
+                    error = self._failed(call, got)
+                else:
+                    ok, result = self._answer(call, *got)
+                    if ok:
+                        return result, got[0]
+                    error = result
+            finally:
+                # however the attempt ended (an exception of any kind, Ctrl-C, a cancelled
+                # task: the loop closes the steps), its reservation goes back to the gate
+                DEADLINE.reset(deadline)
+                self._release(call)
+            step = self._next_step(call, error)
+            if step == RESYNC:  # sync_time(), within what is left of this call's timeout
+                call.resyncs += 1
+                started = self._clock()
+                synced = yield CALL, (prepare(SERVER_TIME, {}), call, None)
+                if isinstance(synced, ToobitError):
+                    raise error from synced  # the -1021 is the error; the re-sync its cause
+                self._offset_from(synced[0], started, self._clock())
+                continue
+            call.retries += 1
+            self._log_retry(call, error, step)
+            yield SLEEP, step
+
+    def _settle_steps(self) -> Steps[None]:
+        """``body_signing="auto"``: the signing probe, its requests ordinary calls through
+        the gate. Cut short, it raises the probe's failure: the caller's request is not
+        sent (its outcome is known) and the next write probes again."""
+        flow = find_body_signing(_planned)
+        try:
+            _, step = next(flow)
+            while True:
+                got = yield CALL, step
+                if isinstance(got, APIError):
+                    answer = Answer.of_error(got)
+                elif isinstance(got, OutcomeUnknownError):  # about the probe's harmless PUT
+                    raise got.error from None
+                elif isinstance(got, ToobitError):
+                    raise got from None
+                else:
+                    answer = Answer.of(got[1], got[1].content)
+                _, step = flow.send(answer)
+        except StopIteration as done:
+            self._auth.settle(done.value)
+
+    def _build_request(self, prepared: Prepared[Any]) -> httpx.Request:
+        """The request of one attempt, as ``build_request`` makes it (the client's headers
+        and timeout) but without parsing the URL again: the target is encoded already."""
+        headers = (
+            self._headers if prepared.headers is None else {**self._headers, **prepared.headers}
+        )
+        return httpx.Request(
+            prepared.method,
+            with_target(self._base, prepared.target),
+            content=prepared.json,
+            headers=headers,
+            extensions=self._extensions,
+        )
+
+    def _begin(
+        self, prepared: Prepared[T], within: Call[Any] | None, body_signing: BodySigning | None
+    ) -> Call[T]:
         self._last_response = None
-        timeout = self.timeout
-        deadline = math.inf if timeout is None else self._clock() + timeout
+        auth: httpx.Auth | None = None  # an unsigned request carries no key header
+        if prepared.signed:
+            auth = self._auth if body_signing is None else self._auth.for_rule(body_signing)
+        deadline = math.inf if self.timeout is None else self._clock() + self.timeout
         if within is None:
-            return Call(prepared, deadline)
-        call = Call(prepared, min(deadline, within.deadline))
+            return Call(prepared, auth, deadline)
+        call = Call(prepared, auth, min(deadline, within.deadline))
         call.resyncs = C.TIMESTAMP_RESYNCS  # a re-sync answered -1021 is not re-synced
         return call
 
     def _admit(self, call: Call[Any]) -> float:
-        """0.0 when the gate lets the call's next attempt go (its weight reserved), else
-        the seconds to wait first (not counted against the timeout). Raises when a 429/418
-        blocks every call for longer than ``max_rate_limit_wait``, or when the call has no
-        time left."""
+        """0.0 when the gate lets the next attempt go (its weight reserved), else the
+        seconds to wait first. Raises when a 429/418 blocks for longer than
+        ``max_rate_limit_wait``, or when the call has no time left."""
         kind, wait = self._gate.admit(
-            call.weight, self._auth.timestamp_ms(), self.max_rate_limit_wait
+            call.prepared.weight, self._auth.timestamp_ms(), self.max_rate_limit_wait
         )
         if wait:
             if kind == BLOCKED and wait > self.max_rate_limit_wait:
                 raise self._blocked_error(call, wait)
-            if kind == WAIT_FOR_PROBE:
-                # another call's first request tells what is left: waiting for it counts
-                # against this call's timeout and max_rate_limit_wait
-                call.probe_waited += wait
-                if (
-                    self._clock() + wait >= call.deadline
-                    or call.probe_waited > self.max_rate_limit_wait
-                ):
-                    self._give_up(call, call.error or self._probe_wait_error(call))
+            if kind != WAIT_FOR_PROBE:
+                call.deadline += wait  # waiting for the rate limit does not count
                 return wait
-            call.deadline += wait
+            # another call's first request tells what is left: waiting for it counts
+            # against this call's timeout and max_rate_limit_wait
+            call.probe_waited += wait
+            if (
+                self._clock() + wait >= call.deadline
+                or call.probe_waited > self.max_rate_limit_wait
+            ):
+                self._give_up(call, call.error or self._probe_wait_error(call))
             return wait
-        call.kind = kind
-        call.held = True
+        call.kind, call.held = kind, True
         if self._clock() >= call.deadline:
             self._release(call)
             self._give_up(call, call.error or self._deadline_error(call))
@@ -503,21 +535,21 @@ class BaseClient:
     def _release(
         self, call: Call[Any], remaining: int | None = None, served_at: int | None = None
     ) -> None:
-        """Give back the attempt's reservation (once), telling the gate what the answer
-        said; the call loops also call it in ``finally`` for any other way out."""
+        """Give back the attempt's reservation (once), with what the answer said."""
         if call.held:
             call.held = False
-            self._gate.answered(call.weight, call.kind, remaining, served_at)
+            self._gate.answered(call.prepared.weight, call.kind, remaining, served_at)
 
     def _start_attempt(self, call: Call[Any]) -> float:
         """Set the attempt's deadline; returns it on ``time.monotonic()`` for the sockets."""
         now = self._clock()
         if call.prepared.method in _REPEATABLE and call.retries < self.max_retries:
             call.attempt_deadline = min(call.deadline, now + self.attempt_timeout)
-        else:  # no retry could follow (a DELETE, the last attempt): it gets all time left
+        else:  # no retry could follow (a DELETE, the last attempt): all the time left
             call.attempt_deadline = call.deadline
         return time.monotonic() + (call.attempt_deadline - now)
 
+    # ---- errors ---------------------------------------------------------------------
     def _blocked_error(self, call: Call[Any], wait: float) -> RateLimitError:
         cause = self._gate.cause
         assert cause is not None  # the gate keeps the answer that blocked it
@@ -530,54 +562,63 @@ class BaseClient:
             method=call.prepared.method,
             path=call.prepared.path,
         )
-        error.rate_limit = cause.rate_limit
-        error.retry_after = wait
+        error.rate_limit, error.retry_after = cause.rate_limit, wait
         return error
 
     def _deadline_error(
-        self, call: Call[Any], cause: BaseException | None = None
-    ) -> APIError | APIConnectionError:
+        self, call: Call[Any], cause: BaseException | None = None, message: str = ""
+    ) -> DeadlineExceededError:
         error = DeadlineExceededError(
-            f"the call took longer than its timeout ({self.timeout:g} s) over"
+            message
+            or f"the call took longer than its timeout ({self.timeout:g} s) over"
             f" {call.retries + 1} attempt(s)",
             method=call.prepared.method,
             path=call.prepared.path,
-            timeout=self.timeout if self.timeout is not None else math.inf,
+            timeout=math.inf if self.timeout is None else self.timeout,
         )
         error.__cause__ = cause
         return error
 
     def _probe_wait_error(self, call: Call[Any]) -> DeadlineExceededError:
-        return DeadlineExceededError(
-            f"not sent: waited {call.probe_waited:.2f} s for another call of this key to"
-            " learn the weight left (its first request), and this call's timeout"
+        return self._deadline_error(
+            call,
+            message=f"not sent: waited {call.probe_waited:.2f} s for another call of this key"
+            " to learn the weight left (its first request), and this call's timeout"
             f" ({self.timeout}) or max_rate_limit_wait ({self.max_rate_limit_wait:g} s)"
             " would pass",
-            method=call.prepared.method,
-            path=call.prepared.path,
-            timeout=self.timeout if self.timeout is not None else math.inf,
         )
 
     def _timeout_error(
         self, call: Call[Any], cause: BaseException | None = None
     ) -> APIError | APIConnectionError:
-        """The error of an attempt cut at its deadline: the call's (DeadlineExceededError)
-        or only the attempt's (APITimeoutError, retried like any timeout)."""
+        """An attempt cut at its deadline: the call's (DeadlineExceededError) or only the
+        attempt's (APITimeoutError, retried like any timeout)."""
         if call.attempt_deadline >= call.deadline:
             return self._deadline_error(call, cause)
-        prepared = call.prepared
         error = APITimeoutError(
             f"the attempt took longer than attempt_timeout ({self.attempt_timeout:g} s)",
-            method=prepared.method,
-            path=prepared.path,
+            method=call.prepared.method,
+            path=call.prepared.path,
         )
         error.__cause__ = cause
         return error
 
+    def _too_large(
+        self, call: Call[Any], response: httpx.Response, start: bytes
+    ) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            status_code=response.status_code,
+            method=call.prepared.method,
+            path=call.prepared.path,
+            excerpt=_excerpt(start),
+            max_bytes=self.max_response_bytes,
+            response=response,
+        )
+
+    # ---- answers ----------------------------------------------------------------------
     def _received(self, call: Call[Any], response: httpx.Response) -> BodyReader:
-        """An answer's head has come: note its rate-limit headers, refuse a body whose
-        Content-Length is past ``max_response_bytes`` unread, and return the reader of
-        its body."""
+        """An answer's head has come: note its rate-limit headers, refuse a Content-Length
+        past ``max_response_bytes`` unread, and return the reader of its body."""
         length = remaining = served = None
         encoding = b""
         for name, value in response.headers.raw:  # one pass: httpx's get() is per name
@@ -595,25 +636,14 @@ class BaseClient:
             raise self._too_large(call, response, b"")
         return BodyReader(self, call, response, encoding)
 
-    def _too_large(
-        self, call: Call[Any], response: httpx.Response, start: bytes
-    ) -> ResponseTooLargeError:
-        return ResponseTooLargeError(
-            status_code=response.status_code,
-            method=call.prepared.method,
-            path=call.prepared.path,
-            excerpt=_excerpt(start),
-            max_bytes=self.max_response_bytes,
-            response=response,
-        )
-
-    # ---- answers -----------------------------------------------------------------
     def _answer(self, call: Call[T], response: httpx.Response, body: bytes) -> tuple[bool, Any]:
         """``(True, data)`` for a success, ``(False, error)`` otherwise; releases the
-        call's reservation and tells the gate what the answer's headers say."""
+        reservation, telling the gate what the answer's headers say."""
         response._content = body  # what httpx's own read() would have set
+        self._last_response = response
         limits = call.limits
-        self._seen(response, limits)
+        if limits[1] is not None:
+            self._limited_response = response
         cause: ValidationError | None = None
         if response.status_code == 200:
             try:
@@ -621,8 +651,8 @@ class BaseClient:
             except ValidationError as exc:
                 cause = exc
                 if call.prepared.method != "GET" and _applied(body):
-                    # code 200 says the write was applied; its data (documented null)
-                    # is ignored, whatever it is
+                    # code 200 says the write was applied; its data (documented null) is
+                    # ignored, whatever it is
                     self._release(call, *limits)
                     return True, None
             else:
@@ -636,91 +666,65 @@ class BaseClient:
         return False, error
 
     def _api_error(
-        self,
-        prepared: Prepared[Any],
-        response: httpx.Response,
-        cause: ValidationError | None = None,
+        self, prepared: Prepared[Any], response: httpx.Response, cause: ValidationError | None
     ) -> APIError:
         """The exception for an answer that is not a success."""
-        content = response.content
-        status = response.status_code
+        content, status = response.content, response.status_code
+        where: dict[str, Any] = {
+            "method": prepared.method,
+            "path": prepared.path,
+            "response": response,
+        }
         envelope: Envelope | None = None
         if content:
             try:
                 envelope = Envelope.model_validate_json(content)
             except ValidationError:
-                envelope = None
-        if envelope is None or envelope.code == C.SUCCESS_CODE:
-            excerpt = _excerpt(content)
-            status_class = error_class(status, None)  # rate limited / banned, whatever the body
-            if status_class is not UnexpectedResponseError:
-                return status_class(
-                    excerpt or "no body",
-                    status_code=status,
-                    code=None,
-                    method=prepared.method,
-                    path=prepared.path,
-                    response=response,
-                )
-            if not content:
-                what = "empty body"
-            elif envelope is not None and status == C.SUCCESS_CODE:
-                what = "success envelope whose data does not match the spec"
-            elif envelope is not None:
-                what = "success envelope with an error status"
-            else:
-                content_type = response.headers.get("content-type", "no content-type")
-                what = f"body is not the JSON envelope ({content_type})"
-            error: APIError = UnexpectedResponseError(
-                what,
-                status_code=status,
-                method=prepared.method,
-                path=prepared.path,
-                excerpt=excerpt,
-                response=response,
-            )
-            if cause is not None:
-                error.__cause__ = cause
-            return error
-        cls = error_class(status, envelope.code)
-        return cls(
-            envelope.msg,
-            status_code=status,
-            code=envelope.code,
-            method=prepared.method,
-            path=prepared.path,
-            response=response,
-        )
+                pass
+        if envelope is not None and envelope.code != C.SUCCESS_CODE:
+            cls = error_class(status, envelope.code)
+            return cls(envelope.msg, status_code=status, code=envelope.code, **where)
+        excerpt = _excerpt(content)
+        status_class = error_class(status, None)  # rate limited / banned, whatever the body
+        if status_class is not UnexpectedResponseError:
+            return status_class(excerpt or "no body", status_code=status, code=None, **where)
+        if not content:
+            what = "empty body"
+        elif envelope is not None and status == C.SUCCESS_CODE:
+            what = "success envelope whose data does not match the spec"
+        elif envelope is not None:
+            what = "success envelope with an error status"
+        else:
+            kind = response.headers.get("content-type", "no content-type")
+            what = f"body is not the JSON envelope ({kind})"
+        error = UnexpectedResponseError(what, status_code=status, excerpt=excerpt, **where)
+        error.__cause__ = cause
+        return error
 
-    def _failed(
-        self, call: Call[Any], exc: httpx.HTTPError | ToobitError
-    ) -> APIError | APIConnectionError:
-        """The error of an attempt that got no (usable) answer; releases its reservation."""
-        self._release(call)
+    def _failed(self, call: Call[Any], exc: BaseException) -> APIError | APIConnectionError:
+        """The error of an attempt that got no (usable) answer."""
         call.attempt_sent = not isinstance(exc, NOT_SENT)
         if isinstance(exc, APIError | APIConnectionError):  # body too large, deadline
             return exc
-        prepared = call.prepared
         if isinstance(exc, httpx.TimeoutException) and (
-            isinstance(exc.__cause__, _deadline.DeadlinePassed)
-            or self._clock() >= call.attempt_deadline
+            isinstance(exc.__cause__, DeadlinePassed) or self._clock() >= call.attempt_deadline
         ):
             return self._timeout_error(call, exc)
         cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
         message = (str(exc) or type(exc).__name__).replace(self._auth.api_key, "<api key>")
-        error = cls(message, method=prepared.method, path=prepared.path)
+        error = cls(message, method=call.prepared.method, path=call.prepared.path)
         error.__cause__ = exc
         return error
 
-    # ---- retry policy --------------------------------------------------------------
+    # ---- the retry policy ---------------------------------------------------------------
     def _backoff(self, retries: int) -> float:
         delay = min(C.INITIAL_RETRY_DELAY * 2.0**retries, C.MAX_RETRY_DELAY)
         return delay * (1 - C.JITTER * random.random())  # noqa: S311 - jitter, not crypto
 
     def _rate_limited(self, error: RateLimitError) -> float:
         """Block the gate for every call until the answer's reset (server clock), else its
-        Retry-After; a reset already past, or a second limited answer in a row, backs off
-        instead. Returns the seconds to wait."""
+        Retry-After (the gate backs off when that is past, or after a second limited answer
+        in a row). Returns the seconds to wait."""
         now = self._auth.timestamp_ms()
         until = error.rate_limit.reset_timestamp_ms
         if until is None and error.response is not None:
@@ -735,8 +739,8 @@ class BaseClient:
         policy gives up.
 
         * -1021: re-sync the clock once, retry once (a refused request changed nothing).
-        * 429/418/-1003: every call waits until the reset timestamp (a past one: backoff);
-          this one retries if that is at most ``max_rate_limit_wait`` away, else raises.
+        * 429/418/-1003: every call waits until the reset (a past one: backoff); this one
+          retries if that is at most ``max_rate_limit_wait`` away, else raises.
         * connection failed before sending: retry any method with backoff.
         * 5XX, timeout or broken connection after sending (outcome unknown): GET and PUT
           are retried with backoff; DELETE is never repeated. A write that ends this
@@ -745,7 +749,6 @@ class BaseClient:
         * any other error answer: raise (the server refused; nothing changed).
         * no retry when the backoff would end past the call's deadline.
         """
-        method = call.prepared.method
         can_retry = call.retries < self.max_retries
         call.error = error
         if isinstance(error, TimestampError) and call.resyncs < C.TIMESTAMP_RESYNCS:
@@ -764,7 +767,11 @@ class BaseClient:
                 if can_retry and self._clock() + delay < call.deadline:
                     return delay
                 self._give_up(call, error)
-        elif not self._server_failed(error):
+        elif not (
+            isinstance(error, UnknownServerError)  # 5XX: by status or by the code's row
+            # or a 5XX page that is not the envelope
+            or (type(error) is UnexpectedResponseError and 500 <= error.status_code <= 599)
+        ):
             if not isinstance(error, UnexpectedResponseError):
                 raise error  # a definite answer: refused, nothing changed
             call.maybe_applied = True  # no envelope: nobody knows what the server did
@@ -772,21 +779,16 @@ class BaseClient:
         # The server may have acted on it.
         call.maybe_applied = True
         delay = self._backoff(call.retries)
-        if method in _REPEATABLE and can_retry and self._clock() + delay < call.deadline:
+        if (
+            call.prepared.method in _REPEATABLE
+            and can_retry
+            and self._clock() + delay < call.deadline
+        ):
             return delay
         self._give_up(call, error)
 
-    @staticmethod
-    def _server_failed(error: APIError) -> bool:
-        """A failure on the server's side, which may have acted first: the 5XX family (by
-        HTTP status or by the code's row), or a 5XX page that is not the envelope."""
-        if isinstance(error, UnknownServerError):
-            return True
-        return type(error) is UnexpectedResponseError and 500 <= error.status_code <= 599
-
     def _give_up(self, call: Call[Any], error: APIError | APIConnectionError) -> NoReturn:
-        """Raise ``error``; for a write that an attempt may have applied, as
-        OutcomeUnknownError."""
+        """Raise ``error``; for a write an attempt may have applied, OutcomeUnknownError."""
         prepared = call.prepared
         if prepared.method == "GET" or not call.maybe_applied:
             raise error

@@ -1,9 +1,10 @@
-"""``FollowerClient`` and ``AsyncFollowerClient``: the two I/O loops of a call.
+"""The clients: the two I/O loops that drive a call's steps (``_base_client``), and the
+clients of the two roles.
 
 Every operation's method (and its ``with_raw_response`` twin) is generated from the spec
 into ``toobit_follower_api.api`` and mixed in; each calls ``_call(operation, arguments,
-body)`` here, which prepares the request from the operation's row of the table
-(``_operations.prepare``) and runs it through the gate, the deadline and the retries."""
+body)``, which prepares the request from the operation's row of the table
+(``_operations.prepare``) and runs its steps."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, Protocol, Self, TypeVar, cast
+from typing import Any, Protocol, Self, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel
@@ -26,24 +27,12 @@ from toobit_follower_api.api import (
     LeaderClientOperationsWithRawResponse,
 )
 from toobit_follower_models import Follower, HistoryLeadOrder, HistoryOrder
-from toobit_follower_models.operations import BY_ID, Operation
+from toobit_follower_models.operations import Operation
 
-from . import _constants as C
-from ._base_client import RESYNC, BaseClient, Call
-from ._deadline import DEADLINE
-from ._exceptions import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    OutcomeUnknownError,
-    ToobitError,
-    UnexpectedResponseError,
-)
-from ._operations import Prepared, prepare
-from ._probes import Answer, find_body_signing
+from ._base_client import CALL, NO_ANSWER, SEND, SERVER_TIME, SLEEP, BaseClient, Call, Steps
+from ._exceptions import ToobitError
+from ._operations import prepare
 from ._raw import async_to_raw_response_wrapper, keep, to_raw_response_wrapper
-from ._secret import Secret
-from .signing import BodySigning
 
 __all__ = [
     "AsyncFollowerClient",
@@ -59,26 +48,6 @@ __all__ = [
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741 - an item
 I_co = TypeVar("I_co", covariant=True)
-
-SERVER_TIME: Final = BY_ID["getServerTime"]
-"""The unsigned clock operation: a -1021 re-syncs through it."""
-
-
-# Failures of an attempt that got no usable answer: any httpx error (the connection, the
-# protocol, a redirect loop), a body too long, in an encoding not asked for or that does
-# not decode, or still coming at the attempt's or the call's deadline.
-_NO_ANSWER: Final = (httpx.HTTPError, UnexpectedResponseError, APITimeoutError)
-
-
-def _planned(prepared: Prepared[Any], rule: BodySigning) -> tuple[Prepared[Any], None, BodySigning]:
-    """A probe step, as the arguments of ``_request``."""
-    return prepared, None, rule
-
-
-def _probe_failure(error: ToobitError) -> ToobitError:
-    """What the caller of a write gets when the signing probe got no answer: the probe's
-    own failure (an OutcomeUnknownError of the probe's harmless PUT is about that PUT)."""
-    return error.error if isinstance(error, OutcomeUnknownError) else error
 
 
 class Paged(Protocol[I_co]):
@@ -102,54 +71,18 @@ class SyncClient(BaseClient):
     write, OutcomeUnknownError); ``attempt_timeout`` bounds each attempt, every byte of
     its answer included (default: a third of ``timeout``, at most 10 s), after which a
     GET or PUT is retried within what is left. A body past ``max_response_bytes`` is not
-    read further (ResponseTooLargeError). Every client of one key and host in the process shares one
-    rate-limit gate; ``max_rate_limit_wait`` is the longest it waits for a reset.
-    ``transport`` (any httpx transport) points the client at a fake or an in-process
-    ASGI app (with a gate of its own); ``sleep`` and ``clock`` exist so tests need not
-    wait. Safe to share between threads.
+    read further (ResponseTooLargeError). Every client of one key and host in the process
+    shares one rate-limit gate; ``max_rate_limit_wait`` is the longest it waits for a
+    reset. ``transport`` (any httpx transport) points the client at a fake or an
+    in-process ASGI app (with a gate of its own); ``sleep`` and ``clock`` exist so tests
+    need not wait. Safe to share between threads.
 
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        api_secret: str | Secret | None = None,
-        *,
-        base_url: str | None = None,
-        recv_window: int = C.DEFAULT_RECV_WINDOW,
-        body_signing: BodySigning | str = BodySigning.QUERY_AND_BODY,
-        timeout: float | httpx.Timeout | None = C.DEFAULT_TIMEOUT,
-        attempt_timeout: float | None = None,
-        max_retries: int = C.DEFAULT_MAX_RETRIES,
-        max_rate_limit_wait: float = C.MAX_RATE_LIMIT_WAIT,
-        max_response_bytes: int = C.DEFAULT_MAX_RESPONSE_BYTES,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            api_secret=api_secret,
-            base_url=base_url,
-            recv_window=recv_window,
-            body_signing=body_signing,
-            timeout=timeout,
-            attempt_timeout=attempt_timeout,
-            max_retries=max_retries,
-            max_rate_limit_wait=max_rate_limit_wait,
-            max_response_bytes=max_response_bytes,
-            clock=clock,
-            httpx_args={} if transport is None else {"transport": transport},
-        )
-        self._sleep = sleep
-        self._http = httpx.Client(**self._httpx_args)
-        self._own_http(self._http)
-        self.with_raw_response = self._raw(self)
-        """The same methods, returning ``RawResponse(parsed, http_response)``."""
-
-    _raw: Callable[[Any], Any]
-    """The class of ``with_raw_response`` (the role's raw twins)."""
+    _http_class = httpx.Client
+    _default_sleep = staticmethod(time.sleep)
+    _http: httpx.Client
 
     @property
     def http_client(self) -> httpx.Client:
@@ -158,7 +91,6 @@ class SyncClient(BaseClient):
         error mapping."""
         return self._http
 
-    # ---- lifecycle -------------------------------------------------------------------
     def close(self) -> None:
         self._http.close()
 
@@ -166,107 +98,61 @@ class SyncClient(BaseClient):
         return self
 
     def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
 
-    # ---- the call loop -----------------------------------------------------------------
-    def _request(
-        self,
-        prepared: Prepared[T],
-        within: Call[Any] | None = None,
-        body_signing: BodySigning | None = None,
-    ) -> tuple[T, httpx.Response]:
-        http = self._http
-        auth = self._signer_for(prepared, body_signing)
-        call = self._begin(prepared, within)
-        while True:
-            wait = self._admit(call)
-            if wait:
-                self._sleep(wait)
-                continue
-            error: APIError | APIConnectionError
-            deadline = DEADLINE.set(self._start_attempt(call))
-            try:
-                # A new request per attempt: the auth signs it afresh, and the request of
-                # an earlier attempt (reachable from its response or exception) stays as sent.
-                request = self._build_request(prepared)
-                response = http.send(request, auth=auth, stream=True)
+    def _run(self, steps: Steps[T]) -> T:
+        """Drive ``steps`` with blocking I/O (closing them however it ends)."""
+        reply: Any = None
+        try:
+            while True:
                 try:
-                    reader = self._received(call, response)
-                    if not response.is_stream_consumed:
-                        for chunk in response.iter_raw():
-                            reader.feed(chunk)
-                    content = reader.body()
-                finally:
-                    response.close()
-            except _NO_ANSWER as exc:
-                error = self._failed(call, exc)
-            else:
-                ok, result = self._answer(call, response, content)
-                if ok:
-                    return result, response
-                error = result
-            finally:
-                DEADLINE.reset(deadline)
-                # however the attempt ended (an exception of any kind, Ctrl-C, a task
-                # cancelled), its reservation goes back to the gate
-                self._release(call)
-            step = self._next_step(call, error)
-            if step == RESYNC:
-                call.resyncs += 1
-                try:  # sync_time(), within what is left of this call's timeout
-                    started = self._clock()
-                    server_ms, _ = self._request(prepare(SERVER_TIME, {}), within=call)
-                    self._offset_from(server_ms, started, self._clock())
-                except ToobitError as sync_error:
-                    # the -1021 is the error to report; the failed re-sync is its cause
-                    raise error from sync_error
-                continue
-            call.retries += 1
-            self._log_retry(call, error, step)
-            self._sleep(step)
-
-    def _settle_body_signing(self) -> None:
-        """body_signing="auto": run the signing probe, its requests ordinary calls through
-        the gate (concurrent first writes wait for one probe)."""
-        with self._auth.probe_lock:
-            if not self._auth.needs_probe:
-                return
-            flow = find_body_signing(_planned)
-            try:
-                _, step = next(flow)
-                while True:
+                    action, argument = steps.send(reply)
+                except StopIteration as done:
+                    return cast("T", done.value)
+                if action == SEND:
+                    reply = self._attempt(argument)
+                elif action == SLEEP:
+                    reply = self._sleep(argument)
+                else:
+                    assert action == CALL
                     try:
-                        _, response = self._request(*step)
-                        answer = Answer.of(response, response.content)
-                    except APIError as error:
-                        answer = Answer.of_error(error)
-                    _, step = flow.send(answer)
-            except StopIteration as done:
-                self._auth.settle(done.value)
-            except ToobitError as error:
-                # cut short: the caller's own request is not sent (its outcome is known),
-                # and the next write probes again
-                raise _probe_failure(error) from None
+                        reply = self._run(self._steps(*argument))
+                    except ToobitError as error:
+                        reply = error
+        finally:
+            steps.close()
 
-    # ---- what the generated methods call ------------------------------------------
+    def _attempt(self, call: Call[Any]) -> tuple[httpx.Response, bytes] | BaseException:
+        """One request and its whole answer, or the failure that left none. A new request
+        per attempt: the auth signs it afresh, and an earlier one stays as it was sent."""
+        try:
+            request = self._build_request(call.prepared)
+            response = self._http.send(request, auth=call.auth, stream=True)
+            try:
+                reader = self._received(call, response)
+                if not response.is_stream_consumed:
+                    for chunk in response.iter_raw():
+                        reader.feed(chunk)
+                return response, reader.body()
+            finally:
+                response.close()
+        except NO_ANSWER as exc:
+            return exc
+
     def _call(
         self, operation: Operation, arguments: Mapping[str, object], body: BaseModel | None, /
     ) -> Any:
-        return self._send(prepare(operation, arguments, body))
-
-    def _send(self, prepared: Prepared[T]) -> T:
+        prepared = prepare(operation, arguments, body)
         if prepared.json is not None and self._auth.needs_probe:
-            self._settle_body_signing()
-        data, response = self._request(prepared)
+            with self._auth.probe_lock:  # concurrent first writes wait for one probe
+                if self._auth.needs_probe:
+                    self._run(self._settle_steps())
+        data, response = self._run(self._steps(prepared))
         keep(response)
         return data
 
-    # ---- helpers beside the generated methods ---------------------------------------
     def sync_time(self) -> int:
         """Measure the server clock through GET /api/v1/time and sign later requests with
         it. Returns the offset (server minus local) in ms."""
@@ -291,53 +177,16 @@ class SyncClient(BaseClient):
 
 
 class AsyncClient(BaseClient):
-    """The transport core of the async clients (``sleep`` is async). Safe to share
-    between tasks."""
+    """The transport core of the async clients (``sleep`` is async); the arguments are
+    :class:`SyncClient`'s. Safe to share between tasks."""
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        api_secret: str | Secret | None = None,
-        *,
-        base_url: str | None = None,
-        recv_window: int = C.DEFAULT_RECV_WINDOW,
-        body_signing: BodySigning | str = BodySigning.QUERY_AND_BODY,
-        timeout: float | httpx.Timeout | None = C.DEFAULT_TIMEOUT,
-        attempt_timeout: float | None = None,
-        max_retries: int = C.DEFAULT_MAX_RETRIES,
-        max_rate_limit_wait: float = C.MAX_RATE_LIMIT_WAIT,
-        max_response_bytes: int = C.DEFAULT_MAX_RESPONSE_BYTES,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            api_secret=api_secret,
-            base_url=base_url,
-            recv_window=recv_window,
-            body_signing=body_signing,
-            timeout=timeout,
-            attempt_timeout=attempt_timeout,
-            max_retries=max_retries,
-            max_rate_limit_wait=max_rate_limit_wait,
-            max_response_bytes=max_response_bytes,
-            clock=clock,
-            httpx_args={} if transport is None else {"transport": transport},
-        )
-        self._sleep = sleep
-        self._http = httpx.AsyncClient(**self._httpx_args)
-        self._own_http(self._http)
-        self.with_raw_response = self._raw(self)
-        """The same methods, returning ``RawResponse(parsed, http_response)``."""
-
-    _raw: Callable[[Any], Any]
+    _http_class = httpx.AsyncClient
+    _default_sleep = staticmethod(asyncio.sleep)
+    _http: httpx.AsyncClient
 
     @property
     def http_client(self) -> httpx.AsyncClient:
-        """The httpx client this client sends with (for event hooks, or to check it is
-        closed); a request sent through it directly skips the gate, the retries and the
-        error mapping."""
+        """The httpx client this client sends with; see SyncClient.http_client."""
         return self._http
 
     async def close(self) -> None:
@@ -347,98 +196,57 @@ class AsyncClient(BaseClient):
         return self
 
     async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
 
-    async def _request(
-        self,
-        prepared: Prepared[T],
-        within: Call[Any] | None = None,
-        body_signing: BodySigning | None = None,
-    ) -> tuple[T, httpx.Response]:
-        http = self._http
-        auth = self._signer_for(prepared, body_signing)
-        call = self._begin(prepared, within)
-        while True:
-            wait = self._admit(call)
-            if wait:
-                await self._sleep(wait)
-                continue
-            error: APIError | APIConnectionError
-            deadline = DEADLINE.set(self._start_attempt(call))
-            try:
-                request = self._build_request(prepared)
-                response = await http.send(request, auth=auth, stream=True)
+    async def _run(self, steps: Steps[T]) -> T:
+        """Drive ``steps`` with asyncio (closing them however it ends)."""
+        reply: Any = None
+        try:
+            while True:
                 try:
-                    reader = self._received(call, response)
-                    if not response.is_stream_consumed:
-                        async for chunk in response.aiter_raw():
-                            reader.feed(chunk)
-                    content = reader.body()
-                finally:
-                    await response.aclose()
-            except _NO_ANSWER as exc:
-                error = self._failed(call, exc)
-            else:
-                ok, result = self._answer(call, response, content)
-                if ok:
-                    return result, response
-                error = result
-            finally:
-                DEADLINE.reset(deadline)
-                # however the attempt ended (an exception of any kind, Ctrl-C, a task
-                # cancelled), its reservation goes back to the gate
-                self._release(call)
-            step = self._next_step(call, error)
-            if step == RESYNC:
-                call.resyncs += 1
-                try:  # sync_time(), within what is left of this call's timeout
-                    started = self._clock()
-                    server_ms, _ = await self._request(prepare(SERVER_TIME, {}), within=call)
-                    self._offset_from(server_ms, started, self._clock())
-                except ToobitError as sync_error:
-                    # the -1021 is the error to report; the failed re-sync is its cause
-                    raise error from sync_error
-                continue
-            call.retries += 1
-            self._log_retry(call, error, step)
-            await self._sleep(step)
-
-    async def _settle_body_signing(self) -> None:
-        """The async twin of FollowerClient._settle_body_signing."""
-        async with self._auth.async_probe_lock:
-            if not self._auth.needs_probe:
-                return
-            flow = find_body_signing(_planned)
-            try:
-                _, step = next(flow)
-                while True:
+                    action, argument = steps.send(reply)
+                except StopIteration as done:
+                    return cast("T", done.value)
+                if action == SEND:
+                    reply = await self._attempt(argument)
+                elif action == SLEEP:
+                    reply = await self._sleep(argument)
+                else:
+                    assert action == CALL
                     try:
-                        _, response = await self._request(*step)
-                        answer = Answer.of(response, response.content)
-                    except APIError as error:
-                        answer = Answer.of_error(error)
-                    _, step = flow.send(answer)
-            except StopIteration as done:
-                self._auth.settle(done.value)
-            except ToobitError as error:
-                # cut short: the caller's own request is not sent (its outcome is known),
-                # and the next write probes again
-                raise _probe_failure(error) from None
+                        reply = await self._run(self._steps(*argument))
+                    except ToobitError as error:
+                        reply = error
+        finally:
+            steps.close()
+
+    async def _attempt(self, call: Call[Any]) -> tuple[httpx.Response, bytes] | BaseException:
+        """The async twin of SyncClient._attempt."""
+        try:
+            request = self._build_request(call.prepared)
+            response = await self._http.send(request, auth=call.auth, stream=True)
+            try:
+                reader = self._received(call, response)
+                if not response.is_stream_consumed:
+                    async for chunk in response.aiter_raw():
+                        reader.feed(chunk)
+                return response, reader.body()
+            finally:
+                await response.aclose()
+        except NO_ANSWER as exc:
+            return exc
 
     async def _call(
         self, operation: Operation, arguments: Mapping[str, object], body: BaseModel | None, /
     ) -> Any:
-        return await self._send(prepare(operation, arguments, body))
-
-    async def _send(self, prepared: Prepared[T]) -> T:
+        prepared = prepare(operation, arguments, body)
         if prepared.json is not None and self._auth.needs_probe:
-            await self._settle_body_signing()
-        data, response = await self._request(prepared)
+            async with self._auth.async_probe_lock:
+                if self._auth.needs_probe:
+                    await self._run(self._settle_steps())
+        data, response = await self._run(self._steps(prepared))
         keep(response)
         return data
 

@@ -67,6 +67,8 @@ class Prepared(NamedTuple, Generic[T]):
     parse: Parser[T]
     """Parses the raw bytes of a 200 answer; raises pydantic.ValidationError on mismatch."""
     signed: bool
+    weight: int
+    """The spec's request weight; 0 for an unsigned request (counted per address)."""
 
 
 # ---- request bodies ------------------------------------------------------------------
@@ -310,4 +312,5 @@ def prepare(
         plan.headers if model is not None else None,
         plan.parse,
         operation.signed,
+        operation.weight if operation.signed else 0,
     )
