@@ -22,7 +22,10 @@ Python types (one model family: the pydantic models of datamodel-code-generator)
   * ``name``: the method's name (default: snake_case of the operationId);
   * ``result``: the answer is not an envelope; the method returns this property of it;
   * ``body_model``: the body may be passed whole as one model, the method's first argument,
-    positional-only, of this name; its fields stay keyword-only arguments that override it.
+    positional-only, of this name; its fields stay keyword-only arguments that override it;
+  * ``pages``: a paged read (``page`` and ``size`` arguments, an answer with a ``list`` of
+    items and the number of ``pages``); the clients get a method of this name that yields
+    every item, page after page.
 Without ``body_model`` the body's fields are the arguments: the required ones positional,
 the optional ones keyword-only. A parameter whose ``x-python`` says ``signer: true`` (the
 spec's ``recvWindow``) is set by the client's signer and is no method's argument.
@@ -48,7 +51,7 @@ from operation_table import (
 )
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch")
-_X_PYTHON_KEYS = {"name", "result", "body_model"}
+_X_PYTHON_KEYS = {"name", "result", "body_model", "pages"}
 _ENVELOPE_KEYS = {"code", "data"}
 # openapi-python-client's default `field_prefix`: how it names an endpoint (Endpoint.name)
 _FIELD_PREFIX = "field_"
@@ -179,6 +182,35 @@ def _result(
     return types.result(data, f"{where} data") if data else "object"
 
 
+def _pages(
+    spec: _Spec,
+    types: _Types,
+    operation: Mapping[str, Any],
+    name: object,
+    arguments: list[dict[str, Any]],
+    where: str,
+) -> dict[str, str]:
+    """The iterator of a paged read (``x-python: {pages: <name>}``): its name and the type
+    of its items."""
+    wires = {a["wire"] for a in arguments}
+    if not {"page", "size"} <= wires:
+        raise ClientMethodsError(f"{where}: x-python pages needs the page and size arguments")
+    envelope = spec.deref(
+        {"$ref": f"#/components/schemas/{_response_model(spec, operation, None, where)}"}, where
+    )
+    data = _properties(spec, envelope, where)[0].get("data", {})
+    properties = _properties(spec, data, where)[0] if data else {}
+    items = spec.deref(properties.get("list", {}), where)
+    if items.get("type") != "array" or "pages" not in properties:
+        raise ClientMethodsError(
+            f"{where}: x-python pages needs an answer whose data has a list and pages"
+        )
+    return {
+        "name": _identifier(name, f"{where} x-python pages"),
+        "item": types.result(items.get("items", {}), f"{where} data list"),
+    }
+
+
 def _method(
     spec: _Spec, types: _Types, path: str, item: Mapping[str, Any], method: str
 ) -> dict[str, Any]:
@@ -234,6 +266,9 @@ def _method(
             )
             (positional if needed else keyword_only).append(argument)
     arguments = positional + optional + keyword_only
+    pages = None
+    if "pages" in x_python:
+        pages = _pages(spec, types, operation, x_python["pages"], arguments, where)
     names = [a["name"] for a in arguments] + ([body_arg] if body_arg else [])
     for name in names:
         _identifier(name, where)
@@ -249,12 +284,14 @@ def _method(
         "body_model": body_model,
         "body_arg": body_arg,
         "returns": _result(spec, types, operation, x_python, where),
+        "pages": pages,
     }
 
 
 def _annotations(entry: Mapping[str, Any]) -> list[str]:
     body = [f"{entry['body_model']} | None"] if entry["body_arg"] else []
-    return [a["annotation"] for a in entry["arguments"]] + body + [entry["returns"]]
+    pages = [entry["pages"]["item"]] if entry["pages"] else []
+    return [a["annotation"] for a in entry["arguments"]] + body + [entry["returns"], *pages]
 
 
 def client_methods(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -273,6 +310,7 @@ def client_methods(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[st
         entry["models"] = sorted(words & types.models)
         entry["decimal"] = "Decimal" in words
     taken = [m["method_name"] for m in methods.values()]
+    taken += [m["pages"]["name"] for m in methods.values() if m["pages"]]
     if len(set(taken)) != len(taken):
         raise ClientMethodsError(f"two operations have the same method name: {sorted(taken)}")
     return methods, sorted(types.models)

@@ -23,46 +23,10 @@ from toobit_follower_models import (
     StopProfitLossUpdate,
 )
 
-from . import constants
+from . import _client, _exceptions, constants
 from ._auth import ToobitAuth
-from ._client import (
-    AsyncFollowerClient,
-    AsyncFollowerClientWithRawResponse,
-    AsyncLeaderClient,
-    AsyncLeaderClientWithRawResponse,
-    FollowerClient,
-    FollowerClientWithRawResponse,
-    LeaderClient,
-    LeaderClientWithRawResponse,
-)
-from ._exceptions import (
-    CODE_CLASSES,
-    ERROR_TABLE,
-    FAMILIES,
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    CredentialsError,
-    DeadlineExceededError,
-    ErrorCode,
-    ErrorInfo,
-    FollowerNotFoundError,
-    HasOpenPositionsError,
-    InvalidRequestError,
-    IPBannedError,
-    NotALeaderError,
-    OutcomeUnknownError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseTooLargeError,
-    TimestampError,
-    ToobitError,
-    UnexpectedResponseError,
-    UnknownServerError,
-    error_class,
-    error_info,
-)
+from ._client import *  # noqa: F403 - the clients: _client.__all__
+from ._exceptions import *  # noqa: F403 - the exception tree and its table: _exceptions.__all__
 from ._operations import LeaderId, Money
 from ._secret import Secret
 from ._types import RateLimit, RateLimitBlock, RawResponse
@@ -73,56 +37,24 @@ __version__ = _metadata.version("toobit-follower")
 """The installed distribution's version (pyproject.toml), not a second copy of it."""
 
 __all__ = [
-    "CODE_CLASSES",
-    "ERROR_TABLE",
-    "FAMILIES",
-    "APIConnectionError",
-    "APIError",
-    "APITimeoutError",
-    "AsyncFollowerClient",
-    "AsyncFollowerClientWithRawResponse",
-    "AsyncLeaderClient",
-    "AsyncLeaderClientWithRawResponse",
-    "AuthenticationError",
     "BodySigning",
-    "CredentialsError",
     "CurrentOrder",
-    "DeadlineExceededError",
-    "ErrorCode",
-    "ErrorInfo",
     "FollowConfig",
     "FollowConfigUpdate",
-    "FollowerClient",
-    "FollowerClientWithRawResponse",
-    "FollowerNotFoundError",
-    "HasOpenPositionsError",
     "HistoryOrder",
     "HistoryOrdersPage",
-    "IPBannedError",
-    "InvalidRequestError",
     "Leader",
-    "LeaderClient",
-    "LeaderClientWithRawResponse",
     "LeaderId",
     "Money",
-    "NotALeaderError",
-    "OutcomeUnknownError",
-    "PermissionDeniedError",
     "RateLimit",
     "RateLimitBlock",
-    "RateLimitError",
     "RawResponse",
-    "ResponseTooLargeError",
     "Secret",
     "StopProfitLossUpdate",
-    "TimestampError",
     "ToobitAuth",
-    "ToobitError",
-    "UnexpectedResponseError",
-    "UnknownServerError",
     "constants",
-    "error_class",
-    "error_info",
     "spec_path",
     "spec_text",
 ]
+__all__ += _client.__all__
+__all__ += _exceptions.__all__

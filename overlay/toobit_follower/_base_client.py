@@ -152,22 +152,6 @@ def _planned(prepared: Prepared[Any], rule: BodySigning) -> tuple[Prepared[Any],
 class Call(Generic[T]):
     """One method call in progress; times are on the client's clock."""
 
-    __slots__ = (
-        "attempt_deadline",
-        "attempt_sent",
-        "auth",
-        "deadline",
-        "error",
-        "held",
-        "kind",
-        "limits",
-        "maybe_applied",
-        "prepared",
-        "probe_waited",
-        "resyncs",
-        "retries",
-    )
-
     def __init__(self, prepared: Prepared[T], auth: httpx.Auth | None, deadline: float) -> None:
         self.prepared, self.auth = prepared, auth
         self.deadline = deadline  # pushed back by every wait for the rate limit
@@ -190,17 +174,6 @@ class BodyReader:
     and 64 KiB of gzip can hold 64 MiB of zeros. Another encoding, or one that does not
     decode, is an UnexpectedResponseError.
     """
-
-    __slots__ = (
-        "_call",
-        "_chunks",
-        "_client",
-        "_decoder",
-        "_pre_read",
-        "_raw",
-        "_response",
-        "_size",
-    )
 
     def __init__(
         self, client: BaseClient, call: Call[Any], response: httpx.Response, encoding: bytes

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel
@@ -26,7 +26,6 @@ from toobit_follower_api.api import (
     LeaderClientOperations,
     LeaderClientOperationsWithRawResponse,
 )
-from toobit_follower_models import Follower, HistoryLeadOrder, HistoryOrder
 from toobit_follower_models.operations import Operation
 
 from ._base_client import CALL, NO_ANSWER, SEND, SERVER_TIME, SLEEP, BaseClient, Call, Steps
@@ -46,18 +45,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-I = TypeVar("I")  # noqa: E741 - an item
-I_co = TypeVar("I_co", covariant=True)
-
-
-class Paged(Protocol[I_co]):
-    """A page of a paged read: its items and the number of pages."""
-
-    @property
-    def list_(self) -> Sequence[I_co]: ...
-
-    @property
-    def pages(self) -> int: ...
 
 
 class SyncClient(BaseClient):
@@ -164,17 +151,6 @@ class SyncClient(BaseClient):
         """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""
         return cast("int", self._call(SERVER_TIME, {}, None))
 
-    @staticmethod
-    def _pages(read: Callable[[int, int], Paged[I]], size: int) -> Iterator[I]:
-        """Every item of a paged read, page after page (one request per page)."""
-        page = 1
-        while True:
-            result = read(page, size)
-            yield from result.list_
-            if not result.list_ or page >= int(result.pages):
-                return
-            page += 1
-
 
 class AsyncClient(BaseClient):
     """The transport core of the async clients (``sleep`` is async); the arguments are
@@ -260,20 +236,6 @@ class AsyncClient(BaseClient):
         """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""
         return cast("int", await self._call(SERVER_TIME, {}, None))
 
-    @staticmethod
-    async def _pages(
-        read: Callable[[int, int], Awaitable[Paged[I]]], size: int
-    ) -> AsyncIterator[I]:
-        """Every item of a paged read, page after page (one request per page)."""
-        page = 1
-        while True:
-            result = await read(page, size)
-            for item in result.list_:
-                yield item
-            if not result.list_ or page >= int(result.pages):
-                return
-            page += 1
-
 
 # ---- the clients of the two roles: the generated methods of their tags on the core ------
 # (x-python.client on a tag names its client; a tag of no role goes to every client)
@@ -308,20 +270,12 @@ class FollowerClient(FollowerClientOperations, SyncClient):
     _raw = FollowerClientWithRawResponse
     with_raw_response: FollowerClientWithRawResponse
 
-    def iter_history_orders(self, size: int = 100) -> Iterator[HistoryOrder]:
-        """Every closed copy position, page after page (one request per page)."""
-        return self._pages(self.list_history_orders, size)
-
 
 class AsyncFollowerClient(AsyncFollowerClientOperations, AsyncClient):
     """The asyncio twin of :class:`FollowerClient`."""
 
     _raw = AsyncFollowerClientWithRawResponse
     with_raw_response: AsyncFollowerClientWithRawResponse
-
-    def iter_history_orders(self, size: int = 100) -> AsyncIterator[HistoryOrder]:
-        """Every closed copy position, page after page (one request per page)."""
-        return self._pages(self.list_history_orders, size)
 
 
 class LeaderClient(LeaderClientOperations, SyncClient):
@@ -331,25 +285,9 @@ class LeaderClient(LeaderClientOperations, SyncClient):
     _raw = LeaderClientWithRawResponse
     with_raw_response: LeaderClientWithRawResponse
 
-    def iter_history_lead_orders(self, size: int = 100) -> Iterator[HistoryLeadOrder]:
-        """Every closed lead order, page after page (one request per page)."""
-        return self._pages(self.list_history_lead_orders, size)
-
-    def iter_followers(self, size: int = 100) -> Iterator[Follower]:
-        """Every follower, page after page (one request per page)."""
-        return self._pages(self.list_followers, size)
-
 
 class AsyncLeaderClient(AsyncLeaderClientOperations, AsyncClient):
     """The asyncio twin of :class:`LeaderClient`."""
 
     _raw = AsyncLeaderClientWithRawResponse
     with_raw_response: AsyncLeaderClientWithRawResponse
-
-    def iter_history_lead_orders(self, size: int = 100) -> AsyncIterator[HistoryLeadOrder]:
-        """Every closed lead order, page after page (one request per page)."""
-        return self._pages(self.list_history_lead_orders, size)
-
-    def iter_followers(self, size: int = 100) -> AsyncIterator[Follower]:
-        """Every follower, page after page (one request per page)."""
-        return self._pages(self.list_followers, size)

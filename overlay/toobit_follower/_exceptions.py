@@ -59,6 +59,7 @@ __all__ = [
     "HasOpenPositionsError",
     "IPBannedError",
     "InvalidRequestError",
+    "NotALeaderError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -69,7 +70,6 @@ __all__ = [
     "UnknownServerError",
     "error_class",
     "error_info",
-    "redact",
 ]
 
 _SIGNATURE_RE: Final = re.compile(r"(signature=)[0-9A-Za-z]+")
@@ -95,19 +95,14 @@ class ToobitError(Exception):
 
 
 class CredentialsError(ToobitError, ValueError):
-    """The API key or secret is missing or malformed: refused before anything is sent.
-    The message shows the key masked and never the secret."""
+    """The API key or secret is missing or malformed (the message never shows the secret)."""
 
 
 class APIError(ToobitError):
-    """The server answered and the answer is an error.
-
-    ``code`` is the exchange's code from the body (``None`` when the body had none),
-    ``status_code`` the HTTP status, ``msg`` the body's message; ``info`` is the spec's
-    row for the code and ``meaning`` its meaning (both ``None`` for a code the spec does
-    not list). ``rate_limit`` holds the ``X-Api-Limit*`` headers, ``response`` the httpx
-    response itself.
-    """
+    """The server answered with an error: ``status_code`` (HTTP), ``code`` and ``msg`` (the
+    body's; ``code`` is ``None`` without one), ``info`` and ``meaning`` (the spec's row for
+    the code, ``None`` for one it does not list), ``rate_limit`` (the ``X-Api-Limit*``
+    headers) and ``response`` (the httpx response)."""
 
     def __init__(
         self,
@@ -155,9 +150,7 @@ class HasOpenPositionsError(InvalidRequestError):
 
 
 class NotALeaderError(InvalidRequestError):
-    """The signed account is not an active copy-trading leader (a follower's key on a
-    leader endpoint, or a lead account that is not available): the key's role is wrong,
-    so retrying cannot help."""
+    """LEADER_NOT_AVAILABLE: the signed account is not an active copy-trading leader."""
 
 
 class AuthenticationError(APIError):
@@ -187,10 +180,8 @@ class UnknownServerError(APIError):
 
 
 class UnexpectedResponseError(APIError):
-    """The body is not the JSON envelope expected (an HTML gateway page, empty, truncated).
-
-    ``code`` is ``None``; ``excerpt`` quotes the start of the body.
-    """
+    """The body is not the JSON envelope expected (an HTML gateway page, empty, truncated);
+    ``code`` is ``None``, ``excerpt`` quotes the body's start."""
 
     def __init__(
         self,
@@ -212,8 +203,7 @@ class UnexpectedResponseError(APIError):
 
 
 class ResponseTooLargeError(UnexpectedResponseError):
-    """The body is longer than ``max_bytes`` (the client's ``max_response_bytes``): the
-    client stopped reading it. ``excerpt`` quotes its start."""
+    """The body is longer than ``max_bytes`` (``max_response_bytes``): not read further."""
 
     def __init__(
         self,
@@ -261,9 +251,8 @@ class APITimeoutError(APIConnectionError):
 
 
 class DeadlineExceededError(APITimeoutError):
-    """The call's ``timeout`` passed: it bounds every attempt of one method call together
-    (connect, send, read, a slow or dripping answer included) and the backoff between them.
-    ``timeout`` is that bound in seconds."""
+    """The call's ``timeout`` (seconds) passed: it bounds every attempt of one method call
+    together, a slow or dripping answer included, and the backoff between them."""
 
     def __init__(self, message: str, *, method: str, path: str, timeout: float) -> None:
         super().__init__(message, method=method, path=path)
@@ -272,10 +261,8 @@ class DeadlineExceededError(APITimeoutError):
 
 class OutcomeUnknownError(ToobitError):
     """A write failed in a way that leaves its outcome unknown (5XX, timeout, broken
-    connection, an answer that is not the JSON envelope): it may have been applied. Check
-    the state before repeating it (for a cancelled leader: ``list_leaders()``). ``error``
-    is the underlying failure.
-    """
+    connection, no JSON envelope): it may have been applied, so check the state before
+    repeating it. ``error`` is the underlying failure."""
 
     def __init__(self, error: APIError | APIConnectionError, *, method: str, path: str) -> None:
         super().__init__(str(error))

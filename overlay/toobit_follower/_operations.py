@@ -1,12 +1,9 @@
 """Requests of the API's operations, built from their rows of the operation table.
 
 :func:`prepare` turns an operation (``toobit_follower_models.operations``), its arguments
-by wire name and a body model into a :class:`Prepared`: the path with its parameters
-percent-encoded, the query validated by the generated query model, the body validated by
-the generated body model and sent as :func:`request_body` bytes, and the parser of the
-success answer (the generated pydantic models, one family end to end).
-
-Shared by the sync and async clients; nothing here does I/O.
+by wire name and a body model into a :class:`Prepared`: the path and the query validated
+by the generated models and percent-encoded, the body as :func:`request_body` bytes, and
+the parser of the success answer. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -15,18 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType, UnionType
-from typing import (
-    Any,
-    Final,
-    Generic,
-    NamedTuple,
-    Protocol,
-    TypeVar,
-    Union,
-    cast,
-    get_args,
-    get_origin,
-)
+from typing import Any, Final, Generic, NamedTuple, TypeVar, Union, get_args, get_origin
 from urllib.parse import quote
 
 from pydantic import BaseModel
@@ -35,48 +21,32 @@ from toobit_follower_models.operations import Operation
 from ._constants import SUCCESS_CODE
 from .signing import SIGNING_PARAMS
 
-T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
-
-
-class SuccessEnvelope(Protocol[T_co]):
-    """What a success parser returns: the envelope's ``code`` and its typed ``data``."""
-
-    @property
-    def code(self) -> int: ...
-
-    @property
-    def data(self) -> T_co: ...
-
-
-Parser = Callable[[bytes], SuccessEnvelope[T]]
-
-
-class Prepared(NamedTuple, Generic[T]):
-    """A request ready to send, and how to read its success body."""
-
-    method: str
-    """Upper-case HTTP method."""
-    path: str
-    """URL path (no query): what errors and logs show."""
-    target: str
-    """Path and query, relative to the base URL."""
-    json: bytes | None
-    """The JSON body, exactly the bytes sent and signed (``None`` for GET/DELETE)."""
-    headers: Mapping[str, str] | None
-    parse: Parser[T]
-    """Parses the raw bytes of a 200 answer; raises pydantic.ValidationError on mismatch."""
-    signed: bool
-    weight: int
-    """The spec's request weight; 0 for an unsigned request (counted per address)."""
-
-
-# ---- request bodies ------------------------------------------------------------------
 Money = Decimal | str | int
 """Money, rates and leverage: ``Decimal``, an exact decimal string, or an int. Never float."""
 
 LeaderId = int | str
 """A leader user ID: an int, or the string of digits the responses carry."""
+
+T = TypeVar("T")
+
+
+class Prepared(NamedTuple, Generic[T]):
+    """A request ready to send, and how to read its success body (``T``: its data)."""
+
+    method: str
+    path: str
+    """URL path (no query): what errors and logs show."""
+    target: str
+    """Path and query, relative to the base URL, percent-encoded."""
+    json: bytes | None
+    """The JSON body, exactly the bytes sent and signed."""
+    headers: Mapping[str, str] | None
+    parse: Callable[[bytes], Any]
+    """Parses a 200 answer into an object with ``code`` and typed ``data``; raises
+    pydantic.ValidationError on a mismatch."""
+    signed: bool
+    weight: int
+    """The spec's request weight; 0 for an unsigned request (counted per address)."""
 
 
 def _plain(value: object) -> str:
@@ -89,12 +59,9 @@ def _plain(value: object) -> str:
 
 def request_body(model: BaseModel) -> bytes:
     """The exact bytes sent (and signed) for a request model: compact JSON under the
-    wire names, optional fields that are unset or ``None`` left out, ``Decimal`` as a
-    plain decimal string (``Decimal('1E-8')`` -> ``"0.00000001"``)."""
+    wire names, fields unset or ``None`` left out, ``Decimal`` as a plain decimal string."""
     data = model.model_dump(by_alias=True, exclude_none=True)
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_plain).encode(
-        "utf-8"
-    )
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_plain).encode()
 
 
 # ---- prepare: every operation from its row of the table ---------------------------
@@ -112,12 +79,11 @@ class _Bare(NamedTuple):
 
 
 class _Field(NamedTuple):
-    """An argument as a model reads it."""
+    """An argument as a model reads it: its Python name (what messages show), and whether
+    it is an ``int`` (a bool is refused, a string must be digits)."""
 
     name: str
-    """The model's Python name (what messages show)."""
     integer: bool
-    """An ``int`` (or ``int | None``): a bool is refused, a string must be digits."""
 
 
 class _Plan(NamedTuple):
@@ -133,7 +99,7 @@ class _Plan(NamedTuple):
     typed: tuple[str, ...]
     """The parameters the query model reads (wire names; the signer's left out)."""
     body_fields: Mapping[str, _Field]
-    parse: Parser[Any]
+    parse: Callable[[bytes], Any]
     headers: Mapping[str, str] | None
 
 
@@ -149,13 +115,13 @@ def _fields(model: type[BaseModel] | None) -> dict[str, _Field]:
     }
 
 
-def _parser(operation: Operation) -> Parser[Any]:
+def _parser(operation: Operation) -> Callable[[bytes], Any]:
     model = operation.response_model
     x_python = operation.extensions.get("x-python")
     result = x_python.get("result") if isinstance(x_python, Mapping) else None
     if result is None:
         # an envelope: BaseClient checks its code before it reads data
-        return cast("Parser[Any]", model.model_validate_json)
+        return model.model_validate_json
     attribute = _fields(model)[str(result)].name
 
     def parse_bare(content: bytes) -> _Bare:
