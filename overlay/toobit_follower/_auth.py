@@ -32,10 +32,9 @@ def _probe_fast_url() -> bool:
     return fast == probe.copy_with(query=b"a=1&b=2") and moved == expected
 
 
-# httpx re-parses and re-validates a whole URL on copy_with or httpx.URL(str) (~15 us, ~10 %
-# of a call on a fast transport); ours are percent-encoded already, so we replace fields of
-# httpx's parsed URL (private, httpx pinned to 0.28.x). The probe above falls back to the
-# public API if httpx stores URLs differently. Remove when httpx offers a cheap replacement.
+# httpx re-parses and re-validates a whole URL on copy_with or URL(str) (~15 us, ~10 % of a fast
+# call); ours are percent-encoded already, so we set fields of httpx's private parsed URL (httpx
+# is pinned to 0.28.x; the probe falls back to the public API). Remove when httpx has a cheap way.
 _FAST_URL = _probe_fast_url()
 
 
@@ -89,11 +88,9 @@ class ToobitAuth(httpx.Auth):
         self.probe_outcome: str | None = None
         self.clock = clock
         self.clock_offset_ms = clock_offset_ms  # server minus local time, from sync_time()
-        self.base_url = base_url
-        self.max_probe_bytes = max_probe_bytes
+        self.base_url, self.max_probe_bytes = base_url, max_probe_bytes
         # held while the sync client (threads) or async client (tasks) probes: others wait
-        self.probe_lock = threading.Lock()
-        self.async_probe_lock = asyncio.Lock()
+        self.probe_lock, self.async_probe_lock = threading.Lock(), asyncio.Lock()
 
     def timestamp_ms(self) -> int:
         return int(self.clock() * 1000) + self.clock_offset_ms
