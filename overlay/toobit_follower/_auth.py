@@ -13,15 +13,7 @@ import httpx
 from ._constants import API_KEY_HEADER, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RECV_WINDOW
 from ._probes import Stop
 from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
-from .signing import (
-    BodySigning,
-    Signer,
-    append_signature,
-    signing_query,
-    validate_recv_window,
-)
-
-__all__ = ["AUTO", "ToobitAuth"]
+from .signing import BodySigning, Signer, append_signature, signing_query, validate_recv_window
 
 AUTO: Final = "auto"
 """``body_signing="auto"``: find the host's rule with the signing probe on first need."""
@@ -36,25 +28,19 @@ def _probe_fast_url() -> bool:
     fast._uri_reference = ref._replace(query="a=1&b=2")
     moved = httpx.URL.__new__(httpx.URL)
     moved._uri_reference = ref._replace(path="/p/q%20r", query="a=%2F")
-    return fast == probe.copy_with(query=b"a=1&b=2") and moved == httpx.URL(
-        "https://example.invalid/p/q%20r?a=%2F"
-    )
+    expected = httpx.URL("https://example.invalid/p/q%20r?a=%2F")
+    return fast == probe.copy_with(query=b"a=1&b=2") and moved == expected
 
 
-# httpx.URL.copy_with re-parses and re-validates the whole URL (~15 us, about 10 % of a
-# call on a fast transport). The query we set is the URL's own, already-encoded query
-# plus ASCII digits, letters, '=' and '&', so nothing needs re-validating: replace the
-# query field of httpx's parsed URL directly. httpx is pinned to 0.28.x; the probe
-# above falls back to copy_with if a later httpx stores URLs differently. Remove when
-# httpx offers a cheap query replacement.
+# httpx re-parses and re-validates a whole URL on copy_with or URL(str) (~15 us, ~10 % of a fast
+# call); ours are percent-encoded already, so we set fields of httpx's private parsed URL (httpx
+# is pinned to 0.28.x; the probe falls back to the public API). Remove when httpx has a cheap way.
 _FAST_URL = _probe_fast_url()
 
 
 def with_target(base: httpx.URL, target: str) -> httpx.URL:
-    """``base`` (a scheme, host and path prefix) followed by ``target``: a path and query
-    percent-encoded already (``_operations.prepare``), so nothing needs parsing again;
-    httpx would parse and validate the whole URL on every request (~30 % of a call on a
-    fast transport). The same fast path and fallback as :func:`with_query`."""
+    """``base`` (scheme, host, path prefix) + ``target``, a path and query percent-encoded
+    already (``_operations.prepare``): nothing is parsed again (~30 % of a fast call)."""
     path, _, query = target.partition("?")
     if _FAST_URL:
         new = httpx.URL.__new__(httpx.URL)
@@ -74,23 +60,10 @@ def with_query(url: httpx.URL, query: bytes) -> httpx.URL:
 
 
 class ToobitAuth(httpx.Auth):
-    """Signs requests: adds ``recvWindow`` and ``timestamp``, appends ``signature`` last,
-    sets ``X-BB-APIKEY``.
-
-    The signed message is the query string as sent followed by the exact body bytes of
-    the request (``request.content``), never a re-serialised body. Any ``recvWindow``,
-    ``timestamp`` or ``signature`` already on the URL is replaced, so a retried request
-    is signed afresh with a new timestamp. A malformed key or secret raises
-    CredentialsError (a ValueError).
-
-    ``body_signing="auto"``: the client runs the signing probe of ``_probes`` as an
-    explicit step before its first request that has a body (the only kind the rule
-    changes), as ordinary calls through its rate-limit gate (4 requests: the leaders
-    followed, the follow config of a leader not followed, one harmless PUT signed each
-    way), and hands the result to :meth:`settle`; the rule found is kept for this
-    object's lifetime and shown by ``repr``. Until then requests are signed with the
-    documented rule (query+body). The auth hook itself never sends a request.
-    """
+    """Sets ``recvWindow``, ``timestamp`` (afresh on a retry) and ``X-BB-APIKEY``; appends
+    ``signature`` over the query as sent and the exact body bytes. A malformed key or secret
+    raises CredentialsError. With ``body_signing="auto"`` the client runs the signing probe
+    before its first request with a body and hands the result to :meth:`settle`."""
 
     requires_request_body = True
 
@@ -107,41 +80,27 @@ class ToobitAuth(httpx.Auth):
         max_probe_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.api_key = check_api_key(api_key)
-        secret = check_api_secret(api_secret)
+        self._signer = Signer(check_api_secret(api_secret).get_secret_value())
         self.recv_window = validate_recv_window(recv_window)
         self.auto = body_signing == AUTO
-        """Whether the body rule is (to be) found by the signing probe."""
+        # with auto: the documented rule until the probe settles it (probe_outcome not None)
         self.body_signing = BodySigning.QUERY_AND_BODY if self.auto else BodySigning(body_signing)
-        """The rule requests are signed with (with ``auto``: the documented one until the
-        probe has settled it)."""
         self.probe_outcome: str | None = None
-        """With ``auto``: what the probe found (``None`` until it has settled)."""
         self.clock = clock
-        self.clock_offset_ms = clock_offset_ms
-        """Added to the local clock: server time minus local time, from ``sync_time()``."""
-        self.base_url = base_url
-        """Where probe requests go (default: the scheme and host of the request)."""
-        self.max_probe_bytes = max_probe_bytes
-        self._signer = Signer(secret.get_secret_value())
-        self.probe_lock = threading.Lock()
-        """Held by the sync client while it probes: concurrent first requests wait."""
-        self.async_probe_lock = asyncio.Lock()
-        """The same for the async client's tasks."""
+        self.clock_offset_ms = clock_offset_ms  # server minus local time, from sync_time()
+        self.base_url, self.max_probe_bytes = base_url, max_probe_bytes
+        # held while the sync client (threads) or async client (tasks) probes: others wait
+        self.probe_lock, self.async_probe_lock = threading.Lock(), asyncio.Lock()
 
     def timestamp_ms(self) -> int:
-        """The timestamp the next request gets: local clock plus the synced offset."""
         return int(self.clock() * 1000) + self.clock_offset_ms
 
-    def sign_request(self, request: httpx.Request, body_signing: BodySigning | None = None) -> None:
-        """Sign ``request`` in place (its body must have been read), with this object's body
-        rule or the one given."""
-        url = request.url
-        query = signing_query(url.query, self.recv_window, self.timestamp_ms())
-        if (body_signing or self.body_signing) is BodySigning.QUERY_AND_BODY:
-            signature = self._signer(query, request.content)
-        else:
-            signature = self._signer(query)
-        request.url = with_query(url, append_signature(query, signature))
+    def sign_request(self, request: httpx.Request, rule: BodySigning | None = None) -> None:
+        """Sign ``request`` (body read) in place, with this object's body rule or ``rule``."""
+        query = signing_query(request.url.query, self.recv_window, self.timestamp_ms())
+        both = (rule or self.body_signing) is BodySigning.QUERY_AND_BODY
+        signature = self._signer(query, request.content if both else b"")
+        request.url = with_query(request.url, append_signature(query, signature))
         request.headers[API_KEY_HEADER] = self.api_key
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -152,16 +111,13 @@ class ToobitAuth(httpx.Auth):
         """An httpx auth that signs like this one, but with the given body rule."""
         return _RuleAuth(self, body_signing)
 
-    # ---- body_signing="auto" ---------------------------------------------------------
     @property
     def needs_probe(self) -> bool:
-        """With ``auto``: the probe has not settled the body rule yet."""
         return self.auto and self.probe_outcome is None
 
     def settle(self, result: BodySigning | Stop) -> None:
-        """Keep what the probe found. A definite but inconclusive answer keeps the
-        documented rule for good; one cut short (429/418, no envelope) settles nothing,
-        so the next request with a body probes again."""
+        """Keep what the probe found. A definite but inconclusive answer keeps the documented
+        rule for good; one cut short (429/418, no envelope) settles nothing: probe again."""
         if isinstance(result, BodySigning):
             self.body_signing = result
             self.probe_outcome = f"{result.value} (probed)"
@@ -169,8 +125,7 @@ class ToobitAuth(httpx.Auth):
             self.probe_outcome = f"{self.body_signing.value} (probe {result.reason})"
 
     def describe_body_signing(self) -> str:
-        """The body rule, as ``repr`` shows it: ``query+body``, ``auto: query-only
-        (probed)``, ``auto: not probed yet (query+body until then)``."""
+        """``query+body``, ``auto: query-only (probed)``, ``auto: not probed yet (...)``."""
         if not self.auto:
             return self.body_signing.value
         if self.probe_outcome is None:

@@ -8,8 +8,6 @@ from typing import Final, NoReturn
 from ._constants import API_KEY_MAX_LENGTH
 from ._exceptions import CredentialsError
 
-_MASK: Final = "**********"
-
 
 class Secret:
     """Holds an API secret; ``repr``/``str`` print a mask. Read it with :meth:`get_secret_value`."""
@@ -17,8 +15,7 @@ class Secret:
     __slots__ = ("_value",)
 
     def __init__(self, value: str | Secret) -> None:
-        if isinstance(value, Secret):
-            value = value.get_secret_value()
+        value = value.get_secret_value() if isinstance(value, Secret) else value
         if not isinstance(value, str):
             raise TypeError("a secret must be a str")
         self._value = value
@@ -26,38 +23,32 @@ class Secret:
     def get_secret_value(self) -> str:
         return self._value
 
-    def __repr__(self) -> str:
-        return f"Secret('{_MASK}')"
+    def __repr__(self, *_format_spec: object) -> str:
+        return "Secret('**********')"
 
-    __str__ = __repr__
-
-    def __format__(self, format_spec: str) -> str:
-        return repr(self)
+    __str__ = __format__ = __repr__
 
     def __bool__(self) -> bool:
         return bool(self._value)
 
     def __reduce__(self) -> NoReturn:
-        # Pickling would write the secret to disk or over a wire in clear.
-        raise TypeError("Secret cannot be pickled")
+        raise TypeError("Secret cannot be pickled")  # it would go to disk or a wire in clear
 
 
 def mask_api_key(api_key: str) -> str:
     """``SRQG...OtSq``: enough to tell keys apart in a repr, not the whole key."""
-    if len(api_key) <= 8:
-        return "****"
-    return f"{api_key[:4]}...{api_key[-4:]}"
+    return "****" if len(api_key) <= 8 else f"{api_key[:4]}...{api_key[-4:]}"
 
 
-# An API key is what the simulator accepts (its -2014 rule, BAD_API_KEY_FMT): 1..128 ASCII
-# letters and digits. The exchange documents no alphabet for secrets; the demo secret is
-# letters and digits. A secret is refused only for what no real secret holds and a
-# copy-paste often adds: whitespace (a trailing newline), control or non-ASCII characters.
+# A key is what the simulator accepts (its BAD_API_KEY_FMT rule). The exchange documents no
+# alphabet for secrets: refuse only what no real one holds and a copy-paste often adds
+# (whitespace such as a trailing newline, control or non-ASCII characters).
 _API_KEY_RE: Final = re.compile(rf"[A-Za-z0-9]{{1,{API_KEY_MAX_LENGTH}}}")
 _SECRET_RE: Final = re.compile(r"[\x21-\x7e]+")
 
 
-def _first_bad(value: str, allowed: re.Pattern[str]) -> tuple[int, str]:
+def _first_bad(value: str, allowed: re.Pattern[str]) -> str:
+    """``has <what> at position <n> of <length>``: the first character ``allowed`` refuses."""
     index = next(i for i, char in enumerate(value) if not allowed.fullmatch(char))
     char = value[index]
     if char.isspace():
@@ -66,12 +57,11 @@ def _first_bad(value: str, allowed: re.Pattern[str]) -> tuple[int, str]:
         kind = "a character that is not a letter or a digit"
     else:
         kind = "a control character" if char.isascii() else "a non-ASCII character"
-    return index, kind
+    return f"has {kind} at position {index + 1} of {len(value)}"
 
 
 def check_api_key(api_key: object, where: str = "api_key") -> str:
-    """``api_key`` if it is 1..128 ASCII letters and digits, else CredentialsError (the
-    message shows the key masked)."""
+    """``api_key`` if it is 1..128 ASCII letters and digits, else CredentialsError (masked)."""
     if not isinstance(api_key, str):
         raise CredentialsError(f"{where}: the API key must be a str, not {type(api_key).__name__}")
     if _API_KEY_RE.fullmatch(api_key):
@@ -79,25 +69,19 @@ def check_api_key(api_key: object, where: str = "api_key") -> str:
     rule = f"an API key is 1..{API_KEY_MAX_LENGTH} ASCII letters and digits"
     if not api_key:
         raise CredentialsError(f"{where}: the API key is empty ({rule})")
-    if len(api_key) > API_KEY_MAX_LENGTH:
-        problem = f"is {len(api_key)} characters long"
-    else:
-        index, kind = _first_bad(api_key, re.compile(r"[A-Za-z0-9]"))
-        problem = f"has {kind} at position {index + 1} of {len(api_key)}"
+    too_long = len(api_key) > API_KEY_MAX_LENGTH
+    problem = f"is {len(api_key)} characters long" if too_long else _first_bad(api_key, _API_KEY_RE)
     raise CredentialsError(f"{where}: the API key {mask_api_key(api_key)!r} {problem} ({rule})")
 
 
 def check_api_secret(api_secret: str | Secret, where: str = "api_secret") -> Secret:
-    """``api_secret`` as a Secret if it is visible ASCII with no whitespace, else
-    CredentialsError (the message never shows the secret, only where the fault is)."""
+    """``api_secret`` as a Secret if it is visible ASCII, else CredentialsError (not showing it)."""
     secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
-    value = secret.get_secret_value()
-    if _SECRET_RE.fullmatch(value):
+    if _SECRET_RE.fullmatch(value := secret.get_secret_value()):
         return secret
     if not value:
         raise CredentialsError(f"{where}: the API secret is empty")
-    index, kind = _first_bad(value, _SECRET_RE)
     raise CredentialsError(
-        f"{where}: the API secret has {kind} at position {index + 1} of {len(value)}"
+        f"{where}: the API secret {_first_bad(value, _SECRET_RE)}"
         " (a secret is visible ASCII characters with no whitespace; it is not shown)"
     )

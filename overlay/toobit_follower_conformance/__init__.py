@@ -53,7 +53,6 @@ from toobit_follower._probes import (
     body_signing_rule,
     harmless_put,
     unfollowed_leader,
-    with_body,
 )
 from toobit_follower._ratelimit import request_weight
 from toobit_follower._secret import Secret, check_api_key, check_api_secret, mask_api_key
@@ -158,6 +157,21 @@ class Key:
 
 class _Stopped(Exception):
     """The run must send nothing more (429/418, no answer, or refused)."""
+
+
+def _shown(answer: Answer) -> str:
+    """``HTTP 400 -32045 'Copy trading follower not found.'`` (or the body's start)."""
+    if answer.code is None:
+        start = " ".join(answer.body[:80].decode("utf-8", "replace").split())
+        return f"{answer.brief}: {start!r}"
+    return f"{answer.brief} {answer.msg!r}"
+
+
+def _with_body(prepared: Prepared[T], change: Callable[[dict[str, Any]], None]) -> Prepared[T]:
+    """``prepared`` with its JSON body changed by ``change`` (compact, as sent)."""
+    body = json.loads(prepared.json or b"{}")
+    change(body)
+    return prepared._replace(json=json.dumps(body, separators=(",", ":")).encode())
 
 
 @dataclass
@@ -395,7 +409,7 @@ def _probe(seen: Observations, read_only: Key | None, contract: Contract) -> Non
     put = harmless_put(leader)
     # Safety: the harmless PUT (unfollowed leader, no optional field) plus a field no
     # operation declares: refused for the field or for the relation.
-    extra = with_body(put, lambda body: body.update({_UNDECLARED: 1}))
+    extra = _with_body(put, lambda body: body.update({_UNDECLARED: 1}))
     session.send("unknown-field", session.signed(extra, rule=writes), f"body field {_UNDECLARED}")
     # Safety: the harmless PUT declared as text/plain: refused for the type or the relation.
     session.send(
@@ -412,7 +426,7 @@ def _probe(seen: Observations, read_only: Key | None, contract: Contract) -> Non
     )
     # Safety: a read-only key, the unfollowed leader, and a required field left out.
     missing = [name for name in json.loads(put.json or b"{}") if name != _LEADER_ALIAS][-1]
-    invalid = with_body(put, lambda body: body.pop(missing))
+    invalid = _with_body(put, lambda body: body.pop(missing))
     session.send(
         "read-only-invalid",
         session.signed(invalid, key=read_only, rule=writes),
@@ -475,7 +489,7 @@ def _probe_leader(seen: Observations, leader: Key, contract: Contract) -> None:
     # every other field is what it just answered (inviteCode left out: kept, rule 10), so
     # at most the profit period would differ; the finding then says so and how to set it
     # back. Not sent when the stored config cannot be read back into an update.
-    invalid = with_body(stored, lambda body: body.update({_PROFIT_PERIOD: _INVALID_PROFIT_PERIOD}))
+    invalid = _with_body(stored, lambda body: body.update({_PROFIT_PERIOD: _INVALID_PROFIT_PERIOD}))
     session.send(
         "leader-config-invalid",
         session.signed(invalid, key=leader, rule=writes),
@@ -498,7 +512,7 @@ def _probe_leader(seen: Observations, leader: Key, contract: Contract) -> None:
     # (no leader), and were the account a leader after all, rule 3 does (-120078), before
     # any change. It is the one way to meet the leader check of an operation that lists
     # both role codes (the question of follower-key-on-leader-endpoint).
-    no_window = with_body(stored, lambda body: body.update(_EMPTY_COOL_DOWN))
+    no_window = _with_body(stored, lambda body: body.update(_EMPTY_COOL_DOWN))
     session.send(
         "follower-key-config-update",
         session.signed(no_window, rule=writes),
@@ -510,7 +524,7 @@ def _stored_config(answer: Answer | None) -> Prepared[Any] | str:
     """The update that stores again what the leader config query answered (``inviteCode``
     left out, so it is kept); or why there is none."""
     if answer is None or not answer.ok:
-        shown = answer.shown(text=False) if answer is not None else "no answer"
+        shown = answer.brief if answer is not None else "no answer"
         return f"not asked: the stored leader config could not be read ({shown})"
     names = {info.alias or name for name, info in LeaderConfigUpdate.model_fields.items()}
     why = "not asked: the stored leader config does not read back as an update"
@@ -657,7 +671,7 @@ def _expect(seen: Observations, contract: Contract, e: _Expect) -> Finding:
     if answer is None:
         finding.observed = _missing(seen)
         return finding
-    finding.observed = seen.session.scrub(answer.shown())
+    finding.observed = seen.session.scrub(_shown(answer))
     if answer.code == e.row:
         finding.verdict = CONFIRMED
     elif answer.code is not None:
@@ -675,7 +689,7 @@ def _clock(seen: Observations, contract: Contract) -> Finding:
     if answer is None:
         finding.observed = _missing(seen)
     elif seen.server_ms is None:
-        finding.observed, finding.verdict = answer.shown(), CONTRADICTED
+        finding.observed, finding.verdict = _shown(answer), CONTRADICTED
         finding.follows = "the ServerTime schema of GET /api/v1/time in openapi.yaml"
     else:
         record = seen.session.records[0]
@@ -709,7 +723,7 @@ def _body_signing(seen: Observations, contract: Contract) -> Finding:
         finding.observed = _missing(seen)
         return finding
     finding.observed = "; ".join(
-        f"{rule.value}: {seen.session.scrub(a.shown())}"
+        f"{rule.value}: {seen.session.scrub(_shown(a))}"
         for rule, a in zip(BodySigning, answers, strict=True)
         if a is not None
     )
@@ -802,7 +816,7 @@ def _statuses(seen: Observations, contract: Contract) -> list[Finding]:
                 # the read-only key was refused otherwise, or not at all
                 finding.probes = tuple(label for label, _ in answers)
                 shown = "; ".join(
-                    f"{label}: {seen.session.scrub(a.shown())}" for label, a in answers
+                    f"{label}: {seen.session.scrub(_shown(a))}" for label, a in answers
                 )
                 codes = " or ".join(code.name for code in expected)
                 finding.observed = (
@@ -1034,7 +1048,7 @@ def _leader_reads(seen: Observations, contract: Contract) -> list[Finding]:
         if answer is None:
             finding.observed = _missing(seen)
             continue
-        finding.observed = seen.session.scrub(answer.shown())
+        finding.observed = seen.session.scrub(_shown(answer))
         if answer.ok:
             try:
                 op.response_model.model_validate_json(answer.body)
@@ -1138,7 +1152,7 @@ def _role_order(seen: Observations, contract: Contract, e: _Expect) -> Finding:
     elif answer is None and read is not None and read.code not in _ROLE:
         finding.observed = (
             "not asked: the follower key was not refused the leader config as no leader"
-            f" ({seen.session.scrub(read.shown())})"
+            f" ({seen.session.scrub(_shown(read))})"
         )
     elif answer is not None and answer.code == ErrorCode.COOL_DOWN_INVALID:
         finding.verdict, finding.follows = UNKNOWN, None
@@ -1163,7 +1177,7 @@ def _leader_size_above(seen: Observations, contract: Contract) -> Finding:
     if answer is None:
         finding.observed = _missing(seen)
         return finding
-    finding.observed = seen.session.scrub(answer.shown())
+    finding.observed = seen.session.scrub(_shown(answer))
     if answer.ok:
         finding.verdict = CONFIRMED
     elif answer.code is not None and answer.code not in _ROLE:
