@@ -51,19 +51,13 @@ T = TypeVar("T")
 SERVER_TIME: Final = BY_ID["getServerTime"]
 """The unsigned clock operation: a -1021 re-syncs through it."""
 
-# The steps of a call ask its I/O loop for one of these, and are sent back the outcome:
-SLEEP: Final = 0
-"""``(SLEEP, seconds)``: sleep; sent back ``None``."""
-SEND: Final = 1
-"""``(SEND, call)``: one attempt; sent back ``(response, body)`` or the exception that
-left it without an answer (one of NO_ANSWER)."""
-CALL: Final = 2
-"""``(CALL, (prepared, within, body_signing))``: another call (a clock re-sync, a signing
-probe request); sent back ``(data, response)`` or its ToobitError."""
+# What the steps of a call ask of the I/O loop that drives them, and are sent back:
+SLEEP: Final = 0  # (SLEEP, seconds) -> None
+SEND: Final = 1  # (SEND, call): one attempt -> (response, body), or a NO_ANSWER exception
+CALL: Final = 2  # (CALL, _steps' arguments): a re-sync, a probe -> (data, response) or error
 Steps = Generator[tuple[int, Any], Any, T]
 
-RESYNC: Final = -1.0
-"""Returned by :meth:`BaseClient._next_step` to ask for a clock re-sync before retrying."""
+RESYNC: Final = -1.0  # from _next_step: re-sync the clock, then retry
 
 # httpx failures after which the request certainly did not reach the server.
 NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -75,10 +69,8 @@ NO_ANSWER: Final = (httpx.HTTPError, UnexpectedResponseError, APITimeoutError)
 
 
 class _RedactSignatures(logging.Filter):
-    """Masks ``signature=`` values in the ``httpx`` logger's records: its INFO line shows
-    every signed URL, which can be replayed within its recvWindow. Attached to that one
-    logger by the first client; it changes nothing else, so other httpx users keep their
-    log lines."""
+    """Masks ``signature=`` in the ``httpx`` logger's records (its INFO line shows each signed
+    URL, replayable within recvWindow); nothing else changes for other httpx users."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
@@ -98,9 +90,8 @@ class _NoCookies(httpx.Cookies):
 
 
 def without_cookie_jar(client: httpx.Client | httpx.AsyncClient) -> None:
-    """Give ``client`` a jar that ignores ``Set-Cookie``. httpx's ``cookies`` setter copies
-    into a plain jar, so the private attribute httpx 0.28 reads is replaced (a later httpx
-    naming it otherwise merely stores cookies). Remove when httpx can turn cookies off."""
+    """Give ``client`` a jar that ignores ``Set-Cookie``: on httpx 0.28's private attribute,
+    since its setter copies into a plain jar. Remove when httpx can turn cookies off."""
     if isinstance(getattr(client, "_cookies", None), httpx.Cookies):
         client._cookies = _NoCookies()
 
@@ -144,9 +135,8 @@ def _applied(body: bytes) -> bool:
         return False
 
 
-def _planned(prepared: Prepared[Any], rule: BodySigning) -> tuple[Prepared[Any], None, BodySigning]:
-    """A signing probe's request, as the arguments of a CALL step."""
-    return prepared, None, rule
+def _planned(prepared: Prepared[Any], rule: BodySigning) -> tuple[Any, ...]:
+    return prepared, None, rule  # a signing probe's request, as a CALL step's arguments
 
 
 class Call(Generic[T]):
@@ -166,14 +156,10 @@ class Call(Generic[T]):
 
 
 class BodyReader:
-    """Reads one answer's body: at most ``max_response_bytes`` once decoded, and not past
-    the attempt's deadline (checked after every chunk).
-
-    It is fed the bytes off the wire (``iter_raw``) and decodes gzip and deflate itself,
-    never more than the cap at a time: httpx would inflate a whole network read at once,
-    and 64 KiB of gzip can hold 64 MiB of zeros. Another encoding, or one that does not
-    decode, is an UnexpectedResponseError.
-    """
+    """Reads one answer's body off the wire (``iter_raw``): at most ``max_response_bytes``
+    once decoded, and not past the attempt's deadline. It decodes gzip and deflate itself,
+    never past the cap (httpx inflates a whole read at once: 64 KiB of gzip can hold 64 MiB
+    of zeros); another encoding, or one that does not decode, is unexpected."""
 
     def __init__(
         self, client: BaseClient, call: Call[Any], response: httpx.Response, encoding: bytes
@@ -185,11 +171,9 @@ class BodyReader:
         self._chunks: list[bytes] = []
         self._size = 0
         self._decoder: Any = None
-        self._raw = False  # "deflate" may be raw deflate rather than zlib-wrapped
-        if encoding in (b"gzip", b"x-gzip"):
-            self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        elif encoding == b"deflate":
-            self._decoder, self._raw = zlib.decompressobj(zlib.MAX_WBITS), True
+        self._raw = encoding == b"deflate"  # which may be raw rather than zlib-wrapped
+        if encoding in (b"gzip", b"x-gzip", b"deflate"):
+            self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)  # either header
         elif encoding not in (b"", b"identity") and not self._pre_read:
             raise self._unexpected(f"content-encoding {encoding.decode('latin-1')!r} not asked for")
 
@@ -229,15 +213,8 @@ class BodyReader:
         return b"".join(self._chunks)
 
     def _unexpected(self, what: str) -> UnexpectedResponseError:
-        prepared, response = self._call.prepared, self._response
-        return UnexpectedResponseError(
-            what,
-            status_code=response.status_code,
-            method=prepared.method,
-            path=prepared.path,
-            excerpt="",
-            response=response,
-        )
+        status, where = self._response.status_code, self._client._where(self._call, self._response)
+        return UnexpectedResponseError(what, status_code=status, excerpt="", **where)
 
 
 class BaseClient:
@@ -288,21 +265,12 @@ class BaseClient:
         self.max_retries = max_retries
         self.max_rate_limit_wait = max_rate_limit_wait
         self.max_response_bytes = max_response_bytes
-        self.timeout = _call_timeout(timeout)
-        """Seconds one method call may take, every attempt and backoff included (None: no
-        bound); waiting for the rate limit does not count."""
+        self.timeout = _call_timeout(timeout)  # seconds per call (None: no bound)
         self.attempt_timeout = _attempt_timeout(attempt_timeout, self.timeout)
-        """Seconds one attempt may take, every byte of its answer included."""
         self._clock = clock
         self._sleep = sleep or self._default_sleep
-        self._auth = ToobitAuth(
-            api_key,
-            secret,
-            recv_window=recv_window,
-            body_signing=body_signing,
-            clock=clock,
-            base_url=self.base_url,
-            max_probe_bytes=max_response_bytes,
+        self._auth = auth = ToobitAuth(
+            api_key, secret, recv_window=recv_window, body_signing=body_signing, clock=clock
         )
         # A client on the network shares the gate of its key and host with every client in
         # the process; one given a transport (a fake, an in-process app) has its own.
@@ -314,7 +282,7 @@ class BaseClient:
             base_url=self.base_url,
             headers={"Accept-Encoding": C.ACCEPT_ENCODING},
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-            auth=self._auth,
+            auth=auth,
             **({} if transport is None else {"transport": transport}),
         )
         self._base = http.base_url.copy_with(raw_path=http.base_url.raw_path.rstrip(b"/"))
@@ -354,7 +322,7 @@ class BaseClient:
 
     @property
     def rate_limit(self) -> RateLimit:
-        """The ``X-Api-Limit*`` headers of the most recent response that carried them."""
+        """The ``X-Api-Limit*`` headers of the latest response that had them."""
         response = self._limited_response
         return NO_RATE_LIMIT if response is None else RateLimit.from_headers(response.headers)
 
@@ -523,6 +491,12 @@ class BaseClient:
         return time.monotonic() + (call.attempt_deadline - now)
 
     # ---- errors ---------------------------------------------------------------------
+    @staticmethod
+    def _where(call: Call[Any], response: httpx.Response | None = None) -> dict[str, Any]:
+        """The keyword arguments every error of ``call`` takes."""
+        where: dict[str, Any] = {"method": call.prepared.method, "path": call.prepared.path}
+        return where if response is None else {**where, "response": response}
+
     def _blocked_error(self, call: Call[Any], wait: float) -> RateLimitError:
         cause = self._gate.cause
         assert cause is not None  # the gate keeps the answer that blocked it
@@ -532,8 +506,7 @@ class BaseClient:
             f" ({self.max_rate_limit_wait:g} s)",
             status_code=cause.status_code,
             code=cause.code,
-            method=call.prepared.method,
-            path=call.prepared.path,
+            **self._where(call),
         )
         error.rate_limit, error.retry_after = cause.rate_limit, wait
         return error
@@ -541,14 +514,12 @@ class BaseClient:
     def _deadline_error(
         self, call: Call[Any], cause: BaseException | None = None, message: str = ""
     ) -> DeadlineExceededError:
-        error = DeadlineExceededError(
-            message
-            or f"the call took longer than its timeout ({self.timeout:g} s) over"
-            f" {call.retries + 1} attempt(s)",
-            method=call.prepared.method,
-            path=call.prepared.path,
-            timeout=math.inf if self.timeout is None else self.timeout,
+        timeout = math.inf if self.timeout is None else self.timeout
+        message = message or (
+            f"the call took longer than its timeout ({timeout:g} s) over"
+            f" {call.retries + 1} attempt(s)"
         )
+        error = DeadlineExceededError(message, timeout=timeout, **self._where(call))
         error.__cause__ = cause
         return error
 
@@ -568,11 +539,8 @@ class BaseClient:
         attempt's (APITimeoutError, retried like any timeout)."""
         if call.attempt_deadline >= call.deadline:
             return self._deadline_error(call, cause)
-        error = APITimeoutError(
-            f"the attempt took longer than attempt_timeout ({self.attempt_timeout:g} s)",
-            method=call.prepared.method,
-            path=call.prepared.path,
-        )
+        message = f"the attempt took longer than attempt_timeout ({self.attempt_timeout:g} s)"
+        error = APITimeoutError(message, **self._where(call))
         error.__cause__ = cause
         return error
 
@@ -581,11 +549,9 @@ class BaseClient:
     ) -> ResponseTooLargeError:
         return ResponseTooLargeError(
             status_code=response.status_code,
-            method=call.prepared.method,
-            path=call.prepared.path,
             excerpt=_excerpt(start),
             max_bytes=self.max_response_bytes,
-            response=response,
+            **self._where(call, response),
         )
 
     # ---- answers ----------------------------------------------------------------------
@@ -632,22 +598,18 @@ class BaseClient:
                 if envelope.code == C.SUCCESS_CODE:
                     self._release(call, *limits)
                     return True, envelope.data
-        error = self._api_error(call.prepared, response, cause)
+        error = self._api_error(call, response, cause)
         if isinstance(error, RateLimitError):  # its headers say nothing of the budget
             limits = (None, None)
         self._release(call, *limits)
         return False, error
 
     def _api_error(
-        self, prepared: Prepared[Any], response: httpx.Response, cause: ValidationError | None
+        self, call: Call[Any], response: httpx.Response, cause: ValidationError | None
     ) -> APIError:
         """The exception for an answer that is not a success."""
         content, status = response.content, response.status_code
-        where: dict[str, Any] = {
-            "method": prepared.method,
-            "path": prepared.path,
-            "response": response,
-        }
+        where = self._where(call, response)
         envelope: Envelope | None = None
         if content:
             try:
@@ -685,7 +647,7 @@ class BaseClient:
             return self._timeout_error(call, exc)
         cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
         message = (str(exc) or type(exc).__name__).replace(self._auth.api_key, "<api key>")
-        error = cls(message, method=call.prepared.method, path=call.prepared.path)
+        error = cls(message, **self._where(call))
         error.__cause__ = exc
         return error
 

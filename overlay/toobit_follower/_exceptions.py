@@ -93,6 +93,13 @@ def error_info(code: int, status_code: int | None = None) -> ErrorInfo | None:
 class ToobitError(Exception):
     """Base class of every error this package raises."""
 
+    _shown: tuple[str, ...] = ()
+    """The attributes ``repr`` shows (never a secret: none is kept on an error)."""
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
+        return f"{type(self).__name__}({shown})"
+
 
 class CredentialsError(ToobitError, ValueError):
     """The API key or secret is missing or malformed (the message never shows the secret)."""
@@ -103,6 +110,8 @@ class APIError(ToobitError):
     body's; ``code`` is ``None`` without one), ``info`` and ``meaning`` (the spec's row for
     the code, ``None`` for one it does not list), ``rate_limit`` (the ``X-Api-Limit*``
     headers) and ``response`` (the httpx response)."""
+
+    _shown = ("status_code", "code", "msg", "method", "path")
 
     def __init__(
         self,
@@ -129,12 +138,6 @@ class APIError(ToobitError):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}: HTTP {self.status_code}, code {self.code}: {self.msg}"
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(status_code={self.status_code}, code={self.code},"
-            f" msg={self.msg!r}, method={self.method!r}, path={self.path!r})"
-        )
 
 
 class InvalidRequestError(APIError):
@@ -229,6 +232,8 @@ class ResponseTooLargeError(UnexpectedResponseError):
 class APIConnectionError(ToobitError):
     """No usable answer: the connection failed or broke."""
 
+    _shown = ("message", "method", "path")
+
     def __init__(self, message: str, *, method: str, path: str) -> None:
         message = redact(message)
         super().__init__(message)
@@ -238,12 +243,6 @@ class APIConnectionError(ToobitError):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}: {type(self).__name__}: {self.message}"
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(message={self.message!r}, method={self.method!r},"
-            f" path={self.path!r})"
-        )
 
 
 class APITimeoutError(APIConnectionError):
@@ -264,6 +263,8 @@ class OutcomeUnknownError(ToobitError):
     connection, no JSON envelope): it may have been applied, so check the state before
     repeating it. ``error`` is the underlying failure."""
 
+    _shown = ("status_code", "code", "method", "path", "error")
+
     def __init__(self, error: APIError | APIConnectionError, *, method: str, path: str) -> None:
         super().__init__(str(error))
         self.error = error
@@ -276,12 +277,6 @@ class OutcomeUnknownError(ToobitError):
         return (
             f"{self.method} {self.path}: outcome unknown, the change may have been applied"
             f" (check before repeating): {self.error}"
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"OutcomeUnknownError(status_code={self.status_code}, code={self.code},"
-            f" method={self.method!r}, path={self.path!r}, error={self.error!r})"
         )
 
 
