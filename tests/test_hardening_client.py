@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import os
-import re
 import socket
 import threading
 import tracemalloc
@@ -28,6 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
+from test_operations_prepare import _arguments as operation_arguments
 from test_sim_support import K7, SECOND_KEY
 from toobit_follower import (
     AsyncFollowerClient,
@@ -44,16 +44,12 @@ from toobit_follower import (
     UnexpectedResponseError,
     constants,
 )
-from toobit_follower._ratelimit import (
-    GO,
-    PROBE,
-    WAIT_FOR_PROBE,
-    RateLimitGate,
-    request_weight,
-)
+from toobit_follower._operations import prepare
+from toobit_follower._ratelimit import GO, PROBE, WAIT_FOR_PROBE, RateLimitGate
 from toobit_follower.spec import spec_dict
 from toobit_follower_cli import main
 from toobit_follower_models.errors import BY_NAME, REQUEST_WEIGHTS
+from toobit_follower_models.operations import OPERATIONS
 from toobit_follower_sim import SimOptions
 from toobit_follower_sim.testing import (
     BASE_URL,
@@ -307,9 +303,12 @@ def test_every_operation_weighs_its_x_request_weight() -> None:
         if isinstance(op, dict) and "x-request-weight" in op
     }
     assert spec_weights == dict(REQUEST_WEIGHTS)
-    for (method, template), weight in spec_weights.items():
-        concrete = re.sub(r"\{[^}]+\}", "123456789", template)
-        assert request_weight(method, concrete) == weight
+    assert {(op.method, op.path): op.weight for op in OPERATIONS} == spec_weights
+    for op in OPERATIONS:  # what a call reserves; an unsigned one is counted per address
+        prepared = prepare(op, operation_arguments(op))
+        assert prepared.weight == (op.weight if op.signed else 0), op.operation_id
+    signed = next(op for op in OPERATIONS if op.signed)  # read from the row, not assumed
+    assert prepare(signed._replace(weight=7), operation_arguments(signed)).weight == 7
 
 
 def test_clients_of_one_key_and_host_share_one_gate() -> None:

@@ -16,10 +16,8 @@ DEFAULT_TIMEOUT: Final = 30.0
 sleeps between them. Waiting for the rate limit does not count (MAX_RATE_LIMIT_WAIT)."""
 
 DEFAULT_ATTEMPT_TIMEOUT: Final = 10.0
-"""Seconds one attempt (one request: connect, send, every byte of the answer) may take,
-at most, when ``attempt_timeout`` is not given; past it a GET or PUT is retried within
-what is left of the call's timeout (a DELETE is not: OutcomeUnknownError). Like
-openai-python's and the AWS SDKs' per-request timeouts, beside the bound of the call."""
+"""Seconds one attempt (connect, send, the whole answer) may take without ``attempt_timeout``;
+past it a GET or PUT is retried within the call's timeout (a DELETE: OutcomeUnknownError)."""
 ATTEMPT_SHARE: Final = 1 / 3
 """Without ``attempt_timeout``, an attempt gets at most this share of ``timeout`` (and at
 most DEFAULT_ATTEMPT_TIMEOUT), so that a stalled first attempt leaves time to retry."""
@@ -32,8 +30,7 @@ ACCEPT_ENCODING: Final = "gzip, deflate"
 DEFAULT_RECV_WINDOW: Final = 5000
 """Milliseconds a signed request stays valid after its timestamp (exchange default)."""
 MIN_RECV_WINDOW: Final = 1
-MAX_RECV_WINDOW: Final = 60000
-"""Largest ``recvWindow`` the exchange accepts."""
+MAX_RECV_WINDOW: Final = 60000  # the largest ``recvWindow`` the exchange accepts
 
 DEFAULT_MAX_RETRIES: Final = 2
 """Retries after the first attempt (so at most 3 requests) for retryable failures."""
@@ -45,28 +42,22 @@ JITTER: Final = 0.25
 """Each backoff delay is shortened by a random fraction in [0, JITTER)."""
 
 MAX_RATE_LIMIT_WAIT: Final = 60.0
-"""Longest wait, in seconds, for X-Api-Limit-Reset-Timestamp after a 429/418 (or for the
-window's end when the request weight is used up). A longer wait (an IP ban lasts 2
-minutes to 3 days) raises instead of sleeping."""
-
+"""Longest wait (s) for the reset after a 429/418, or for the window's end with the weight
+used up; a longer one (an IP ban lasts 2 minutes to 3 days) raises instead of sleeping."""
 MAX_RATE_LIMIT_BLOCK_MS: Final = 7 * 24 * 3600 * 1000
-"""Longest block a 429/418 can set, in ms: a reset timestamp or Retry-After further out
-(a ban lasts 3 days at most) is taken as this far."""
+"""Longest block a 429/418 sets (ms): a later reset is taken as this (bans last 3 days at most)."""
 MAX_HEADER_DIGITS: Final = 19
 """An integer header (X-Api-Limit-*) longer than an int64 is ignored as malformed."""
 
 RATE_LIMIT_WINDOW_MS: Final = 60_000
-"""REQUEST_WEIGHT is counted per minute (Basic Information). When the weight left is
-used up, calls wait for the next minute of server time, as the simulator's windows are
-aligned; if the exchange's are not, the first call after that is sent alone and its
-answer (a 429 gives the true reset) sets the gate right."""
+"""REQUEST_WEIGHT is counted per minute; used up, calls wait for the next minute of server
+time (the simulator's windows are aligned; if the exchange's are not, the next call goes
+alone and its answer, or a 429's reset, sets the gate right)."""
 
 TIMESTAMP_RESYNCS: Final = 1
 """After -1021 the client re-syncs its clock and retries this many times."""
-
 SUCCESS_CODE: Final = 200
 """The envelope's ``code`` on success."""
-
 ERROR_EXCERPT_CHARS: Final = 200
 """How much of an unexpected (HTML, empty, truncated) body an exception quotes."""
 

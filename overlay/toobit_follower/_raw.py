@@ -1,63 +1,45 @@
-"""``with_raw_response``: the wrappers that make a client method return
-``RawResponse(parsed, http_response)``, and where the call loop leaves its response."""
+"""``with_raw_response``: wrappers returning ``RawResponse(parsed, http_response)``, the
+response being the last one the call loop left with :func:`keep` during the call."""
 
 from __future__ import annotations
 
-import contextvars
 import functools
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Final, ParamSpec, TypeVar
 
 import httpx
 
 from ._types import RawResponse
 
-__all__ = ["async_to_raw_response_wrapper", "keep", "to_raw_response_wrapper"]
-
 T = TypeVar("T")
 P = ParamSpec("P")
-
-_RAW: Final[contextvars.ContextVar[list[httpx.Response] | None]] = contextvars.ContextVar(
-    "toobit_follower_raw", default=None
-)
-"""Set by a ``with_raw_response`` method: the call's httpx response is put there."""
+AsyncMethod = Callable[P, Awaitable[T]]
+_RAW: Final = ContextVar[list[httpx.Response] | None]("toobit_follower_raw", default=None)
 
 
 def to_raw_response_wrapper(method: Callable[P, T]) -> Callable[P, RawResponse[T]]:
-    """``method`` returning ``RawResponse(parsed, http_response)``."""
-
-    @functools.wraps(method)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-        box: list[httpx.Response] = []
-        token = _RAW.set(box)
+        token = _RAW.set(box := list[httpx.Response]())
         try:
-            parsed = method(*args, **kwargs)
+            return RawResponse(method(*args, **kwargs), box[-1])
         finally:
             _RAW.reset(token)
-        return RawResponse(parsed, box[-1])
 
-    return wrapped
+    return functools.update_wrapper(wrapped, method)
 
 
-def async_to_raw_response_wrapper(
-    method: Callable[P, Awaitable[T]],
-) -> Callable[P, Awaitable[RawResponse[T]]]:
-    """``method`` (async) returning ``RawResponse(parsed, http_response)``."""
-
-    @functools.wraps(method)
+def async_to_raw_response_wrapper(method: AsyncMethod[P, T]) -> AsyncMethod[P, RawResponse[T]]:
     async def wrapped(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
-        box: list[httpx.Response] = []
-        token = _RAW.set(box)
+        token = _RAW.set(box := list[httpx.Response]())
         try:
-            parsed = await method(*args, **kwargs)
+            return RawResponse(await method(*args, **kwargs), box[-1])
         finally:
             _RAW.reset(token)
-        return RawResponse(parsed, box[-1])
 
-    return wrapped
+    return functools.update_wrapper(wrapped, method)
 
 
 def keep(response: httpx.Response) -> None:
-    box = _RAW.get()
-    if box is not None:  # the last response of a with_raw_response call is its own
+    if (box := _RAW.get()) is not None:  # a with_raw_response call is running
         box.append(response)

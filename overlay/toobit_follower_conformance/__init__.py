@@ -54,7 +54,6 @@ from toobit_follower._probes import (
     harmless_put,
     unfollowed_leader,
 )
-from toobit_follower._ratelimit import request_weight
 from toobit_follower._secret import Secret, check_api_key, check_api_secret, mask_api_key
 from toobit_follower.signing import (
     BodySigning,
@@ -174,6 +173,10 @@ def _with_body(prepared: Prepared[T], change: Callable[[dict[str, Any]], None]) 
     return prepared._replace(json=json.dumps(body, separators=(",", ":")).encode())
 
 
+_WEIGHT: Final = "x-request-weight"
+"""The request extension a probe's weight travels in, from the operation table to its record."""
+
+
 @dataclass
 class Record:
     """One probe as sent and answered (never the signed URL)."""
@@ -261,7 +264,13 @@ class Session:
         if content_type is not None:
             headers["Content-Type"] = content_type
         url = self.base_url + path + "?" + append_signature(signed_query, signature).decode()
-        return httpx.Request(prepared.method, url, content=prepared.json, headers=headers)
+        return httpx.Request(
+            prepared.method,
+            url,
+            content=prepared.json,
+            headers=headers,
+            extensions={_WEIGHT: prepared.weight},
+        )
 
     def send(self, label: str, request: httpx.Request, variant: str = "") -> Answer:
         """Send one probe ``spacing`` after the previous one; raises _Stopped instead of
@@ -280,7 +289,7 @@ class Session:
             request.url.path,
             variant or strip_signing_params(request.url.query).decode("ascii", "replace"),
             started,
-            request_weight(request.method, request.url.path),
+            request.extensions[_WEIGHT],
         )
         self.records.append(record)
         try:
@@ -341,9 +350,10 @@ def _probe(seen: Observations, read_only: Key | None, contract: Contract) -> Non
     """Every probe, in order (raises _Stopped where the session stops)."""
     session = seen.session
     # Safety: a public, unsigned read.
-    time_op = prepare(OPERATIONS["getServerTime"], {})
+    time_op = OPERATIONS["getServerTime"]
+    url = session.base_url + prepare(time_op, {}).target
     answer = session.send(
-        "server-time", httpx.Request(time_op.method, session.base_url + time_op.target)
+        "server-time", httpx.Request(time_op.method, url, extensions={_WEIGHT: time_op.weight})
     )
     try:
         seen.server_ms = ServerTime.model_validate_json(answer.body).server_time
