@@ -49,8 +49,10 @@ from _common import (
     write_results,
 )
 
-OLD_COMMIT = os.environ.get("BENCH_GATE_OLD", "a1b4b86")
+DEFAULT_OLD = "a1b4b86"  # before issue 13: no gate, no deadline, no size cap
+OLD_COMMIT = os.environ.get("BENCH_GATE_OLD", DEFAULT_OLD)
 """The client compared against (``BENCH_GATE_OLD=<rev>``: another, e.g. a session's start)."""
+_OLD_NOTE = " (before issue 13)" if OLD_COMMIT == DEFAULT_OLD else ""
 BASE = "http://fake.toobit.invalid"
 GOAL = 1.05  # "nothing measurable": within the round-to-round noise of this machine
 
@@ -258,7 +260,7 @@ def main() -> int:
         machine_line("httpx", "pydantic", "uvicorn"),
         f"CPU per call: {args.processes} processes of the client as it is (gate on and gate"
         f" off interleaved, {args.rounds} rounds each) alternating with {args.processes} of"
-        f" the client at {OLD_COMMIT} (before issue 13), each on an in-process fake"
+        f" the client at {OLD_COMMIT}{_OLD_NOTE}, each on an in-process fake"
         " transport answering getFollowConfig's example with 2999 weight left; medians of"
         " the processes. Gate off = the gate replaced by one that admits every call and"
         " learns nothing (the rest of the call path unchanged). Async: 20 sequential"
@@ -290,8 +292,13 @@ def main() -> int:
         " machine); over loopback it is lost in the noise, and over a network to the"
         " exchange (tens of ms a call) it is nothing.",
         "",
-        f"Ours / {OLD_COMMIT} is everything issue 13 added to a call together: the gate, the"
-        " deadline on every socket operation, the streamed and capped body read.",
+        f"Ours / {OLD_COMMIT} is everything that changed in a call since then"
+        + (
+            ": the gate, the deadline on every socket operation, the streamed and capped"
+            " body read (issue 13)."
+            if OLD_COMMIT == DEFAULT_OLD
+            else f" (BENCH_GATE_OLD={OLD_COMMIT})."
+        ),
     ]
     worst = max(on_off_sync, on_off_async, wire["ratio"])
     headlines = [
