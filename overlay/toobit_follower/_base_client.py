@@ -135,10 +135,6 @@ def _applied(body: bytes) -> bool:
         return False
 
 
-def _planned(prepared: Prepared[Any], rule: BodySigning) -> tuple[Any, ...]:
-    return prepared, None, rule  # a signing probe's request, as a CALL step's arguments
-
-
 class Call(Generic[T]):
     """One method call in progress; times are on the client's clock."""
 
@@ -400,7 +396,7 @@ class BaseClient:
         """``body_signing="auto"``: the signing probe, its requests ordinary calls through
         the gate. Cut short, it raises the probe's failure: the caller's request is not
         sent (its outcome is known) and the next write probes again."""
-        flow = find_body_signing(_planned)
+        flow = find_body_signing(lambda prepared, rule: (prepared, None, rule))  # CALL's
         try:
             _, step = next(flow)
             while True:

@@ -1,10 +1,6 @@
 """The clients: the two I/O loops that drive a call's steps (``_base_client``), and the
-clients of the two roles.
-
-Every operation's method (and its ``with_raw_response`` twin) is generated from the spec
-into ``toobit_follower_api.api`` and mixed in; each calls ``_call(operation, arguments,
-body)``, which prepares the request from the operation's row of the table
-(``_operations.prepare``) and runs its steps."""
+clients of the two roles, made of the methods generated into ``toobit_follower_api.api``
+(each calls ``_call(operation, arguments, body)``)."""
 
 from __future__ import annotations
 

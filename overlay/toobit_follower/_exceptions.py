@@ -7,7 +7,8 @@
     ├── APIError                      the server answered with an error
     │   ├── InvalidRequestError       HTTP 400 family: a parameter is missing or invalid
     │   │   ├── FollowerNotFoundError     FOLLOWER_NOT_FOUND
-    │   │   └── HasOpenPositionsError     FOLLOWER_HAS_POSITIONS
+    │   │   ├── HasOpenPositionsError     FOLLOWER_HAS_POSITIONS
+    │   │   └── NotALeaderError           LEADER_NOT_AVAILABLE (not an active leader)
     │   ├── AuthenticationError       HTTP 401 family: key or signature refused
     │   │   └── TimestampError            INVALID_TIMESTAMP (clock outside recvWindow)
     │   ├── PermissionDeniedError     HTTP 403 family
@@ -35,7 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 import httpx
 from toobit_follower_models import errors as _errors
@@ -186,19 +187,9 @@ class UnexpectedResponseError(APIError):
     """The body is not the JSON envelope expected (an HTML gateway page, empty, truncated);
     ``code`` is ``None``, ``excerpt`` quotes the body's start."""
 
-    def __init__(
-        self,
-        msg: str,
-        *,
-        status_code: int,
-        method: str,
-        path: str,
-        excerpt: str,
-        response: httpx.Response | None = None,
-    ) -> None:
-        super().__init__(
-            msg, status_code=status_code, code=None, method=method, path=path, response=response
-        )
+    def __init__(self, msg: str, *, excerpt: str, **where: Any) -> None:
+        """``where``: APIError's ``status_code``, ``method``, ``path`` and ``response``."""
+        super().__init__(msg, code=None, **where)
         self.excerpt = excerpt
 
     def __str__(self) -> str:
@@ -208,24 +199,9 @@ class UnexpectedResponseError(APIError):
 class ResponseTooLargeError(UnexpectedResponseError):
     """The body is longer than ``max_bytes`` (``max_response_bytes``): not read further."""
 
-    def __init__(
-        self,
-        *,
-        status_code: int,
-        method: str,
-        path: str,
-        excerpt: str,
-        max_bytes: int,
-        response: httpx.Response | None = None,
-    ) -> None:
-        super().__init__(
-            f"body longer than {max_bytes} bytes (max_response_bytes), not read further",
-            status_code=status_code,
-            method=method,
-            path=path,
-            excerpt=excerpt,
-            response=response,
-        )
+    def __init__(self, *, max_bytes: int, **where: Any) -> None:
+        message = f"body longer than {max_bytes} bytes (max_response_bytes), not read further"
+        super().__init__(message, **where)
         self.max_bytes = max_bytes
 
 
