@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import BaseModel
+from toobit_follower._raw import RawResponse
 from toobit_follower._raw import keep as _keep
-from toobit_follower._types import RawResponse
 from toobit_follower.signing import SIGNING_PARAMS
 from toobit_follower.spec import spec_dict
 from toobit_follower_api import api

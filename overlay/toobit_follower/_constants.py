@@ -6,7 +6,6 @@ from typing import Final
 
 DEFAULT_BASE_URL: Final = "https://api.toobit.com"
 """Production host; overridden by the ``base_url`` argument or ``TOOBIT_BASE_URL``."""
-
 API_KEY_ENV: Final = "TOOBIT_API_KEY"
 API_SECRET_ENV: Final = "TOOBIT_API_SECRET"  # noqa: S105 - the variable's name, not a secret
 BASE_URL_ENV: Final = "TOOBIT_BASE_URL"
@@ -14,7 +13,6 @@ BASE_URL_ENV: Final = "TOOBIT_BASE_URL"
 DEFAULT_TIMEOUT: Final = 30.0
 """Seconds one method call may take: every attempt (connect, send, read) and the backoff
 sleeps between them. Waiting for the rate limit does not count (MAX_RATE_LIMIT_WAIT)."""
-
 DEFAULT_ATTEMPT_TIMEOUT: Final = 10.0
 """Seconds one attempt (connect, send, the whole answer) may take without ``attempt_timeout``;
 past it a GET or PUT is retried within the call's timeout (a DELETE: OutcomeUnknownError)."""
@@ -22,49 +20,34 @@ ATTEMPT_SHARE: Final = 1 / 3
 """Without ``attempt_timeout``, an attempt gets at most this share of ``timeout`` (and at
 most DEFAULT_ATTEMPT_TIMEOUT), so that a stalled first attempt leaves time to retry."""
 
-DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
-"""Largest response body read (after decompression); past it the call fails."""
-ACCEPT_ENCODING: Final = "gzip, deflate"
-"""The encodings requests accept: the client decodes these itself, within the size cap."""
+DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024  # largest body read (decoded); more fails
+ACCEPT_ENCODING: Final = "gzip, deflate"  # what the client accepts and decodes, within that cap
 
-DEFAULT_RECV_WINDOW: Final = 5000
-"""Milliseconds a signed request stays valid after its timestamp (exchange default)."""
+DEFAULT_RECV_WINDOW: Final = 5000  # ms a signed request stays valid (exchange default)
 MIN_RECV_WINDOW: Final = 1
 MAX_RECV_WINDOW: Final = 60000  # the largest ``recvWindow`` the exchange accepts
 
-DEFAULT_MAX_RETRIES: Final = 2
-"""Retries after the first attempt (so at most 3 requests) for retryable failures."""
-INITIAL_RETRY_DELAY: Final = 0.5
-"""Seconds before the first retry; doubled for each further retry."""
-MAX_RETRY_DELAY: Final = 8.0
-"""Upper bound of one backoff delay, in seconds."""
-JITTER: Final = 0.25
-"""Each backoff delay is shortened by a random fraction in [0, JITTER)."""
+DEFAULT_MAX_RETRIES: Final = 2  # after the first attempt (at most 3 requests), if retryable
+INITIAL_RETRY_DELAY: Final = 0.5  # seconds before the first retry; doubled for each next one
+MAX_RETRY_DELAY: Final = 8.0  # seconds, the longest backoff delay
+JITTER: Final = 0.25  # each delay is shortened by a random fraction in [0, JITTER)
 
 MAX_RATE_LIMIT_WAIT: Final = 60.0
 """Longest wait (s) for the reset after a 429/418, or for the window's end with the weight
 used up; a longer one (an IP ban lasts 2 minutes to 3 days) raises instead of sleeping."""
-MAX_RATE_LIMIT_BLOCK_MS: Final = 7 * 24 * 3600 * 1000
-"""Longest block a 429/418 sets (ms): a later reset is taken as this (bans last 3 days at most)."""
-MAX_HEADER_DIGITS: Final = 19
-"""An integer header (X-Api-Limit-*) longer than an int64 is ignored as malformed."""
-
+MAX_RATE_LIMIT_BLOCK_MS: Final = 7 * 24 * 3600 * 1000  # longest 429/418 block (bans: 3 days max)
+MAX_HEADER_DIGITS: Final = 19  # an X-Api-Limit-* header longer than an int64 is malformed
 RATE_LIMIT_WINDOW_MS: Final = 60_000
 """REQUEST_WEIGHT is counted per minute; used up, calls wait for the next minute of server
 time (the simulator's windows are aligned; if the exchange's are not, the next call goes
 alone and its answer, or a 429's reset, sets the gate right)."""
 
-TIMESTAMP_RESYNCS: Final = 1
-"""After -1021 the client re-syncs its clock and retries this many times."""
-SUCCESS_CODE: Final = 200
-"""The envelope's ``code`` on success."""
-ERROR_EXCERPT_CHARS: Final = 200
-"""How much of an unexpected (HTML, empty, truncated) body an exception quotes."""
+TIMESTAMP_RESYNCS: Final = 1  # after -1021: re-sync the clock and retry, this many times
+SUCCESS_CODE: Final = 200  # the envelope's ``code`` on success
+ERROR_EXCERPT_CHARS: Final = 200  # how much of an unexpected body an exception quotes
 
 RATE_LIMIT_STATUS_HEADER: Final = "X-Api-Limit-Status"
 RATE_LIMIT_HEADER: Final = "X-Api-Limit"
 RATE_LIMIT_RESET_HEADER: Final = "X-Api-Limit-Reset-Timestamp"
 API_KEY_HEADER: Final = "X-BB-APIKEY"
-
-API_KEY_MAX_LENGTH: Final = 128
-"""An API key is 1..128 ASCII letters and digits (the simulator's -2014 rule)."""
+API_KEY_MAX_LENGTH: Final = 128  # 1..128 ASCII letters and digits (the simulator's -2014)

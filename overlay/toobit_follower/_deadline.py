@@ -18,11 +18,7 @@ from typing import Any, Final
 import httpcore
 import httpx
 
-__all__ = ["DEADLINE", "install"]
-
-DEADLINE: Final[contextvars.ContextVar[float | None]] = contextvars.ContextVar(
-    "toobit_follower_deadline", default=None
-)
+DEADLINE: Final = contextvars.ContextVar[float | None]("toobit_follower_deadline", default=None)
 """``time.monotonic()`` past which the current call's sockets may not wait; else ``None``."""
 
 
@@ -34,16 +30,25 @@ def _left(timeout: float | None) -> float | None:
     deadline = DEADLINE.get()
     if deadline is None:
         return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
+    if (left := deadline - time.monotonic()) <= 0:
         raise DeadlinePassed("the call's deadline passed")
     return left if timeout is None else min(timeout, left)
 
 
-class _Wrapper:
-    """Wraps a sync or an async httpcore backend or stream. Each override computes the
-    time left at once and returns the inner result: for an async inner one, the coroutine
-    httpcore awaits. What it does not override (close, aclose, sleep, ...) passes through."""
+def _wrap(stream: Any) -> Any:
+    if not inspect.isawaitable(stream):
+        return _Timed(stream)
+
+    async def connected() -> _Timed:
+        return _Timed(await stream)
+
+    return connected()
+
+
+class _Timed:
+    """Wraps a sync or async httpcore backend (connect_*) or stream (read, write, start_tls):
+    each override computes the time left at once and returns the inner result (for an async
+    inner one, the coroutine httpcore awaits); the rest (close, sleep, ...) passes through."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -51,18 +56,12 @@ class _Wrapper:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, **kw: Any) -> Any:
+        return _wrap(self._inner.connect_tcp(host, port, _left(timeout), **kw))
 
-def _wrap(stream: Any) -> Any:
-    if not inspect.isawaitable(stream):
-        return _Stream(stream)
+    def connect_unix_socket(self, path: str, timeout: float | None = None, **kw: Any) -> Any:
+        return _wrap(self._inner.connect_unix_socket(path, _left(timeout), **kw))
 
-    async def connected() -> _Stream:
-        return _Stream(await stream)
-
-    return connected()
-
-
-class _Stream(_Wrapper):
     def read(self, max_bytes: int, timeout: float | None = None) -> Any:
         return self._inner.read(max_bytes, _left(timeout))
 
@@ -71,14 +70,6 @@ class _Stream(_Wrapper):
 
     def start_tls(self, ssl_context: Any, server_hostname: Any = None, timeout: Any = None) -> Any:
         return _wrap(self._inner.start_tls(ssl_context, server_hostname, _left(timeout)))
-
-
-class _Backend(_Wrapper):
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, **kw: Any) -> Any:
-        return _wrap(self._inner.connect_tcp(host, port, _left(timeout), **kw))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None, **kw: Any) -> Any:
-        return _wrap(self._inner.connect_unix_socket(path, _left(timeout), **kw))
 
 
 def install(client: httpx.Client | httpx.AsyncClient) -> bool:
@@ -90,6 +81,6 @@ def install(client: httpx.Client | httpx.AsyncClient) -> bool:
         pool = getattr(transport, "_pool", None)
         backend = getattr(pool, "_network_backend", None)
         if isinstance(backend, httpcore.NetworkBackend | httpcore.AsyncNetworkBackend):
-            pool._network_backend = backend = _Backend(backend)  # type: ignore[union-attr]
-        wrapped = wrapped or isinstance(backend, _Backend)
+            pool._network_backend = backend = _Timed(backend)  # type: ignore[union-attr]
+        wrapped = wrapped or isinstance(backend, _Timed)
     return wrapped

@@ -1,18 +1,14 @@
 """The rate-limit gate: every call of every client of one API key asks it before sending.
 
-The exchange counts request weight per key per minute (``REQUEST_WEIGHT``); past it a
-request gets 429, and going on after it bans the IP (418, 2 minutes to 3 days). The gate:
-
-* lets a call go once it has *reserved* its weight (the spec's ``x-request-weight``) from
-  what the latest ``X-Api-Limit-Status`` says is left, less what is on its way, so
-  concurrent calls cannot overshoot; with the weight used up, calls wait for the window;
-* sends one call alone (a probe) when what is left is unknown (first call, a window
-  ended used up, after a block); the others wait for its answer;
-* after a 429 or 418 sends nothing until ``X-Api-Limit-Reset-Timestamp``; a reset already
-  past, or a second 429 in a row, backs off exponentially instead.
-
-Times are server-clock epoch milliseconds as the client estimates them. One lock, never
-held across I/O or a sleep, lets sync threads and async tasks share a gate; the caller waits.
+The exchange counts request weight per key per minute; past it comes 429, and going on
+bans the IP (418, 2 minutes to 3 days). A call goes once it has *reserved* its weight (the
+spec's ``x-request-weight``) from what ``X-Api-Limit-Status`` last said is left, less what
+is on its way, so concurrent calls cannot overshoot; used up, calls wait for the window's
+end. When what is left is unknown (first call, a used-up window ended, after a block) one
+call goes alone (a probe) and the others wait for its answer. After a 429/418 nothing goes
+until ``X-Api-Limit-Reset-Timestamp`` (a reset already past, or a second 429 in a row:
+exponential backoff). Times are the server's epoch ms as the client estimates them. One
+lock, never held across I/O or a sleep, serves sync threads and async tasks.
 """
 
 from __future__ import annotations
@@ -24,8 +20,6 @@ from typing import Final
 from . import _constants as C
 from ._exceptions import RateLimitError
 
-__all__ = ["BLOCKED", "GO", "PACED", "PROBE", "WAIT_FOR_PROBE", "RateLimitGate", "shared_gate"]
-
 # What admit() answers, with the seconds to wait before asking again (0.0 for GO and PROBE).
 GO: Final = 0  # admitted, the weight reserved
 PROBE: Final = 1  # admitted alone: what is left is unknown, this call's answer will tell
@@ -33,10 +27,6 @@ PACED: Final = 2  # the weight left is used up: wait for the window's end
 BLOCKED: Final = 3  # wait for the reset of a 429/418 (or raise if that is too long)
 WAIT_FOR_PROBE: Final = 4  # another call probes: wait PROBE_POLL seconds for its answer
 PROBE_POLL: Final = 0.005
-
-
-def _backoff_ms(consecutive: int) -> int:
-    return int(min(C.INITIAL_RETRY_DELAY * 2.0**consecutive, C.MAX_RETRY_DELAY) * 1000)
 
 
 class RateLimitGate:
@@ -49,8 +39,8 @@ class RateLimitGate:
         self._in_flight = 0  # weight sent and not answered yet (counted or not by the server)
         self._probing = False
         self._blocked_until = 0
-        self._cause: RateLimitError | None = None
         self._limited_in_a_row = 0
+        self.cause: RateLimitError | None = None  # the 429/418 that blocked the gate last
 
     def admit(self, weight: int, now_ms: int, max_wait: float) -> tuple[int, float]:
         """``(GO or PROBE, 0.0)`` with ``weight`` reserved, else ``(kind, seconds to wait)``;
@@ -77,23 +67,17 @@ class RateLimitGate:
             self._in_flight += weight
             return PROBE, 0.0
 
-    @property
-    def cause(self) -> RateLimitError | None:
-        """The 429/418 that blocked the gate last."""
-        return self._cause
-
     def blocked(self, now_ms: int) -> tuple[int, RateLimitError] | None:
         """``(until_ms, cause)`` while a 429/418 blocks every call, else ``None``."""
         with self._lock:
-            if now_ms < self._blocked_until and self._cause is not None:
-                return self._blocked_until, self._cause
+            if now_ms < self._blocked_until and self.cause is not None:
+                return self._blocked_until, self.cause
             return None
 
     def clear_block(self) -> None:
         """Lift a block on purpose (the user knows the ban is over); the next call probes."""
         with self._lock:
-            self._blocked_until = 0
-            self._limited_in_a_row = 0
+            self._blocked_until = self._limited_in_a_row = 0
             self._budget = None
 
     def answered(
@@ -131,11 +115,11 @@ class RateLimitGate:
             # a reset absurdly far out (a malformed header) blocks for the longest ban
             until_ms = min(until_ms, now_ms + C.MAX_RATE_LIMIT_BLOCK_MS)
             if until_ms <= now_ms or self._limited_in_a_row:
-                until_ms = max(until_ms, now_ms) + _backoff_ms(self._limited_in_a_row)
+                delay = C.INITIAL_RETRY_DELAY * 2.0**self._limited_in_a_row
+                until_ms = max(until_ms, now_ms) + int(min(delay, C.MAX_RETRY_DELAY) * 1000)
             self._limited_in_a_row += 1
             if until_ms > self._blocked_until:
-                self._blocked_until = until_ms
-                self._cause = cause
+                self._blocked_until, self.cause = until_ms, cause
             self._budget = None  # after the block, a probe learns the new window
             return self._blocked_until
 

@@ -6,16 +6,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Final, ParamSpec, TypeVar
+from typing import Final, Generic, NamedTuple, ParamSpec, TypeVar
 
 import httpx
-
-from ._types import RawResponse
 
 T = TypeVar("T")
 P = ParamSpec("P")
 AsyncMethod = Callable[P, Awaitable[T]]
 _RAW: Final = ContextVar[list[httpx.Response] | None]("toobit_follower_raw", default=None)
+
+
+class RawResponse(NamedTuple, Generic[T]):
+    """What a ``with_raw_response`` method returns: unpacks as ``(parsed, http_response)``."""
+
+    parsed: T  # the typed data the plain method returns
+    http_response: httpx.Response  # headers, status, raw bytes
 
 
 def to_raw_response_wrapper(method: Callable[P, T]) -> Callable[P, RawResponse[T]]:

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, NamedTuple, TypeVar
+from typing import NamedTuple
 
 import httpx
 
 from . import _constants as C
 
-__all__ = ["NO_RATE_LIMIT", "RateLimit", "RateLimitBlock", "RawResponse", "header_int"]
-
-T = TypeVar("T")
-
 
 def header_int(value: str | bytes | None) -> int | None:
     """An integer header's value; ``None`` when absent, not an integer, or too long."""
     value = b"" if value is None else value.strip()
-    if not 0 < len(value) <= C.MAX_HEADER_DIGITS + 1:  # room for a sign; longer is malformed
-        return None
-    try:
-        return int(value)
-    except ValueError:
+    try:  # the length leaves room for a sign; longer is malformed
+        return int(value) if len(value) <= C.MAX_HEADER_DIGITS + 1 else None
+    except ValueError:  # empty, or not an integer
         return None
 
 
@@ -50,10 +44,3 @@ class RateLimitBlock(NamedTuple):
     seconds_left: float  # from now until then
     status_code: int  # 429 (rate limited) or 418 (IP banned)
     code: int | None  # the exchange's code of the answer that set the block; None: none
-
-
-class RawResponse(NamedTuple, Generic[T]):
-    """What a ``with_raw_response`` method returns: unpacks as ``(parsed, http_response)``."""
-
-    parsed: T  # the typed data the plain method returns
-    http_response: httpx.Response  # headers, status, raw bytes

@@ -6,22 +6,21 @@ from __future__ import annotations
 import copy
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
 __all__ = ["spec_dict", "spec_path", "spec_text", "spec_version"]
 
-_HERE = Path(__file__).resolve().parent
-
 
 def spec_path() -> Path:
     """The packaged contract, else ``<repo>/openapi.yaml`` seen from ``<repo>/overlay/``."""
-    checkout = [_HERE.parent.parent / "openapi.yaml"] if _HERE.parent.name == "overlay" else []
-    for path in [_HERE / "openapi.yaml", *checkout]:
+    here = Path(__file__).resolve().parent
+    checkout = [here.parent.parent / "openapi.yaml"] if here.parent.name == "overlay" else []
+    for path in [here / "openapi.yaml", *checkout]:
         if path.is_file():
             return path
-    raise FileNotFoundError(f"openapi.yaml is neither in {_HERE} (wheel) nor in a source checkout")
+    raise FileNotFoundError(f"openapi.yaml is neither in {here} (wheel) nor in a source checkout")
 
 
 def spec_text() -> str:
@@ -31,8 +30,7 @@ def spec_text() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _parsed(text: str) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(text)
-    return document
+    return cast(dict[str, Any], yaml.safe_load(text))
 
 
 def spec_dict() -> dict[str, Any]:
