@@ -39,7 +39,7 @@ from ._exceptions import (
 )
 from ._operations import Prepared, prepare
 from ._probes import Answer, find_body_signing
-from ._ratelimit import BLOCKED, WAIT_FOR_PROBE, RateLimitGate, shared_gate
+from ._ratelimit import BLOCKED, WAIT_FOR_PROBE, RateLimitGate, backoff, shared_gate
 from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
 from ._types import NO_RATE_LIMIT, RateLimit, RateLimitBlock, header_int
 from .signing import BodySigning
@@ -66,6 +66,8 @@ _REPEATABLE: Final = frozenset({"GET", "PUT"})  # a PUT replaces the given field
 # An attempt with no usable answer: any httpx error (connection, protocol, redirects), a
 # body too long, in an encoding not asked for, that does not decode, or past the deadline.
 NO_ANSWER: Final = (httpx.HTTPError, UnexpectedResponseError, APITimeoutError)
+_STATUS: Final = C.RATE_LIMIT_STATUS_HEADER.lower().encode()  # as httpx's raw headers, lowered
+_RESET: Final = C.RATE_LIMIT_RESET_HEADER.lower().encode()
 
 
 class _RedactSignatures(logging.Filter):
@@ -560,9 +562,9 @@ class BaseClient:
             name = name.lower()
             if name == b"content-length":
                 length = header_int(value)
-            elif name == b"x-api-limit-status":
+            elif name == _STATUS:
                 remaining = header_int(value)
-            elif name == b"x-api-limit-reset-timestamp":
+            elif name == _RESET:
                 served = header_int(value)
             elif name == b"content-encoding":
                 encoding = value.strip().lower()
@@ -649,8 +651,7 @@ class BaseClient:
 
     # ---- the retry policy ---------------------------------------------------------------
     def _backoff(self, retries: int) -> float:
-        delay = min(C.INITIAL_RETRY_DELAY * 2.0**retries, C.MAX_RETRY_DELAY)
-        return delay * (1 - C.JITTER * random.random())  # noqa: S311 - jitter, not crypto
+        return backoff(retries) * (1 - C.JITTER * random.random())  # noqa: S311 - not crypto
 
     def _rate_limited(self, error: RateLimitError) -> float:
         """Block the gate for every call until the answer's reset (server clock), else its

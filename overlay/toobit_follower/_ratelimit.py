@@ -29,6 +29,11 @@ WAIT_FOR_PROBE: Final = 4  # another call probes: wait PROBE_POLL seconds for it
 PROBE_POLL: Final = 0.005
 
 
+def backoff(retries: int) -> float:
+    """Seconds of exponential backoff after ``retries`` failures in a row (no jitter)."""
+    return min(C.INITIAL_RETRY_DELAY * 2.0**retries, C.MAX_RETRY_DELAY)
+
+
 class RateLimitGate:
     """Request weight left, reservations and blocks of one API key (see the module)."""
 
@@ -115,8 +120,8 @@ class RateLimitGate:
             # a reset absurdly far out (a malformed header) blocks for the longest ban
             until_ms = min(until_ms, now_ms + C.MAX_RATE_LIMIT_BLOCK_MS)
             if until_ms <= now_ms or self._limited_in_a_row:
-                delay = C.INITIAL_RETRY_DELAY * 2.0**self._limited_in_a_row
-                until_ms = max(until_ms, now_ms) + int(min(delay, C.MAX_RETRY_DELAY) * 1000)
+                delay = backoff(self._limited_in_a_row)
+                until_ms = max(until_ms, now_ms) + int(delay * 1000)
             self._limited_in_a_row += 1
             if until_ms > self._blocked_until:
                 self._blocked_until, self.cause = until_ms, cause
