@@ -8,8 +8,9 @@ import hmac
 
 import httpx
 import pytest
+import toobit_follower._auth as auth_module
 from toobit_follower import BodySigning, Secret, ToobitAuth
-from toobit_follower._auth import with_query
+from toobit_follower._auth import with_query, with_target
 from toobit_follower.signing import (
     Signer,
     append_signature,
@@ -212,13 +213,22 @@ def test_auth_requires_body() -> None:
         "https://h/p?q=a%20b&x=%E2%82%AC",
     ],
 )
-def test_fast_query_replacement_equals_copy_with(url: str) -> None:
+@pytest.mark.parametrize("fast_url", [True, False])
+def test_fast_query_replacement_equals_copy_with(
+    url: str, fast_url: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert auth_module._FAST_URL  # the pinned httpx passes the probe: the fast path is in use
+    monkeypatch.setattr(auth_module, "_FAST_URL", fast_url)  # False: the public-API fallback
     original = httpx.URL(url)
     query = original.query + b"&recvWindow=5000&timestamp=1&signature=ab"
     fast = with_query(original, query)
     assert fast == original.copy_with(query=query)
     assert str(fast) == str(original.copy_with(query=query))
     assert fast.raw_path == original.copy_with(query=query).raw_path
+    base = httpx.URL(url.partition("?")[0].rsplit("/", 1)[0])
+    target = "/" + url.rsplit("/", 1)[1]
+    joined = with_target(base, target)
+    assert joined == httpx.URL(url) and joined.raw_path == httpx.URL(url).raw_path
 
 
 def test_secret_type_redacts() -> None:

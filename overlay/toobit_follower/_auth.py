@@ -19,44 +19,40 @@ AUTO: Final = "auto"
 """``body_signing="auto"``: find the host's rule with the signing probe on first need."""
 
 
-def _probe_fast_url() -> bool:
-    probe = httpx.URL("https://example.invalid/p?a=1")
-    ref = getattr(probe, "_uri_reference", None)
-    if ref is None or not hasattr(ref, "_replace"):
-        return False
-    fast = httpx.URL.__new__(httpx.URL)
-    fast._uri_reference = ref._replace(query="a=1&b=2")
-    moved = httpx.URL.__new__(httpx.URL)
-    moved._uri_reference = ref._replace(path="/p/q%20r", query="a=%2F")
-    expected = httpx.URL("https://example.invalid/p/q%20r?a=%2F")
-    return fast == probe.copy_with(query=b"a=1&b=2") and moved == expected
-
-
 # httpx re-parses and re-validates a whole URL on copy_with or URL(str) (~15 us, ~10 % of a fast
 # call); ours are percent-encoded already, so we set fields of httpx's private parsed URL (httpx
 # is pinned to 0.28.x; the probe falls back to the public API). Remove when httpx has a cheap way.
+def _replaced(url: httpx.URL, path: str, query: str | None) -> httpx.URL:
+    new = httpx.URL.__new__(httpx.URL)
+    new._uri_reference = url._uri_reference._replace(path=path, query=query)
+    return new
+
+
+def _probe_fast_url() -> bool:
+    try:
+        moved = _replaced(httpx.URL("https://example.invalid/p?a=1"), "/p/q%20r", "a=%2F")
+    except (AttributeError, TypeError, ValueError):  # not the parsed URL of httpx 0.28
+        return False
+    return moved == httpx.URL("https://example.invalid/p/q%20r?a=%2F")
+
+
 _FAST_URL = _probe_fast_url()
 
 
 def with_target(base: httpx.URL, target: str) -> httpx.URL:
     """``base`` (scheme, host, path prefix) + ``target``, a path and query percent-encoded
     already (``_operations.prepare``): nothing is parsed again (~30 % of a fast call)."""
+    if not _FAST_URL:
+        return httpx.URL(str(base) + target)
     path, _, query = target.partition("?")
-    if _FAST_URL:
-        new = httpx.URL.__new__(httpx.URL)
-        ref = base._uri_reference
-        new._uri_reference = ref._replace(path=ref.path + path, query=query or None)
-        return new
-    return httpx.URL(str(base) + target)
+    return _replaced(base, base._uri_reference.path + path, query or None)
 
 
 def with_query(url: httpx.URL, query: bytes) -> httpx.URL:
     """``url`` with its query replaced by ``query`` (ASCII, already percent-encoded)."""
-    if _FAST_URL:
-        new = httpx.URL.__new__(httpx.URL)
-        new._uri_reference = url._uri_reference._replace(query=query.decode("ascii"))
-        return new
-    return url.copy_with(query=query)
+    if not _FAST_URL:
+        return url.copy_with(query=query)
+    return _replaced(url, url._uri_reference.path, query.decode("ascii"))
 
 
 class ToobitAuth(httpx.Auth):
@@ -121,7 +117,7 @@ class ToobitAuth(httpx.Auth):
         if isinstance(result, BodySigning):
             self.body_signing = result
             self.probe_outcome = f"{result.value} (probed)"
-        elif result.limited is None and result.definite:
+        elif result.definite:
             self.probe_outcome = f"{self.body_signing.value} (probe {result.reason})"
 
     def describe_body_signing(self) -> str:

@@ -75,10 +75,9 @@ class Answer(NamedTuple):
 
 
 class Stop(NamedTuple):
-    """Why a probe ended unanswered; the 429/418 that stopped it; ``definite``: do not ask again."""
+    """Why a probe ended without a rule; ``definite``: do not ask again."""
 
     reason: str
-    limited: Answer | None = None
     definite: bool = False
 
 
@@ -87,7 +86,7 @@ def unfollowed_leader(make: MakeRequest) -> Flow[int | Stop]:
     # Safety: reads only.
     listed = yield "leaders", make(prepare(BY_ID["listLeaders"], {}), BodySigning.QUERY_AND_BODY)
     if listed.limited:
-        return Stop("rate limited", listed)
+        return Stop("rate limited")
     followed: set[int] = set()  # FOLLOWER_NOT_FOUND: the account follows nobody
     if listed.ok:
         try:
@@ -102,7 +101,7 @@ def unfollowed_leader(make: MakeRequest) -> Flow[int | Stop]:
         query = prepare(BY_ID["getFollowConfig"], {"leaderUserId": candidate})
         config = yield "unfollowed-config", make(query, BodySigning.QUERY_AND_BODY)
         if config.limited:
-            return Stop("rate limited", config)
+            return Stop("rate limited")
         if config.code == ErrorCode.FOLLOWER_NOT_FOUND:
             return candidate
         if not config.past_signature:
@@ -128,7 +127,7 @@ def body_signing_rule(make: MakeRequest, leader: int) -> Flow[BodySigning | Stop
     for rule in BodySigning.QUERY_AND_BODY, BodySigning.QUERY_ONLY:
         answers[rule] = answer = yield f"put-signed-{rule.value}", make(put, rule)
         if answer.limited:
-            return Stop("rate limited", answer)
+            return Stop("rate limited")
     both, alone = answers[BodySigning.QUERY_AND_BODY], answers[BodySigning.QUERY_ONLY]
     if both.past_signature and alone.code == ErrorCode.INVALID_SIGNATURE:
         return BodySigning.QUERY_AND_BODY

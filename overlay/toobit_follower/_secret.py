@@ -47,41 +47,37 @@ _API_KEY_RE: Final = re.compile(rf"[A-Za-z0-9]{{1,{API_KEY_MAX_LENGTH}}}")
 _SECRET_RE: Final = re.compile(r"[\x21-\x7e]+")
 
 
-def _first_bad(value: str, allowed: re.Pattern[str]) -> str:
-    """``has <what> at position <n> of <length>``: the first character ``allowed`` refuses."""
-    index = next(i for i, char in enumerate(value) if not allowed.fullmatch(char))
-    char = value[index]
+def _check(value: str, allowed: re.Pattern[str], what: str, rule: str) -> None:
+    """CredentialsError ``<what> <problem> (<rule>)`` unless ``allowed`` matches ``value``."""
+    if allowed.fullmatch(value):
+        return
+    bad = next((i for i, char in enumerate(value) if not allowed.fullmatch(char)), None)
+    if bad is None:  # every character is allowed: the length is not
+        problem = f"is {len(value)} characters long" if value else "is empty"
+        raise CredentialsError(f"{what} {problem} ({rule})")
+    char = value[bad]
     if char.isspace():
         kind = "a newline" if char in "\r\n" else "whitespace"
     elif char.isascii() and char.isprintable():
         kind = "a character that is not a letter or a digit"
     else:
         kind = "a control character" if char.isascii() else "a non-ASCII character"
-    return f"has {kind} at position {index + 1} of {len(value)}"
+    raise CredentialsError(f"{what} has {kind} at position {bad + 1} of {len(value)} ({rule})")
 
 
 def check_api_key(api_key: object, where: str = "api_key") -> str:
     """``api_key`` if it is 1..128 ASCII letters and digits, else CredentialsError (masked)."""
     if not isinstance(api_key, str):
         raise CredentialsError(f"{where}: the API key must be a str, not {type(api_key).__name__}")
-    if _API_KEY_RE.fullmatch(api_key):
-        return api_key
+    shown = f" {mask_api_key(api_key)!r}" if api_key else ""
     rule = f"an API key is 1..{API_KEY_MAX_LENGTH} ASCII letters and digits"
-    if not api_key:
-        raise CredentialsError(f"{where}: the API key is empty ({rule})")
-    too_long = len(api_key) > API_KEY_MAX_LENGTH
-    problem = f"is {len(api_key)} characters long" if too_long else _first_bad(api_key, _API_KEY_RE)
-    raise CredentialsError(f"{where}: the API key {mask_api_key(api_key)!r} {problem} ({rule})")
+    _check(api_key, _API_KEY_RE, f"{where}: the API key{shown}", rule)
+    return api_key
 
 
 def check_api_secret(api_secret: str | Secret, where: str = "api_secret") -> Secret:
     """``api_secret`` as a Secret if it is visible ASCII, else CredentialsError (not showing it)."""
     secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
-    if _SECRET_RE.fullmatch(value := secret.get_secret_value()):
-        return secret
-    if not value:
-        raise CredentialsError(f"{where}: the API secret is empty")
-    raise CredentialsError(
-        f"{where}: the API secret {_first_bad(value, _SECRET_RE)}"
-        " (a secret is visible ASCII characters with no whitespace; it is not shown)"
-    )
+    rule = "a secret is visible ASCII characters with no whitespace; it is not shown"
+    _check(secret.get_secret_value(), _SECRET_RE, f"{where}: the API secret", rule)
+    return secret
