@@ -284,7 +284,10 @@ class BaseClient:
             **({} if transport is None else {"transport": transport}),
         )
         self._base = http.base_url.copy_with(raw_path=http.base_url.raw_path.rstrip(b"/"))
-        self._headers = dict(http.headers)
+        # Headers already normalised: a request copies their list (from a dict, httpx would
+        # normalise every header of every request again); with a body's, cached per mapping
+        self._headers = httpx.Headers(http.headers)
+        self._merged: tuple[object, httpx.Headers] = (None, self._headers)
         self._extensions = {"timeout": http.timeout.as_dict()}
         without_cookie_jar(http)
         install(http)
@@ -418,9 +421,12 @@ class BaseClient:
     def _build_request(self, prepared: Prepared[Any]) -> httpx.Request:
         """The request of one attempt, as ``build_request`` makes it (the client's headers
         and timeout) but without parsing the URL again: the target is encoded already."""
-        headers = (
-            self._headers if prepared.headers is None else {**self._headers, **prepared.headers}
-        )
+        headers, extra = self._headers, prepared.headers
+        if extra is not None:
+            seen, headers = self._merged
+            if seen is not extra:  # one mapping for every JSON body: merged once per client
+                headers = httpx.Headers({**self._headers, **extra})
+                self._merged = (extra, headers)
         return httpx.Request(
             prepared.method,
             with_target(self._base, prepared.target),
