@@ -198,7 +198,7 @@ class BodyReader:
         self._size += len(data)
         client, call = self._client, self._call
         if self._size > client.max_response_bytes:
-            raise client._too_large(call, self._response, self._chunks[0][: C.ERROR_EXCERPT_CHARS])
+            raise client._too_large(call, self._response, self._chunks[0])
         if client._clock() >= call.attempt_deadline:
             raise client._timeout_error(call)
 
@@ -401,7 +401,8 @@ class BaseClient:
         """``body_signing="auto"``: the signing probe, its requests ordinary calls through
         the gate. Cut short, it raises the probe's failure: the caller's request is not
         sent (its outcome is known) and the next write probes again."""
-        flow = find_body_signing(lambda prepared, rule: (prepared, None, rule))  # CALL's
+        # each probe request is a CALL step: _steps(prepared, within=None, body_signing=rule)
+        flow = find_body_signing(lambda prepared, rule: (prepared, None, rule))
         try:
             _, step = next(flow)
             while True:
@@ -425,7 +426,8 @@ class BaseClient:
         if extra is not None:
             seen, headers = self._merged
             if seen is not extra:  # one mapping for every JSON body: merged once per client
-                headers = httpx.Headers({**self._headers, **extra})
+                headers = httpx.Headers(self._headers)
+                headers.update(extra)  # by name, whatever its case
                 self._merged = (extra, headers)
         return httpx.Request(
             prepared.method,
