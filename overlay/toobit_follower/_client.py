@@ -27,7 +27,7 @@ from toobit_follower_models.operations import Operation
 from ._base_client import CALL, NO_ANSWER, SEND, SERVER_TIME, SLEEP, BaseClient, Call, Steps
 from ._exceptions import ToobitError
 from ._operations import prepare
-from ._raw import async_to_raw_response_wrapper, keep, to_raw_response_wrapper
+from ._raw import keep
 
 __all__ = [
     "AsyncFollowerClient",
@@ -140,12 +140,8 @@ class SyncClient(BaseClient):
         """Measure the server clock through GET /api/v1/time and sign later requests with
         it. Returns the offset (server minus local) in ms."""
         started = self._clock()
-        server_ms = self.server_time()
+        server_ms = self._call(SERVER_TIME, {}, None)
         return self._offset_from(server_ms, started, self._clock())
-
-    def server_time(self) -> int:
-        """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""
-        return cast("int", self._call(SERVER_TIME, {}, None))
 
 
 class AsyncClient(BaseClient):
@@ -225,38 +221,16 @@ class AsyncClient(BaseClient):
     async def sync_time(self) -> int:
         """Measure the server clock and sign later requests with it; returns the offset."""
         started = self._clock()
-        server_ms = await self.server_time()
+        server_ms = await self._call(SERVER_TIME, {}, None)
         return self._offset_from(server_ms, started, self._clock())
-
-    async def server_time(self) -> int:
-        """GET /api/v1/time: the server's clock in epoch ms (unsigned)."""
-        return cast("int", await self._call(SERVER_TIME, {}, None))
 
 
 # ---- the clients of the two roles: the generated methods of their tags on the core ------
 # (x-python.client on a tag names its client; a tag of no role goes to every client)
-class FollowerClientWithRawResponse(FollowerClientOperationsWithRawResponse):
-    """``client.with_raw_response``: each method returns ``RawResponse(parsed, http_response)``."""
-
-
-class AsyncFollowerClientWithRawResponse(AsyncFollowerClientOperationsWithRawResponse):
-    """``client.with_raw_response`` of the async follower client."""
-
-
-class LeaderClientWithRawResponse(LeaderClientOperationsWithRawResponse):
-    """``client.with_raw_response`` of the leader client (and ``server_time``)."""
-
-    def __init__(self, client: LeaderClient) -> None:
-        super().__init__(client)
-        self.server_time = to_raw_response_wrapper(client.server_time)
-
-
-class AsyncLeaderClientWithRawResponse(AsyncLeaderClientOperationsWithRawResponse):
-    """``client.with_raw_response`` of the async leader client (and ``server_time``)."""
-
-    def __init__(self, client: AsyncLeaderClient) -> None:
-        super().__init__(client)
-        self.server_time = async_to_raw_response_wrapper(client.server_time)
+FollowerClientWithRawResponse = FollowerClientOperationsWithRawResponse
+AsyncFollowerClientWithRawResponse = AsyncFollowerClientOperationsWithRawResponse
+LeaderClientWithRawResponse = LeaderClientOperationsWithRawResponse
+AsyncLeaderClientWithRawResponse = AsyncLeaderClientOperationsWithRawResponse
 
 
 class FollowerClient(FollowerClientOperations, SyncClient):

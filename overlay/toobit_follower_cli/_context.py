@@ -11,6 +11,7 @@ from typing import IO, Any, Final
 import toobit_follower
 from toobit_follower import _client
 from toobit_follower import constants as C
+from toobit_follower_api.api import ROLES
 from toobit_follower_models.operations import Operation
 
 from ._output import Column, render_pairs, render_table
@@ -122,7 +123,7 @@ def client_class(op: Operation | None) -> Any:
     if op is not None:
         # decided on the package's own classes (a test may stand a factory in for them),
         # the one found looked up by name
-        for name in ("FollowerClient", "LeaderClient"):
+        for name in dict.fromkeys(ROLES.values()):
             if hasattr(getattr(_client, name), method_name(op)):
                 return getattr(toobit_follower, name)
     return toobit_follower.FollowerClient
