@@ -19,9 +19,9 @@ AUTO: Final = "auto"
 """``body_signing="auto"``: find the host's rule with the signing probe on first need."""
 
 
-# httpx re-parses and re-validates a whole URL on copy_with or URL(str) (~15 us, ~10 % of a fast
-# call); ours are percent-encoded already, so we set fields of httpx's private parsed URL (httpx
-# is pinned to 0.28.x; the probe falls back to the public API). Remove when httpx has a cheap way.
+# httpx re-parses a whole URL on copy_with or URL(str) (~15 us, ~10 % of a fast call); ours are
+# encoded already, so we set fields of httpx 0.28's private parsed URL (else the public API).
+# Remove when httpx has a cheap way.
 def _replaced(url: httpx.URL, path: str, query: str | None) -> httpx.URL:
     new = httpx.URL.__new__(httpx.URL)
     new._uri_reference = url._uri_reference._replace(path=path, query=query)
@@ -40,8 +40,7 @@ _FAST_URL = _probe_fast_url()
 
 
 def with_target(base: httpx.URL, target: str) -> httpx.URL:
-    """``base`` (scheme, host, path prefix) + ``target``, a path and query percent-encoded
-    already (``_operations.prepare``): nothing is parsed again (~30 % of a fast call)."""
+    """``base`` (scheme, host, path prefix) + ``target`` (path and query, percent-encoded)."""
     if not _FAST_URL:
         return httpx.URL(str(base) + target)
     path, _, query = target.partition("?")
@@ -58,8 +57,7 @@ def with_query(url: httpx.URL, query: bytes) -> httpx.URL:
 class ToobitAuth(httpx.Auth):
     """Sets ``recvWindow``, ``timestamp`` (afresh on a retry) and ``X-BB-APIKEY``; appends
     ``signature`` over the query as sent and the exact body bytes. A malformed key or secret
-    raises CredentialsError. With ``body_signing="auto"`` the client runs the signing probe
-    before its first request with a body and hands the result to :meth:`settle`."""
+    raises CredentialsError. ``body_signing="auto"``: the client probes, then :meth:`settle`."""
 
     requires_request_body = True
 
@@ -112,8 +110,8 @@ class ToobitAuth(httpx.Auth):
         return self.auto and self.probe_outcome is None
 
     def settle(self, result: BodySigning | Stop) -> None:
-        """Keep what the probe found. A definite but inconclusive answer keeps the documented
-        rule for good; one cut short (429/418, no envelope) settles nothing: probe again."""
+        """Keep what the probe found; a definite but inconclusive answer keeps the documented
+        rule, one cut short (429/418, no envelope) settles nothing."""
         if isinstance(result, BodySigning):
             self.body_signing = result
             self.probe_outcome = f"{result.value} (probed)"

@@ -1,11 +1,10 @@
 """A deadline for every socket operation of a call, dripping answers included.
 
-httpx times each socket read alone, so a server sending a byte a second never times out
-(headers are read in httpcore's own loop). The client puts the call's deadline in
-:data:`DEADLINE`; the streams of its httpx client cut each connect, read and write to the
-time left. :func:`install` reaches the pools on httpx 0.28's private attributes (pinned;
-httpcore 1.0 checks no stream or backend type). Elsewhere nothing is wrapped and the client
-checks the deadline between attempts and chunks. Remove when httpx has a per-request deadline.
+httpx times each socket read alone, so a server sending a byte a second never times out.
+The client puts the call's deadline in :data:`DEADLINE`; the streams of its httpx client
+cut each connect, read and write to the time left (:func:`install`, on httpx 0.28's private
+attributes; elsewhere the client checks between chunks). Remove when httpx has a per-request
+deadline.
 """
 
 from __future__ import annotations
@@ -46,9 +45,8 @@ def _wrap(stream: Any) -> Any:
 
 
 class _Timed:
-    """Wraps a sync or async httpcore backend (connect_*) or stream (read, write, start_tls):
-    each override computes the time left at once and returns the inner result (for an async
-    inner one, the coroutine httpcore awaits); the rest (close, sleep, ...) passes through."""
+    """A sync or async httpcore backend or stream whose waits end by the deadline (an async
+    inner one's coroutine is returned for httpcore to await); the rest passes through."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner

@@ -1,14 +1,10 @@
-"""The rate-limit gate: every call of every client of one API key asks it before sending.
+"""The rate-limit gate every call of every client of one API key asks before sending.
 
-The exchange counts request weight per key per minute; past it comes 429, and going on
-bans the IP (418, 2 minutes to 3 days). A call goes once it has *reserved* its weight (the
-spec's ``x-request-weight``) from what ``X-Api-Limit-Status`` last said is left, less what
-is on its way, so concurrent calls cannot overshoot; used up, calls wait for the window's
-end. When what is left is unknown (first call, a used-up window ended, after a block) one
-call goes alone (a probe) and the others wait for its answer. After a 429/418 nothing goes
-until ``X-Api-Limit-Reset-Timestamp`` (a reset already past, or a second 429 in a row:
-exponential backoff). Times are the server's epoch ms as the client estimates them. One
-lock, never held across I/O or a sleep, serves sync threads and async tasks.
+Weight is counted per key per minute; past it comes 429, then an IP ban (418). A call
+*reserves* its weight from what ``X-Api-Limit-Status`` said is left, so concurrent calls
+cannot overshoot; when that is unknown one call goes alone (a probe) and the rest wait for
+its answer. After a 429/418 nothing goes until the reset (past, or limited twice in a row:
+backoff). Times are server epoch ms; one lock, never held across I/O, serves threads and tasks.
 """
 
 from __future__ import annotations
@@ -48,9 +44,9 @@ class RateLimitGate:
         self.cause: RateLimitError | None = None  # the 429/418 that blocked the gate last
 
     def admit(self, weight: int, now_ms: int, max_wait: float) -> tuple[int, float]:
-        """``(GO or PROBE, 0.0)`` with ``weight`` reserved, else ``(kind, seconds to wait)``;
-        past ``max_wait`` the caller would rather probe than wait for the window's end.
-        Weight 0 (unsigned, counted per address, not per key) only respects blocks."""
+        """``(GO or PROBE, 0.0)`` with ``weight`` reserved, else ``(kind, seconds to wait)``
+        (a window's end past ``max_wait``: probe instead). Weight 0 (unsigned) only waits
+        for blocks."""
         with self._lock:
             if now_ms < self._blocked_until:
                 return BLOCKED, (self._blocked_until - now_ms) / 1000
@@ -88,9 +84,8 @@ class RateLimitGate:
     def answered(
         self, weight: int, kind: int, remaining: int | None, served_at: int | None
     ) -> None:
-        """Release a reservation; learn what is left from X-Api-Limit-Status (``remaining``)
-        and X-Api-Limit-Reset-Timestamp (``served_at``: the server's clock when not limited).
-        ``None``: no answer, or one that must not count (limited)."""
+        """Release a reservation and learn what is left: ``remaining`` (X-Api-Limit-Status),
+        ``served_at`` (X-Api-Limit-Reset-Timestamp); ``None``: nothing to learn."""
         with self._lock:
             self._in_flight = max(self._in_flight - weight, 0)
             if kind == PROBE:
@@ -114,8 +109,8 @@ class RateLimitGate:
                 self._budget = min(self._budget, left)
 
     def block(self, cause: RateLimitError, until_ms: int, now_ms: int) -> int:
-        """A 429/418 (``cause``): nothing goes before ``until_ms``, its reset (when past, or
-        after another limited answer, an exponential backoff). Returns the block's end."""
+        """A 429/418 (``cause``): nothing goes before ``until_ms`` (past, or limited twice
+        in a row: backoff). Returns the block's end."""
         with self._lock:
             # a reset absurdly far out (a malformed header) blocks for the longest ban
             until_ms = min(until_ms, now_ms + C.MAX_RATE_LIMIT_BLOCK_MS)

@@ -1,5 +1,5 @@
 """``with_raw_response``: wrappers returning ``RawResponse(parsed, http_response)``, the
-response being the last one the call loop left with :func:`keep` during the call."""
+last response the call :func:`keep`-s."""
 
 from __future__ import annotations
 
