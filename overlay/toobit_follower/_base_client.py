@@ -76,9 +76,9 @@ class _RedactSignatures(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and any("signature=" in str(arg) for arg in args):
+        if isinstance(args, tuple):
             record.args = tuple(redact(str(a)) if "signature=" in str(a) else a for a in args)
-        if isinstance(record.msg, str) and "signature=" in record.msg:
+        if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         return True
 
@@ -129,14 +129,6 @@ def _seconds(value: str) -> float | None:
     return seconds if 0 <= seconds <= C.MAX_RATE_LIMIT_BLOCK_MS / 1000 else None
 
 
-def _applied(body: bytes) -> bool:
-    """Whether ``body`` is an envelope whose ``code`` says success."""
-    try:
-        return Envelope.model_validate_json(body).code == C.SUCCESS_CODE
-    except ValidationError:
-        return False
-
-
 class Call(Generic[T]):
     """One method call in progress; times are on the client's clock."""
 
@@ -147,7 +139,6 @@ class Call(Generic[T]):
         self.held = False  # the attempt holds a reservation of the gate
         self.probe_waited = 0.0  # seconds waited for other calls' probes (it counts)
         self.retries = self.resyncs = self.kind = 0  # kind: how the gate admitted it
-        self.attempt_sent = True  # the last attempt may have reached the server
         self.maybe_applied = False  # an attempt may have been acted on
         self.error: APIError | APIConnectionError | None = None  # the last attempt's
         self.limits: tuple[int | None, int | None] = (None, None)  # limit headers seen
@@ -211,8 +202,9 @@ class BodyReader:
         return b"".join(self._chunks)
 
     def _unexpected(self, what: str) -> UnexpectedResponseError:
-        status, where = self._response.status_code, self._client._where(self._call, self._response)
-        return UnexpectedResponseError(what, status_code=status, excerpt="", **where)
+        return UnexpectedResponseError(
+            what, excerpt="", **self._client._where(self._call, self._response)
+        )
 
 
 class BaseClient:
@@ -257,9 +249,8 @@ class BaseClient:
             raise ValueError("max_retries must be >= 0")
         if max_response_bytes < 1:
             raise ValueError("max_response_bytes must be >= 1")
-        self.base_url = (base_url or os.environ.get(C.BASE_URL_ENV) or C.DEFAULT_BASE_URL).rstrip(
-            "/"
-        )
+        base_url = base_url or os.environ.get(C.BASE_URL_ENV) or C.DEFAULT_BASE_URL
+        self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.max_rate_limit_wait = max_rate_limit_wait
         self.max_response_bytes = max_response_bytes
@@ -471,7 +462,13 @@ class BaseClient:
                 self._clock() + wait >= call.deadline
                 or call.probe_waited > self.max_rate_limit_wait
             ):
-                self._give_up(call, call.error or self._probe_wait_error(call))
+                message = (
+                    f"not sent: waited {call.probe_waited:.2f} s for another call of this key"
+                    " to learn the weight left (its first request), and this call's timeout"
+                    f" ({self.timeout}) or max_rate_limit_wait ({self.max_rate_limit_wait:g} s)"
+                    " would pass"
+                )
+                self._give_up(call, call.error or self._deadline_error(call, message=message))
             return wait
         call.kind, call.held = kind, True
         if self._clock() >= call.deadline:
@@ -499,9 +496,11 @@ class BaseClient:
     # ---- errors ---------------------------------------------------------------------
     @staticmethod
     def _where(call: Call[Any], response: httpx.Response | None = None) -> dict[str, Any]:
-        """The keyword arguments every error of ``call`` takes."""
+        """The keyword arguments every error of ``call`` (and of ``response``) takes."""
         where: dict[str, Any] = {"method": call.prepared.method, "path": call.prepared.path}
-        return where if response is None else {**where, "response": response}
+        if response is None:
+            return where
+        return {**where, "response": response, "status_code": response.status_code}
 
     def _blocked_error(self, call: Call[Any], wait: float) -> RateLimitError:
         cause = self._gate.cause
@@ -529,15 +528,6 @@ class BaseClient:
         error.__cause__ = cause
         return error
 
-    def _probe_wait_error(self, call: Call[Any]) -> DeadlineExceededError:
-        return self._deadline_error(
-            call,
-            message=f"not sent: waited {call.probe_waited:.2f} s for another call of this key"
-            " to learn the weight left (its first request), and this call's timeout"
-            f" ({self.timeout}) or max_rate_limit_wait ({self.max_rate_limit_wait:g} s)"
-            " would pass",
-        )
-
     def _timeout_error(
         self, call: Call[Any], cause: BaseException | None = None
     ) -> APIError | APIConnectionError:
@@ -554,7 +544,6 @@ class BaseClient:
         self, call: Call[Any], response: httpx.Response, start: bytes
     ) -> ResponseTooLargeError:
         return ResponseTooLargeError(
-            status_code=response.status_code,
             excerpt=_excerpt(start),
             max_bytes=self.max_response_bytes,
             **self._where(call, response),
@@ -589,62 +578,51 @@ class BaseClient:
         limits = call.limits
         if limits[1] is not None:
             self._limited_response = response
-        cause: ValidationError | None = None
-        if response.status_code == 200:
-            try:
-                envelope = call.prepared.parse(body)
-            except ValidationError as exc:
-                cause = exc
-                if call.prepared.method != "GET" and _applied(body):
-                    # code 200 says the write was applied; its data (documented null) is
-                    # ignored, whatever it is
-                    self._release(call, *limits)
-                    return True, None
-            else:
-                if envelope.code == C.SUCCESS_CODE:
-                    self._release(call, *limits)
-                    return True, envelope.data
-        error = self._api_error(call, response, cause)
-        if isinstance(error, RateLimitError):  # its headers say nothing of the budget
+        ok, result = self._outcome(call, response, body)
+        if isinstance(result, RateLimitError):  # its headers say nothing of the budget
             limits = (None, None)
         self._release(call, *limits)
-        return False, error
+        return ok, result
 
-    def _api_error(
-        self, call: Call[Any], response: httpx.Response, cause: ValidationError | None
-    ) -> APIError:
-        """The exception for an answer that is not a success."""
-        content, status = response.content, response.status_code
-        where = self._where(call, response)
-        envelope: Envelope | None = None
-        if content:
+    def _outcome(self, call: Call[Any], response: httpx.Response, body: bytes) -> tuple[bool, Any]:
+        status, cause = response.status_code, None
+        if status == 200:
             try:
-                envelope = Envelope.model_validate_json(content)
-            except ValidationError:
-                pass
+                parsed = call.prepared.parse(body)
+            except ValidationError as exc:
+                cause = exc
+            else:
+                if parsed.code == C.SUCCESS_CODE:
+                    return True, parsed.data
+        try:
+            envelope: Envelope | None = Envelope.model_validate_json(body)
+        except ValidationError:
+            envelope = None
+        where = self._where(call, response)
         if envelope is not None and envelope.code != C.SUCCESS_CODE:
             cls = error_class(status, envelope.code)
-            return cls(envelope.msg, status_code=status, code=envelope.code, **where)
-        excerpt = _excerpt(content)
+            return False, cls(envelope.msg, code=envelope.code, **where)
+        if envelope is not None and status == 200 and call.prepared.method != "GET":
+            return True, None  # the write was applied; its data (documented null) is ignored
+        excerpt = _excerpt(body)
         status_class = error_class(status, None)  # rate limited / banned, whatever the body
         if status_class is not UnexpectedResponseError:
-            return status_class(excerpt or "no body", status_code=status, code=None, **where)
-        if not content:
+            return False, status_class(excerpt or "no body", code=None, **where)
+        if not body:
             what = "empty body"
-        elif envelope is not None and status == C.SUCCESS_CODE:
+        elif envelope is not None and status == 200:
             what = "success envelope whose data does not match the spec"
         elif envelope is not None:
             what = "success envelope with an error status"
         else:
             kind = response.headers.get("content-type", "no content-type")
             what = f"body is not the JSON envelope ({kind})"
-        error = UnexpectedResponseError(what, status_code=status, excerpt=excerpt, **where)
+        error = UnexpectedResponseError(what, excerpt=excerpt, **where)
         error.__cause__ = cause
-        return error
+        return False, error
 
     def _failed(self, call: Call[Any], exc: BaseException) -> APIError | APIConnectionError:
         """The error of an attempt that got no (usable) answer."""
-        call.attempt_sent = not isinstance(exc, NOT_SENT)
         if isinstance(exc, APIError | APIConnectionError):  # body too large, deadline
             return exc
         if isinstance(exc, httpx.TimeoutException) and (
@@ -699,31 +677,25 @@ class BaseClient:
                 call.deadline += wait  # waiting for the rate limit does not count
                 return wait
             raise error
+        repeatable = call.prepared.method in _REPEATABLE
         if isinstance(error, APIConnectionError):
             if isinstance(error.__cause__, _PERMANENT):
                 raise error
-            if not call.attempt_sent:
-                delay = self._backoff(call.retries)
-                if can_retry and self._clock() + delay < call.deadline:
-                    return delay
-                self._give_up(call, error)
-        elif not (
-            isinstance(error, UnknownServerError)  # 5XX: by status or by the code's row
-            # or a 5XX page that is not the envelope
-            or (type(error) is UnexpectedResponseError and 500 <= error.status_code <= 599)
+            sent = not isinstance(error.__cause__, NOT_SENT)  # else any method can be repeated
+            repeatable = repeatable or not sent
+            call.maybe_applied = call.maybe_applied or sent
+        # 5XX: by status or by the code's row, or a 5XX page that is not the envelope
+        elif isinstance(error, UnknownServerError) or (
+            type(error) is UnexpectedResponseError and 500 <= error.status_code <= 599
         ):
-            if not isinstance(error, UnexpectedResponseError):
-                raise error  # a definite answer: refused, nothing changed
+            call.maybe_applied = True  # the server may have acted on it
+        elif isinstance(error, UnexpectedResponseError):
             call.maybe_applied = True  # no envelope: nobody knows what the server did
             self._give_up(call, error)
-        # The server may have acted on it.
-        call.maybe_applied = True
+        else:
+            raise error  # a definite answer: refused, nothing changed
         delay = self._backoff(call.retries)
-        if (
-            call.prepared.method in _REPEATABLE
-            and can_retry
-            and self._clock() + delay < call.deadline
-        ):
+        if repeatable and can_retry and self._clock() + delay < call.deadline:
             return delay
         self._give_up(call, error)
 
@@ -737,16 +709,13 @@ class BaseClient:
     def _log_retry(
         self, call: Call[Any], error: APIError | APIConnectionError, delay: float
     ) -> None:
-        if log.isEnabledFor(logging.INFO):
-            what = (
-                f"HTTP {error.status_code} code {error.code}"
-                if isinstance(error, APIError)
-                else type(error).__name__
-            )
-            prepared = call.prepared
-            log.info(
-                "%s %s failed (%s); retrying in %.2f s", prepared.method, prepared.path, what, delay
-            )
+        what = type(error).__name__
+        if isinstance(error, APIError):
+            what = f"HTTP {error.status_code} code {error.code}"
+        prepared = call.prepared
+        log.info(
+            "%s %s failed (%s); retrying in %.2f s", prepared.method, prepared.path, what, delay
+        )
 
     def _offset_from(self, server_ms: int, started: float, ended: float) -> int:
         offset = server_ms - round((started + ended) * 500)
