@@ -111,13 +111,12 @@ def _call_timeout(timeout: float | httpx.Timeout | None) -> float | None:
 
 def _attempt_timeout(attempt_timeout: float | None, timeout: float | None) -> float:
     """One attempt's bound: as given, else a third of the call's, at most 10 s."""
-    if attempt_timeout is not None:
-        if not attempt_timeout > 0:
-            raise ValueError("attempt_timeout must be > 0")
-        return float(attempt_timeout)
-    if timeout is None:
-        return C.DEFAULT_ATTEMPT_TIMEOUT
-    return min(C.DEFAULT_ATTEMPT_TIMEOUT, timeout * C.ATTEMPT_SHARE)
+    if attempt_timeout is None:
+        share = math.inf if timeout is None else timeout * C.ATTEMPT_SHARE
+        return min(C.DEFAULT_ATTEMPT_TIMEOUT, share)
+    if not attempt_timeout > 0:
+        raise ValueError("attempt_timeout must be > 0")
+    return float(attempt_timeout)
 
 
 def _seconds(value: str) -> float | None:
@@ -436,10 +435,9 @@ class BaseClient:
         if prepared.signed:
             auth = self._auth if body_signing is None else self._auth.for_rule(body_signing)
         deadline = math.inf if self.timeout is None else self._clock() + self.timeout
-        if within is None:
-            return Call(prepared, auth, deadline)
-        call = Call(prepared, auth, min(deadline, within.deadline))
-        call.resyncs = C.TIMESTAMP_RESYNCS  # a re-sync answered -1021 is not re-synced
+        call = Call(prepared, auth, deadline if within is None else min(deadline, within.deadline))
+        if within is not None:
+            call.resyncs = C.TIMESTAMP_RESYNCS  # a re-sync answered -1021 is not re-synced
         return call
 
     def _admit(self, call: Call[Any]) -> float:
@@ -449,32 +447,33 @@ class BaseClient:
         kind, wait = self._gate.admit(
             call.prepared.weight, self._auth.timestamp_ms(), self.max_rate_limit_wait
         )
-        if wait:
-            if kind == BLOCKED and wait > self.max_rate_limit_wait:
-                raise self._blocked_error(call, wait)
-            if kind != WAIT_FOR_PROBE:
-                call.deadline += wait  # waiting for the rate limit does not count
-                return wait
+        message = ""  # the deadline error's default
+        if kind == WAIT_FOR_PROBE:
             # another call's first request tells what is left: waiting for it counts
             # against this call's timeout and max_rate_limit_wait
             call.probe_waited += wait
-            if (
+            if not (
                 self._clock() + wait >= call.deadline
                 or call.probe_waited > self.max_rate_limit_wait
             ):
-                message = (
-                    f"not sent: waited {call.probe_waited:.2f} s for another call of this key"
-                    " to learn the weight left (its first request), and this call's timeout"
-                    f" ({self.timeout}) or max_rate_limit_wait ({self.max_rate_limit_wait:g} s)"
-                    " would pass"
-                )
-                self._give_up(call, call.error or self._deadline_error(call, message=message))
+                return wait
+            message = (
+                f"not sent: waited {call.probe_waited:.2f} s for another call of this key"
+                " to learn the weight left (its first request), and this call's timeout"
+                f" ({self.timeout}) or max_rate_limit_wait ({self.max_rate_limit_wait:g} s)"
+                " would pass"
+            )
+        elif kind == BLOCKED and wait > self.max_rate_limit_wait:
+            raise self._blocked_error(call, wait)
+        elif wait:
+            call.deadline += wait  # waiting for the rate limit does not count
             return wait
-        call.kind, call.held = kind, True
-        if self._clock() >= call.deadline:
+        else:
+            call.kind, call.held = kind, True
+            if self._clock() < call.deadline:
+                return 0.0
             self._release(call)
-            self._give_up(call, call.error or self._deadline_error(call))
-        return 0.0
+        self._give_up(call, call.error or self._deadline_error(call, message=message))
 
     def _release(
         self, call: Call[Any], remaining: int | None = None, served_at: int | None = None
@@ -636,9 +635,6 @@ class BaseClient:
         return error
 
     # ---- the retry policy ---------------------------------------------------------------
-    def _backoff(self, retries: int) -> float:
-        return backoff(retries) * (1 - C.JITTER * random.random())  # noqa: S311 - not crypto
-
     def _rate_limited(self, error: RateLimitError) -> float:
         """Block the gate for every call until the answer's reset (server clock), else its
         Retry-After (the gate backs off when that is past, or after a second limited answer
@@ -654,24 +650,12 @@ class BaseClient:
 
     def _next_step(self, call: Call[Any], error: APIError | APIConnectionError) -> float:
         """Seconds to wait before the next attempt, or :data:`RESYNC`; raises when the
-        policy gives up.
-
-        * -1021: re-sync the clock once, retry once (a refused request changed nothing).
-        * 429/418/-1003: every call waits until the reset (a past one: backoff); this one
-          retries if that is at most ``max_rate_limit_wait`` away, else raises.
-        * connection failed before sending: retry any method with backoff.
-        * 5XX, timeout or broken connection after sending (outcome unknown): GET and PUT
-          are retried with backoff; DELETE is never repeated. A write that ends this
-          way raises OutcomeUnknownError.
-        * a write answered with no JSON envelope (or one too large): OutcomeUnknownError.
-        * any other error answer: raise (the server refused; nothing changed).
-        * no retry when the backoff would end past the call's deadline.
-        """
+        policy (README, "Retries") gives up. No retry ends past the call's deadline."""
         can_retry = call.retries < self.max_retries
         call.error = error
         if isinstance(error, TimestampError) and call.resyncs < C.TIMESTAMP_RESYNCS:
-            return RESYNC
-        if isinstance(error, RateLimitError):
+            return RESYNC  # a refused request changed nothing
+        if isinstance(error, RateLimitError):  # every call waits for the reset
             wait = self._rate_limited(error)
             if can_retry and wait <= self.max_rate_limit_wait:
                 call.deadline += wait  # waiting for the rate limit does not count
@@ -688,13 +672,13 @@ class BaseClient:
         elif isinstance(error, UnknownServerError) or (
             type(error) is UnexpectedResponseError and 500 <= error.status_code <= 599
         ):
-            call.maybe_applied = True  # the server may have acted on it
+            call.maybe_applied = True  # the server may have acted on it: DELETE is not repeated
         elif isinstance(error, UnexpectedResponseError):
             call.maybe_applied = True  # no envelope: nobody knows what the server did
             self._give_up(call, error)
         else:
             raise error  # a definite answer: refused, nothing changed
-        delay = self._backoff(call.retries)
+        delay = backoff(call.retries) * (1 - C.JITTER * random.random())  # noqa: S311 - not crypto
         if repeatable and can_retry and self._clock() + delay < call.deadline:
             return delay
         self._give_up(call, error)
