@@ -142,17 +142,39 @@ class Call(Generic[T]):
         self.error: APIError | APIConnectionError | None = None  # the last attempt's
         self.limits: tuple[int | None, int | None] = (None, None)  # limit headers seen
 
+    def where(self, response: httpx.Response | None = None) -> dict[str, Any]:
+        """The keyword arguments every error of this call (and of ``response``) takes."""
+        where: dict[str, Any] = {"method": self.prepared.method, "path": self.prepared.path}
+        if response is None:
+            return where
+        return {**where, "response": response, "status_code": response.status_code}
+
 
 class BodyReader:
-    """Reads one answer's body off the wire (``iter_raw``): at most ``max_response_bytes``
-    once decoded, and not past the attempt's deadline. It decodes gzip and deflate itself,
-    never past the cap (httpx inflates a whole read at once: 64 KiB of gzip can hold 64 MiB
-    of zeros); another encoding, or one that does not decode, is unexpected."""
+    """Reads one answer off the wire once its head has come (its rate-limit headers go to
+    the call), then its body (``iter_raw``): at most ``max_response_bytes`` once decoded (a
+    Content-Length past it is refused unread), and not past the attempt's deadline. It
+    decodes gzip and deflate itself, never past the cap (httpx inflates a whole read at
+    once: 64 KiB of gzip can hold 64 MiB of zeros); another encoding, or one that does not
+    decode, is unexpected."""
 
-    def __init__(
-        self, client: BaseClient, call: Call[Any], response: httpx.Response, encoding: bytes
-    ) -> None:
+    def __init__(self, client: BaseClient, call: Call[Any], response: httpx.Response) -> None:
         self._client, self._call, self._response = client, call, response
+        length = remaining = served = None
+        encoding = b""
+        for name, value in response.headers.raw:  # one pass: httpx's get() is per name
+            name = name.lower()
+            if name == b"content-length":
+                length = header_int(value)
+            elif name == _STATUS:
+                remaining = header_int(value)
+            elif name == _RESET:
+                served = header_int(value)
+            elif name == b"content-encoding":
+                encoding = value.strip().lower()
+        call.limits = (remaining, served)
+        if length is not None and length > client.max_response_bytes:
+            raise self._too_large(b"")  # unread
         # an in-process transport hands the body over read (an empty stream counts as
         # consumed once iterated, its content never read); from the wire it is streamed
         self._pre_read = response.is_stream_consumed
@@ -186,11 +208,10 @@ class BodyReader:
     def _take(self, data: bytes) -> None:
         self._chunks.append(data)
         self._size += len(data)
-        client, call = self._client, self._call
-        if self._size > client.max_response_bytes:
-            raise client._too_large(call, self._response, self._chunks[0])
-        if client._clock() >= call.attempt_deadline:
-            raise client._timeout_error(call)
+        if self._size > self._client.max_response_bytes:
+            raise self._too_large(self._chunks[0])
+        if self._client._clock() >= self._call.attempt_deadline:
+            raise self._client._timeout_error(self._call)
 
     def body(self) -> bytes:
         """The whole body, decoded."""
@@ -200,10 +221,12 @@ class BodyReader:
             raise self._unexpected("compressed body ends early")
         return b"".join(self._chunks)
 
+    def _too_large(self, start: bytes) -> ResponseTooLargeError:
+        max_bytes, where = self._client.max_response_bytes, self._call.where(self._response)
+        return ResponseTooLargeError(excerpt=_excerpt(start), max_bytes=max_bytes, **where)
+
     def _unexpected(self, what: str) -> UnexpectedResponseError:
-        return UnexpectedResponseError(
-            what, excerpt="", **self._client._where(self._call, self._response)
-        )
+        return UnexpectedResponseError(what, excerpt="", **self._call.where(self._response))
 
 
 class BaseClient:
@@ -493,14 +516,6 @@ class BaseClient:
         return time.monotonic() + (call.attempt_deadline - now)
 
     # ---- errors ---------------------------------------------------------------------
-    @staticmethod
-    def _where(call: Call[Any], response: httpx.Response | None = None) -> dict[str, Any]:
-        """The keyword arguments every error of ``call`` (and of ``response``) takes."""
-        where: dict[str, Any] = {"method": call.prepared.method, "path": call.prepared.path}
-        if response is None:
-            return where
-        return {**where, "response": response, "status_code": response.status_code}
-
     def _blocked_error(self, call: Call[Any], wait: float) -> RateLimitError:
         cause = self._gate.cause
         assert cause is not None  # the gate keeps the answer that blocked it
@@ -510,7 +525,7 @@ class BaseClient:
             f" ({self.max_rate_limit_wait:g} s)",
             status_code=cause.status_code,
             code=cause.code,
-            **self._where(call),
+            **call.where(),
         )
         error.rate_limit, error.retry_after = cause.rate_limit, wait
         return error
@@ -523,7 +538,7 @@ class BaseClient:
             f"the call took longer than its timeout ({timeout:g} s) over"
             f" {call.retries + 1} attempt(s)"
         )
-        error = DeadlineExceededError(message, timeout=timeout, **self._where(call))
+        error = DeadlineExceededError(message, timeout=timeout, **call.where())
         error.__cause__ = cause
         return error
 
@@ -535,39 +550,14 @@ class BaseClient:
         if call.attempt_deadline >= call.deadline:
             return self._deadline_error(call, cause)
         message = f"the attempt took longer than attempt_timeout ({self.attempt_timeout:g} s)"
-        error = APITimeoutError(message, **self._where(call))
+        error = APITimeoutError(message, **call.where())
         error.__cause__ = cause
         return error
 
-    def _too_large(
-        self, call: Call[Any], response: httpx.Response, start: bytes
-    ) -> ResponseTooLargeError:
-        return ResponseTooLargeError(
-            excerpt=_excerpt(start),
-            max_bytes=self.max_response_bytes,
-            **self._where(call, response),
-        )
-
     # ---- answers ----------------------------------------------------------------------
     def _received(self, call: Call[Any], response: httpx.Response) -> BodyReader:
-        """An answer's head has come: note its rate-limit headers, refuse a Content-Length
-        past ``max_response_bytes`` unread, and return the reader of its body."""
-        length = remaining = served = None
-        encoding = b""
-        for name, value in response.headers.raw:  # one pass: httpx's get() is per name
-            name = name.lower()
-            if name == b"content-length":
-                length = header_int(value)
-            elif name == _STATUS:
-                remaining = header_int(value)
-            elif name == _RESET:
-                served = header_int(value)
-            elif name == b"content-encoding":
-                encoding = value.strip().lower()
-        call.limits = (remaining, served)
-        if length is not None and length > self.max_response_bytes:
-            raise self._too_large(call, response, b"")
-        return BodyReader(self, call, response, encoding)
+        """An answer's head has come: the reader of its body."""
+        return BodyReader(self, call, response)
 
     def _answer(self, call: Call[T], response: httpx.Response, body: bytes) -> tuple[bool, Any]:
         """``(True, data)`` for a success, ``(False, error)`` otherwise; releases the
@@ -597,7 +587,7 @@ class BaseClient:
             envelope: Envelope | None = Envelope.model_validate_json(body)
         except ValidationError:
             envelope = None
-        where = self._where(call, response)
+        where = call.where(response)
         if envelope is not None and envelope.code != C.SUCCESS_CODE:
             cls = error_class(status, envelope.code)
             return False, cls(envelope.msg, code=envelope.code, **where)
@@ -630,7 +620,7 @@ class BaseClient:
             return self._timeout_error(call, exc)
         cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
         message = (str(exc) or type(exc).__name__).replace(self._auth.api_key, "<api key>")
-        error = cls(message, **self._where(call))
+        error = cls(message, **call.where())
         error.__cause__ = exc
         return error
 
