@@ -11,7 +11,7 @@ import random
 import time
 import zlib
 from collections.abc import Callable, Generator
-from typing import Any, Final, Generic, NoReturn, TypeVar
+from typing import Any, Final, Generic, NoReturn, TypeAlias, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -66,6 +66,7 @@ _REPEATABLE: Final = frozenset({"GET", "PUT"})  # a PUT replaces the given field
 # An attempt with no usable answer: any httpx error (connection, protocol, redirects), a
 # body too long, in an encoding not asked for, that does not decode, or past the deadline.
 NO_ANSWER: Final = (httpx.HTTPError, UnexpectedResponseError, APITimeoutError)
+Failure: TypeAlias = APIError | APIConnectionError  # what an attempt can end with
 _STATUS: Final = C.RATE_LIMIT_STATUS_HEADER.lower().encode()  # as httpx's raw headers, lowered
 _RESET: Final = C.RATE_LIMIT_RESET_HEADER.lower().encode()
 
@@ -139,7 +140,7 @@ class Call(Generic[T]):
         self.probe_waited = 0.0  # seconds waited for other calls' probes (it counts)
         self.retries = self.resyncs = self.kind = 0  # kind: how the gate admitted it
         self.maybe_applied = False  # an attempt may have been acted on
-        self.error: APIError | APIConnectionError | None = None  # the last attempt's
+        self.error: Failure | None = None  # the last attempt's
         self.limits: tuple[int | None, int | None] = (None, None)  # limit headers seen
 
     def where(self, response: httpx.Response | None = None) -> dict[str, Any]:
@@ -381,7 +382,7 @@ class BaseClient:
             if wait:
                 yield SLEEP, wait
                 continue
-            error: APIError | APIConnectionError
+            error: Failure
             deadline = DEADLINE.set(self._start_attempt(call))
             try:
                 got = yield SEND, call
@@ -414,7 +415,6 @@ class BaseClient:
         """``body_signing="auto"``: the signing probe, its requests ordinary calls through
         the gate. Cut short, it raises the probe's failure: the caller's request is not
         sent (its outcome is known) and the next write probes again."""
-        # each probe request is a CALL step: _steps(prepared, within=None, body_signing=rule)
         flow = find_body_signing(lambda prepared, rule: (prepared, None, rule))
         try:
             _, step = next(flow)
@@ -542,9 +542,7 @@ class BaseClient:
         error.__cause__ = cause
         return error
 
-    def _timeout_error(
-        self, call: Call[Any], cause: BaseException | None = None
-    ) -> APIError | APIConnectionError:
+    def _timeout_error(self, call: Call[Any], cause: BaseException | None = None) -> Failure:
         """An attempt cut at its deadline: the call's (DeadlineExceededError) or only the
         attempt's (APITimeoutError, retried like any timeout)."""
         if call.attempt_deadline >= call.deadline:
@@ -610,9 +608,9 @@ class BaseClient:
         error.__cause__ = cause
         return False, error
 
-    def _failed(self, call: Call[Any], exc: BaseException) -> APIError | APIConnectionError:
+    def _failed(self, call: Call[Any], exc: BaseException) -> Failure:
         """The error of an attempt that got no (usable) answer."""
-        if isinstance(exc, APIError | APIConnectionError):  # body too large, deadline
+        if isinstance(exc, Failure):  # body too large, deadline
             return exc
         if isinstance(exc, httpx.TimeoutException) and (
             isinstance(exc.__cause__, DeadlinePassed) or self._clock() >= call.attempt_deadline
@@ -627,8 +625,7 @@ class BaseClient:
     # ---- the retry policy ---------------------------------------------------------------
     def _rate_limited(self, error: RateLimitError) -> float:
         """Block the gate for every call until the answer's reset (server clock), else its
-        Retry-After (the gate backs off when that is past, or after a second limited answer
-        in a row). Returns the seconds to wait."""
+        Retry-After (see RateLimitGate.block); returns the seconds to wait."""
         now = self._auth.timestamp_ms()
         until = error.rate_limit.reset_timestamp_ms
         if until is None and error.response is not None:
@@ -638,7 +635,7 @@ class BaseClient:
         error.retry_after = wait = (until - now) / 1000
         return wait
 
-    def _next_step(self, call: Call[Any], error: APIError | APIConnectionError) -> float:
+    def _next_step(self, call: Call[Any], error: Failure) -> float:
         """Seconds to wait before the next attempt, or :data:`RESYNC`; raises when the
         policy (README, "Retries") gives up. No retry ends past the call's deadline."""
         can_retry = call.retries < self.max_retries
@@ -673,23 +670,19 @@ class BaseClient:
             return delay
         self._give_up(call, error)
 
-    def _give_up(self, call: Call[Any], error: APIError | APIConnectionError) -> NoReturn:
+    def _give_up(self, call: Call[Any], error: Failure) -> NoReturn:
         """Raise ``error``; for a write an attempt may have applied, OutcomeUnknownError."""
         prepared = call.prepared
         if prepared.method == "GET" or not call.maybe_applied:
             raise error
         raise OutcomeUnknownError(error, method=prepared.method, path=prepared.path) from error
 
-    def _log_retry(
-        self, call: Call[Any], error: APIError | APIConnectionError, delay: float
-    ) -> None:
+    def _log_retry(self, call: Call[Any], error: Failure, delay: float) -> None:
         what = type(error).__name__
         if isinstance(error, APIError):
             what = f"HTTP {error.status_code} code {error.code}"
-        prepared = call.prepared
-        log.info(
-            "%s %s failed (%s); retrying in %.2f s", prepared.method, prepared.path, what, delay
-        )
+        method, path = call.prepared.method, call.prepared.path
+        log.info("%s %s failed (%s); retrying in %.2f s", method, path, what, delay)
 
     def _offset_from(self, server_ms: int, started: float, ended: float) -> int:
         offset = server_ms - round((started + ended) * 500)
