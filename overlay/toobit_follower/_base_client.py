@@ -11,7 +11,7 @@ import random
 import time
 import zlib
 from collections.abc import Callable, Generator
-from typing import Any, Final, Generic, NoReturn, TypeVar
+from typing import Any, Final, Generic, NoReturn, TypeAlias, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -66,6 +66,7 @@ _REPEATABLE: Final = frozenset({"GET", "PUT"})  # a PUT replaces the given field
 # An attempt with no usable answer: any httpx error (connection, protocol, redirects), a
 # body too long, in an encoding not asked for, that does not decode, or past the deadline.
 NO_ANSWER: Final = (httpx.HTTPError, UnexpectedResponseError, APITimeoutError)
+Failure: TypeAlias = APIError | APIConnectionError  # what an attempt can end with
 _STATUS: Final = C.RATE_LIMIT_STATUS_HEADER.lower().encode()  # as httpx's raw headers, lowered
 _RESET: Final = C.RATE_LIMIT_RESET_HEADER.lower().encode()
 
@@ -76,9 +77,9 @@ class _RedactSignatures(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and any("signature=" in str(arg) for arg in args):
+        if isinstance(args, tuple):
             record.args = tuple(redact(str(a)) if "signature=" in str(a) else a for a in args)
-        if isinstance(record.msg, str) and "signature=" in record.msg:
+        if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         return True
 
@@ -111,13 +112,12 @@ def _call_timeout(timeout: float | httpx.Timeout | None) -> float | None:
 
 def _attempt_timeout(attempt_timeout: float | None, timeout: float | None) -> float:
     """One attempt's bound: as given, else a third of the call's, at most 10 s."""
-    if attempt_timeout is not None:
-        if not attempt_timeout > 0:
-            raise ValueError("attempt_timeout must be > 0")
-        return float(attempt_timeout)
-    if timeout is None:
-        return C.DEFAULT_ATTEMPT_TIMEOUT
-    return min(C.DEFAULT_ATTEMPT_TIMEOUT, timeout * C.ATTEMPT_SHARE)
+    if attempt_timeout is None:
+        share = math.inf if timeout is None else timeout * C.ATTEMPT_SHARE
+        return min(C.DEFAULT_ATTEMPT_TIMEOUT, share)
+    if not attempt_timeout > 0:
+        raise ValueError("attempt_timeout must be > 0")
+    return float(attempt_timeout)
 
 
 def _seconds(value: str) -> float | None:
@@ -127,14 +127,6 @@ def _seconds(value: str) -> float | None:
     except ValueError:
         return None
     return seconds if 0 <= seconds <= C.MAX_RATE_LIMIT_BLOCK_MS / 1000 else None
-
-
-def _applied(body: bytes) -> bool:
-    """Whether ``body`` is an envelope whose ``code`` says success."""
-    try:
-        return Envelope.model_validate_json(body).code == C.SUCCESS_CODE
-    except ValidationError:
-        return False
 
 
 class Call(Generic[T]):
@@ -147,22 +139,43 @@ class Call(Generic[T]):
         self.held = False  # the attempt holds a reservation of the gate
         self.probe_waited = 0.0  # seconds waited for other calls' probes (it counts)
         self.retries = self.resyncs = self.kind = 0  # kind: how the gate admitted it
-        self.attempt_sent = True  # the last attempt may have reached the server
         self.maybe_applied = False  # an attempt may have been acted on
-        self.error: APIError | APIConnectionError | None = None  # the last attempt's
+        self.error: Failure | None = None  # the last attempt's
         self.limits: tuple[int | None, int | None] = (None, None)  # limit headers seen
+
+    def where(self, response: httpx.Response | None = None) -> dict[str, Any]:
+        """The keyword arguments every error of this call (and of ``response``) takes."""
+        where: dict[str, Any] = {"method": self.prepared.method, "path": self.prepared.path}
+        if response is None:
+            return where
+        return {**where, "response": response, "status_code": response.status_code}
 
 
 class BodyReader:
-    """Reads one answer's body off the wire (``iter_raw``): at most ``max_response_bytes``
-    once decoded, and not past the attempt's deadline. It decodes gzip and deflate itself,
-    never past the cap (httpx inflates a whole read at once: 64 KiB of gzip can hold 64 MiB
-    of zeros); another encoding, or one that does not decode, is unexpected."""
+    """Reads one answer off the wire once its head has come (its rate-limit headers go to
+    the call), then its body (``iter_raw``): at most ``max_response_bytes`` once decoded (a
+    Content-Length past it is refused unread), and not past the attempt's deadline. It
+    decodes gzip and deflate itself, never past the cap (httpx inflates a whole read at
+    once: 64 KiB of gzip can hold 64 MiB of zeros); another encoding, or one that does not
+    decode, is unexpected."""
 
-    def __init__(
-        self, client: BaseClient, call: Call[Any], response: httpx.Response, encoding: bytes
-    ) -> None:
+    def __init__(self, client: BaseClient, call: Call[Any], response: httpx.Response) -> None:
         self._client, self._call, self._response = client, call, response
+        length = remaining = served = None
+        encoding = b""
+        for name, value in response.headers.raw:  # one pass: httpx's get() is per name
+            name = name.lower()
+            if name == b"content-length":
+                length = header_int(value)
+            elif name == _STATUS:
+                remaining = header_int(value)
+            elif name == _RESET:
+                served = header_int(value)
+            elif name == b"content-encoding":
+                encoding = value.strip().lower()
+        call.limits = (remaining, served)
+        if length is not None and length > client.max_response_bytes:
+            raise self._too_large(b"")  # unread
         # an in-process transport hands the body over read (an empty stream counts as
         # consumed once iterated, its content never read); from the wire it is streamed
         self._pre_read = response.is_stream_consumed
@@ -196,11 +209,10 @@ class BodyReader:
     def _take(self, data: bytes) -> None:
         self._chunks.append(data)
         self._size += len(data)
-        client, call = self._client, self._call
-        if self._size > client.max_response_bytes:
-            raise client._too_large(call, self._response, self._chunks[0])
-        if client._clock() >= call.attempt_deadline:
-            raise client._timeout_error(call)
+        if self._size > self._client.max_response_bytes:
+            raise self._too_large(self._chunks[0])
+        if self._client._clock() >= self._call.attempt_deadline:
+            raise self._client._timeout_error(self._call)
 
     def body(self) -> bytes:
         """The whole body, decoded."""
@@ -210,9 +222,12 @@ class BodyReader:
             raise self._unexpected("compressed body ends early")
         return b"".join(self._chunks)
 
+    def _too_large(self, start: bytes) -> ResponseTooLargeError:
+        max_bytes, where = self._client.max_response_bytes, self._call.where(self._response)
+        return ResponseTooLargeError(excerpt=_excerpt(start), max_bytes=max_bytes, **where)
+
     def _unexpected(self, what: str) -> UnexpectedResponseError:
-        status, where = self._response.status_code, self._client._where(self._call, self._response)
-        return UnexpectedResponseError(what, status_code=status, excerpt="", **where)
+        return UnexpectedResponseError(what, excerpt="", **self._call.where(self._response))
 
 
 class BaseClient:
@@ -257,9 +272,8 @@ class BaseClient:
             raise ValueError("max_retries must be >= 0")
         if max_response_bytes < 1:
             raise ValueError("max_response_bytes must be >= 1")
-        self.base_url = (base_url or os.environ.get(C.BASE_URL_ENV) or C.DEFAULT_BASE_URL).rstrip(
-            "/"
-        )
+        base_url = base_url or os.environ.get(C.BASE_URL_ENV) or C.DEFAULT_BASE_URL
+        self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.max_rate_limit_wait = max_rate_limit_wait
         self.max_response_bytes = max_response_bytes
@@ -368,7 +382,7 @@ class BaseClient:
             if wait:
                 yield SLEEP, wait
                 continue
-            error: APIError | APIConnectionError
+            error: Failure
             deadline = DEADLINE.set(self._start_attempt(call))
             try:
                 got = yield SEND, call
@@ -401,7 +415,6 @@ class BaseClient:
         """``body_signing="auto"``: the signing probe, its requests ordinary calls through
         the gate. Cut short, it raises the probe's failure: the caller's request is not
         sent (its outcome is known) and the next write probes again."""
-        # each probe request is a CALL step: _steps(prepared, within=None, body_signing=rule)
         flow = find_body_signing(lambda prepared, rule: (prepared, None, rule))
         try:
             _, step = next(flow)
@@ -445,10 +458,9 @@ class BaseClient:
         if prepared.signed:
             auth = self._auth if body_signing is None else self._auth.for_rule(body_signing)
         deadline = math.inf if self.timeout is None else self._clock() + self.timeout
-        if within is None:
-            return Call(prepared, auth, deadline)
-        call = Call(prepared, auth, min(deadline, within.deadline))
-        call.resyncs = C.TIMESTAMP_RESYNCS  # a re-sync answered -1021 is not re-synced
+        call = Call(prepared, auth, deadline if within is None else min(deadline, within.deadline))
+        if within is not None:
+            call.resyncs = C.TIMESTAMP_RESYNCS  # a re-sync answered -1021 is not re-synced
         return call
 
     def _admit(self, call: Call[Any]) -> float:
@@ -458,26 +470,33 @@ class BaseClient:
         kind, wait = self._gate.admit(
             call.prepared.weight, self._auth.timestamp_ms(), self.max_rate_limit_wait
         )
-        if wait:
-            if kind == BLOCKED and wait > self.max_rate_limit_wait:
-                raise self._blocked_error(call, wait)
-            if kind != WAIT_FOR_PROBE:
-                call.deadline += wait  # waiting for the rate limit does not count
-                return wait
+        message = ""  # the deadline error's default
+        if kind == WAIT_FOR_PROBE:
             # another call's first request tells what is left: waiting for it counts
             # against this call's timeout and max_rate_limit_wait
             call.probe_waited += wait
-            if (
+            if not (
                 self._clock() + wait >= call.deadline
                 or call.probe_waited > self.max_rate_limit_wait
             ):
-                self._give_up(call, call.error or self._probe_wait_error(call))
+                return wait
+            message = (
+                f"not sent: waited {call.probe_waited:.2f} s for another call of this key"
+                " to learn the weight left (its first request), and this call's timeout"
+                f" ({self.timeout}) or max_rate_limit_wait ({self.max_rate_limit_wait:g} s)"
+                " would pass"
+            )
+        elif kind == BLOCKED and wait > self.max_rate_limit_wait:
+            raise self._blocked_error(call, wait)
+        elif wait:
+            call.deadline += wait  # waiting for the rate limit does not count
             return wait
-        call.kind, call.held = kind, True
-        if self._clock() >= call.deadline:
+        else:
+            call.kind, call.held = kind, True
+            if self._clock() < call.deadline:
+                return 0.0
             self._release(call)
-            self._give_up(call, call.error or self._deadline_error(call))
-        return 0.0
+        self._give_up(call, call.error or self._deadline_error(call, message=message))
 
     def _release(
         self, call: Call[Any], remaining: int | None = None, served_at: int | None = None
@@ -497,12 +516,6 @@ class BaseClient:
         return time.monotonic() + (call.attempt_deadline - now)
 
     # ---- errors ---------------------------------------------------------------------
-    @staticmethod
-    def _where(call: Call[Any], response: httpx.Response | None = None) -> dict[str, Any]:
-        """The keyword arguments every error of ``call`` takes."""
-        where: dict[str, Any] = {"method": call.prepared.method, "path": call.prepared.path}
-        return where if response is None else {**where, "response": response}
-
     def _blocked_error(self, call: Call[Any], wait: float) -> RateLimitError:
         cause = self._gate.cause
         assert cause is not None  # the gate keeps the answer that blocked it
@@ -512,7 +525,7 @@ class BaseClient:
             f" ({self.max_rate_limit_wait:g} s)",
             status_code=cause.status_code,
             code=cause.code,
-            **self._where(call),
+            **call.where(),
         )
         error.rate_limit, error.retry_after = cause.rate_limit, wait
         return error
@@ -525,61 +538,24 @@ class BaseClient:
             f"the call took longer than its timeout ({timeout:g} s) over"
             f" {call.retries + 1} attempt(s)"
         )
-        error = DeadlineExceededError(message, timeout=timeout, **self._where(call))
+        error = DeadlineExceededError(message, timeout=timeout, **call.where())
         error.__cause__ = cause
         return error
 
-    def _probe_wait_error(self, call: Call[Any]) -> DeadlineExceededError:
-        return self._deadline_error(
-            call,
-            message=f"not sent: waited {call.probe_waited:.2f} s for another call of this key"
-            " to learn the weight left (its first request), and this call's timeout"
-            f" ({self.timeout}) or max_rate_limit_wait ({self.max_rate_limit_wait:g} s)"
-            " would pass",
-        )
-
-    def _timeout_error(
-        self, call: Call[Any], cause: BaseException | None = None
-    ) -> APIError | APIConnectionError:
+    def _timeout_error(self, call: Call[Any], cause: BaseException | None = None) -> Failure:
         """An attempt cut at its deadline: the call's (DeadlineExceededError) or only the
         attempt's (APITimeoutError, retried like any timeout)."""
         if call.attempt_deadline >= call.deadline:
             return self._deadline_error(call, cause)
         message = f"the attempt took longer than attempt_timeout ({self.attempt_timeout:g} s)"
-        error = APITimeoutError(message, **self._where(call))
+        error = APITimeoutError(message, **call.where())
         error.__cause__ = cause
         return error
 
-    def _too_large(
-        self, call: Call[Any], response: httpx.Response, start: bytes
-    ) -> ResponseTooLargeError:
-        return ResponseTooLargeError(
-            status_code=response.status_code,
-            excerpt=_excerpt(start),
-            max_bytes=self.max_response_bytes,
-            **self._where(call, response),
-        )
-
     # ---- answers ----------------------------------------------------------------------
     def _received(self, call: Call[Any], response: httpx.Response) -> BodyReader:
-        """An answer's head has come: note its rate-limit headers, refuse a Content-Length
-        past ``max_response_bytes`` unread, and return the reader of its body."""
-        length = remaining = served = None
-        encoding = b""
-        for name, value in response.headers.raw:  # one pass: httpx's get() is per name
-            name = name.lower()
-            if name == b"content-length":
-                length = header_int(value)
-            elif name == _STATUS:
-                remaining = header_int(value)
-            elif name == _RESET:
-                served = header_int(value)
-            elif name == b"content-encoding":
-                encoding = value.strip().lower()
-        call.limits = (remaining, served)
-        if length is not None and length > self.max_response_bytes:
-            raise self._too_large(call, response, b"")
-        return BodyReader(self, call, response, encoding)
+        """An answer's head has come: the reader of its body."""
+        return BodyReader(self, call, response)
 
     def _answer(self, call: Call[T], response: httpx.Response, body: bytes) -> tuple[bool, Any]:
         """``(True, data)`` for a success, ``(False, error)`` otherwise; releases the
@@ -589,63 +565,52 @@ class BaseClient:
         limits = call.limits
         if limits[1] is not None:
             self._limited_response = response
-        cause: ValidationError | None = None
-        if response.status_code == 200:
-            try:
-                envelope = call.prepared.parse(body)
-            except ValidationError as exc:
-                cause = exc
-                if call.prepared.method != "GET" and _applied(body):
-                    # code 200 says the write was applied; its data (documented null) is
-                    # ignored, whatever it is
-                    self._release(call, *limits)
-                    return True, None
-            else:
-                if envelope.code == C.SUCCESS_CODE:
-                    self._release(call, *limits)
-                    return True, envelope.data
-        error = self._api_error(call, response, cause)
-        if isinstance(error, RateLimitError):  # its headers say nothing of the budget
+        ok, result = self._outcome(call, response, body)
+        if isinstance(result, RateLimitError):  # its headers say nothing of the budget
             limits = (None, None)
         self._release(call, *limits)
-        return False, error
+        return ok, result
 
-    def _api_error(
-        self, call: Call[Any], response: httpx.Response, cause: ValidationError | None
-    ) -> APIError:
-        """The exception for an answer that is not a success."""
-        content, status = response.content, response.status_code
-        where = self._where(call, response)
-        envelope: Envelope | None = None
-        if content:
+    def _outcome(self, call: Call[Any], response: httpx.Response, body: bytes) -> tuple[bool, Any]:
+        status, cause = response.status_code, None
+        if status == 200:
             try:
-                envelope = Envelope.model_validate_json(content)
-            except ValidationError:
-                pass
+                parsed = call.prepared.parse(body)
+            except ValidationError as exc:
+                cause = exc
+            else:
+                if parsed.code == C.SUCCESS_CODE:
+                    return True, parsed.data
+        try:
+            envelope: Envelope | None = Envelope.model_validate_json(body)
+        except ValidationError:
+            envelope = None
+        where = call.where(response)
         if envelope is not None and envelope.code != C.SUCCESS_CODE:
             cls = error_class(status, envelope.code)
-            return cls(envelope.msg, status_code=status, code=envelope.code, **where)
-        excerpt = _excerpt(content)
+            return False, cls(envelope.msg, code=envelope.code, **where)
+        if envelope is not None and status == 200 and call.prepared.method != "GET":
+            return True, None  # the write was applied; its data (documented null) is ignored
+        excerpt = _excerpt(body)
         status_class = error_class(status, None)  # rate limited / banned, whatever the body
         if status_class is not UnexpectedResponseError:
-            return status_class(excerpt or "no body", status_code=status, code=None, **where)
-        if not content:
+            return False, status_class(excerpt or "no body", code=None, **where)
+        if not body:
             what = "empty body"
-        elif envelope is not None and status == C.SUCCESS_CODE:
+        elif envelope is not None and status == 200:
             what = "success envelope whose data does not match the spec"
         elif envelope is not None:
             what = "success envelope with an error status"
         else:
             kind = response.headers.get("content-type", "no content-type")
             what = f"body is not the JSON envelope ({kind})"
-        error = UnexpectedResponseError(what, status_code=status, excerpt=excerpt, **where)
+        error = UnexpectedResponseError(what, excerpt=excerpt, **where)
         error.__cause__ = cause
-        return error
+        return False, error
 
-    def _failed(self, call: Call[Any], exc: BaseException) -> APIError | APIConnectionError:
+    def _failed(self, call: Call[Any], exc: BaseException) -> Failure:
         """The error of an attempt that got no (usable) answer."""
-        call.attempt_sent = not isinstance(exc, NOT_SENT)
-        if isinstance(exc, APIError | APIConnectionError):  # body too large, deadline
+        if isinstance(exc, Failure):  # body too large, deadline
             return exc
         if isinstance(exc, httpx.TimeoutException) and (
             isinstance(exc.__cause__, DeadlinePassed) or self._clock() >= call.attempt_deadline
@@ -653,18 +618,14 @@ class BaseClient:
             return self._timeout_error(call, exc)
         cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
         message = (str(exc) or type(exc).__name__).replace(self._auth.api_key, "<api key>")
-        error = cls(message, **self._where(call))
+        error = cls(message, **call.where())
         error.__cause__ = exc
         return error
 
     # ---- the retry policy ---------------------------------------------------------------
-    def _backoff(self, retries: int) -> float:
-        return backoff(retries) * (1 - C.JITTER * random.random())  # noqa: S311 - not crypto
-
     def _rate_limited(self, error: RateLimitError) -> float:
         """Block the gate for every call until the answer's reset (server clock), else its
-        Retry-After (the gate backs off when that is past, or after a second limited answer
-        in a row). Returns the seconds to wait."""
+        Retry-After (see RateLimitGate.block); returns the seconds to wait."""
         now = self._auth.timestamp_ms()
         until = error.rate_limit.reset_timestamp_ms
         if until is None and error.response is not None:
@@ -674,79 +635,54 @@ class BaseClient:
         error.retry_after = wait = (until - now) / 1000
         return wait
 
-    def _next_step(self, call: Call[Any], error: APIError | APIConnectionError) -> float:
+    def _next_step(self, call: Call[Any], error: Failure) -> float:
         """Seconds to wait before the next attempt, or :data:`RESYNC`; raises when the
-        policy gives up.
-
-        * -1021: re-sync the clock once, retry once (a refused request changed nothing).
-        * 429/418/-1003: every call waits until the reset (a past one: backoff); this one
-          retries if that is at most ``max_rate_limit_wait`` away, else raises.
-        * connection failed before sending: retry any method with backoff.
-        * 5XX, timeout or broken connection after sending (outcome unknown): GET and PUT
-          are retried with backoff; DELETE is never repeated. A write that ends this
-          way raises OutcomeUnknownError.
-        * a write answered with no JSON envelope (or one too large): OutcomeUnknownError.
-        * any other error answer: raise (the server refused; nothing changed).
-        * no retry when the backoff would end past the call's deadline.
-        """
+        policy (README, "Retries") gives up. No retry ends past the call's deadline."""
         can_retry = call.retries < self.max_retries
         call.error = error
         if isinstance(error, TimestampError) and call.resyncs < C.TIMESTAMP_RESYNCS:
-            return RESYNC
-        if isinstance(error, RateLimitError):
+            return RESYNC  # a refused request changed nothing
+        if isinstance(error, RateLimitError):  # every call waits for the reset
             wait = self._rate_limited(error)
             if can_retry and wait <= self.max_rate_limit_wait:
                 call.deadline += wait  # waiting for the rate limit does not count
                 return wait
             raise error
+        repeatable = call.prepared.method in _REPEATABLE
         if isinstance(error, APIConnectionError):
             if isinstance(error.__cause__, _PERMANENT):
                 raise error
-            if not call.attempt_sent:
-                delay = self._backoff(call.retries)
-                if can_retry and self._clock() + delay < call.deadline:
-                    return delay
-                self._give_up(call, error)
-        elif not (
-            isinstance(error, UnknownServerError)  # 5XX: by status or by the code's row
-            # or a 5XX page that is not the envelope
-            or (type(error) is UnexpectedResponseError and 500 <= error.status_code <= 599)
+            sent = not isinstance(error.__cause__, NOT_SENT)  # else any method can be repeated
+            repeatable = repeatable or not sent
+            call.maybe_applied = call.maybe_applied or sent
+        # 5XX: by status or by the code's row, or a 5XX page that is not the envelope
+        elif isinstance(error, UnknownServerError) or (
+            type(error) is UnexpectedResponseError and 500 <= error.status_code <= 599
         ):
-            if not isinstance(error, UnexpectedResponseError):
-                raise error  # a definite answer: refused, nothing changed
+            call.maybe_applied = True  # the server may have acted on it: DELETE is not repeated
+        elif isinstance(error, UnexpectedResponseError):
             call.maybe_applied = True  # no envelope: nobody knows what the server did
             self._give_up(call, error)
-        # The server may have acted on it.
-        call.maybe_applied = True
-        delay = self._backoff(call.retries)
-        if (
-            call.prepared.method in _REPEATABLE
-            and can_retry
-            and self._clock() + delay < call.deadline
-        ):
+        else:
+            raise error  # a definite answer: refused, nothing changed
+        delay = backoff(call.retries) * (1 - C.JITTER * random.random())  # noqa: S311 - not crypto
+        if repeatable and can_retry and self._clock() + delay < call.deadline:
             return delay
         self._give_up(call, error)
 
-    def _give_up(self, call: Call[Any], error: APIError | APIConnectionError) -> NoReturn:
+    def _give_up(self, call: Call[Any], error: Failure) -> NoReturn:
         """Raise ``error``; for a write an attempt may have applied, OutcomeUnknownError."""
         prepared = call.prepared
         if prepared.method == "GET" or not call.maybe_applied:
             raise error
         raise OutcomeUnknownError(error, method=prepared.method, path=prepared.path) from error
 
-    def _log_retry(
-        self, call: Call[Any], error: APIError | APIConnectionError, delay: float
-    ) -> None:
-        if log.isEnabledFor(logging.INFO):
-            what = (
-                f"HTTP {error.status_code} code {error.code}"
-                if isinstance(error, APIError)
-                else type(error).__name__
-            )
-            prepared = call.prepared
-            log.info(
-                "%s %s failed (%s); retrying in %.2f s", prepared.method, prepared.path, what, delay
-            )
+    def _log_retry(self, call: Call[Any], error: Failure, delay: float) -> None:
+        what = type(error).__name__
+        if isinstance(error, APIError):
+            what = f"HTTP {error.status_code} code {error.code}"
+        method, path = call.prepared.method, call.prepared.path
+        log.info("%s %s failed (%s); retrying in %.2f s", method, path, what, delay)
 
     def _offset_from(self, server_ms: int, started: float, ended: float) -> int:
         offset = server_ms - round((started + ended) * 500)

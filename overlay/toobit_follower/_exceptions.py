@@ -44,34 +44,13 @@ from toobit_follower_models.errors import ERROR_TABLE, ErrorCode, ErrorInfo
 
 from ._types import NO_RATE_LIMIT, RateLimit
 
-__all__ = [
-    "CODE_CLASSES",
-    "ERROR_TABLE",
-    "FAMILIES",
-    "APIConnectionError",
-    "APIError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "CredentialsError",
-    "DeadlineExceededError",
-    "ErrorCode",
-    "ErrorInfo",
-    "FollowerNotFoundError",
-    "HasOpenPositionsError",
-    "IPBannedError",
-    "InvalidRequestError",
-    "NotALeaderError",
-    "OutcomeUnknownError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "ResponseTooLargeError",
-    "TimestampError",
-    "ToobitError",
-    "UnexpectedResponseError",
-    "UnknownServerError",
-    "error_class",
-    "error_info",
-]
+__all__ = ["CODE_CLASSES", "ERROR_TABLE", "FAMILIES", "APIConnectionError", "APIError"]
+__all__ += ["APITimeoutError", "AuthenticationError", "CredentialsError", "DeadlineExceededError"]
+__all__ += ["ErrorCode", "ErrorInfo", "FollowerNotFoundError", "HasOpenPositionsError"]
+__all__ += ["IPBannedError", "InvalidRequestError", "NotALeaderError", "OutcomeUnknownError"]
+__all__ += ["PermissionDeniedError", "RateLimitError", "ResponseTooLargeError", "TimestampError"]
+__all__ += ["ToobitError", "UnexpectedResponseError", "UnknownServerError"]
+__all__ += ["error_class", "error_info"]
 
 _SIGNATURE_RE: Final = re.compile(r"(signature=)[0-9A-Za-z]+")
 
@@ -85,10 +64,7 @@ def error_info(code: int, status_code: int | None = None) -> ErrorInfo | None:
     """The spec's row for ``code`` (the one with this HTTP status when the code has
     several, e.g. rate limited / banned), or ``None`` for a code the spec does not list."""
     rows = [row for row in _errors.ERROR_TABLE if row.code == code]
-    for row in rows:
-        if row.http_status == status_code:
-            return row
-    return rows[0] if rows else None
+    return next((row for row in rows if row.http_status == status_code), rows[0] if rows else None)
 
 
 class ToobitError(Exception):
@@ -281,10 +257,7 @@ CODE_CLASSES: Final[Mapping[str, type[APIError]]] = MappingProxyType(
 
 
 def _family(status_code: int) -> type[APIError]:
-    family = FAMILIES.get(status_code)
-    if family is not None:
-        return family
-    return UnknownServerError if 500 <= status_code <= 599 else APIError
+    return FAMILIES.get(status_code, UnknownServerError if 500 <= status_code <= 599 else APIError)
 
 
 def error_class(status_code: int, code: int | None) -> type[APIError]:
