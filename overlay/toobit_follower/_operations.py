@@ -144,18 +144,15 @@ def _segment(name: str, value: object) -> object:
     return value
 
 
-def _quoted(text: str) -> str:
-    """``text`` percent-encoded as one query or path component (``urlencode``'s
-    ``quote_via=quote``: nothing is safe but letters, digits and ``_.-~``)."""
-    return text if text.isascii() and text.isalnum() else quote(text, safe="")
-
-
-def _wire_value(value: object) -> str:
+def _component(value: object) -> str:
+    """``value`` as the wire writes it (``true``, a plain decimal), percent-encoded as one
+    query or path component (``urlencode``'s ``quote_via=quote``: nothing is safe but
+    letters, digits and ``_.-~``)."""
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return _plain(value)
-    return str(value)
+        text = "true" if value else "false"
+    else:
+        text = _plain(value) if isinstance(value, Decimal) else str(value)
+    return text if text.isascii() and text.isalnum() else quote(text, safe="")
 
 
 def prepare(
@@ -202,9 +199,9 @@ def prepare(
         value = query.get(name, untyped.get(name))
         if value is None:
             raise TypeError(f"{operation.operation_id} needs its path parameter {name!r}")
-        path = path.replace("{" + name + "}", _quoted(_wire_value(value)))
+        path = path.replace("{" + name + "}", _component(value))
     pairs = [
-        f"{_quoted(name)}={_quoted(_wire_value(query[name]))}"
+        f"{_component(name)}={_component(query[name])}"
         for name in plan.query
         if query.get(name) is not None
     ]
