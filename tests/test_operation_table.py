@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import pytest
 import toobit_follower_models as models
@@ -140,10 +140,15 @@ def test_the_response_model_is_the_success_answer_of_the_200() -> None:
 
 # ---- what a client reads of a row instead of the models -----------------------------------
 def _reads_int(annotation: Any) -> bool:
-    """``int`` or ``int | None``: where a model reads an integer (``Int64`` too)."""
+    """``int`` or ``int | None``: where a model reads an integer (``Int64``, an
+    ``Annotated[int, ...]``, too; pydantic unwraps it only outside a union)."""
     if annotation is int:
         return True
-    members = [a for a in get_args(annotation) if a is not type(None)]
+    members = [
+        get_args(a)[0] if get_origin(a) is Annotated else a
+        for a in get_args(annotation)
+        if a is not type(None)
+    ]
     return get_origin(annotation) in (Union, UnionType) and members == [int]
 
 
@@ -183,6 +188,25 @@ def test_what_a_row_says_of_its_fields_is_what_the_models_say() -> None:
     flags += [f.integer for op in OPERATIONS for f in op.body_fields.values()]
     assert True in flags and False in flags  # both kinds are checked
     assert any(op.result_attribute for op in OPERATIONS)
+
+
+def test_the_integer_rule_agrees_with_every_generated_model() -> None:
+    """The rule the rows' flags come from, on every schema with a model of its own (the
+    answers' too: ``Int64``, ``Int64 | None``, integer enums, decimals, booleans)."""
+    spec = operation_table._Spec(SPEC)
+    checked = set()
+    for name, schema in SPEC["components"]["schemas"].items():
+        model = getattr(models, name, None)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        if "root" in model.model_fields:  # a scalar's RootModel
+            continue
+        properties = operation_table._properties(spec, schema, name)
+        said = {wire: operation_table._integer(spec, s, name) for wire, s in properties.items()}
+        models_say = {wire: flag for wire, (_, flag) in _as_models_say(model).items()}
+        assert said == models_say, name
+        checked |= {(name, wire, flag) for wire, flag in said.items()}
+    assert {flag for _, _, flag in checked} == {True, False}
 
 
 def test_the_signer_owns_what_the_spec_marks() -> None:
