@@ -80,8 +80,9 @@ class _Plan(NamedTuple):
     operation: Operation
     path: tuple[str, ...]
     """Path parameters (wire names), in the template's order."""
-    query: tuple[str, ...]
-    """Query parameters (wire names) the caller may give (the signer's left out), in order."""
+    query: tuple[tuple[str, str], ...]
+    """Query parameters the caller may give (the signer's left out), in order: wire name and
+    its percent-encoded form."""
     typed: Mapping[str, Param]
     """The caller's parameters the query model reads, by wire name (path ones too)."""
     parse: Callable[[bytes], Any]
@@ -110,7 +111,7 @@ def _plan(operation: Operation) -> _Plan:
         plan = _Plan(
             operation,
             tuple(p.name for p in operation.params if p.location == "path"),
-            tuple(p.name for p in callers if p.location == "query"),
+            tuple((p.name, _component(p.name)) for p in callers if p.location == "query"),
             {p.name: p for p in callers if p.python_name in model_fields},
             _parser(operation),
         )
@@ -201,8 +202,8 @@ def prepare(
             raise TypeError(f"{operation.operation_id} needs its path parameter {name!r}")
         path = path.replace("{" + name + "}", _component(value))
     pairs = [
-        f"{_component(name)}={_component(query[name])}"
-        for name in plan.query
+        f"{encoded}={_component(query[name])}"
+        for name, encoded in plan.query
         if query.get(name) is not None
     ]
     target = f"{path}?{'&'.join(pairs)}" if pairs else path
