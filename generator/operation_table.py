@@ -3,7 +3,11 @@
 One row per operation, in the spec's order: its id and Python name, method, path
 template, tag, summary, description, whether it is signed or writes, its request weight
 (``x-request-weight``), its path and query parameters, the generated pydantic models of
-its query, body and 200 answer, its ``x-error-codes`` and its other ``x-*`` extensions.
+its query, body and 200 answer, its ``x-error-codes`` and its other ``x-*`` extensions;
+then what a client needs to build a request without looking into the models: which
+parameter the signer owns (``x-python: {signer: true}``), which argument is an integer,
+the body's fields (wire name, Python name, integer), and the Python attribute of the
+answer an ``x-python: {result: ...}`` returns.
 Every layer that needs "the operations" (the client, the simulator's routing and
 dispatch, the CLI, fuzzing, bench) iterates this table instead of listing operation ids.
 
@@ -17,6 +21,13 @@ here, not at import time):
 * the answer: the ``$ref`` of the 200 JSON answer; when that is an ``anyOf``/``oneOf`` of
   the success envelope and the error envelope (the schema the operation's error
   responses use), the success envelope; else ``<OperationId>Response``.
+
+Fields are named as it names them (``--snake-case-field``): snake_case of the wire name.
+A field is an integer where the model reads it as ``int`` or ``int | None``: a
+``type: integer`` without ``enum`` (an enum is a ``Literal``), ``null`` aside; and a
+scalar with ``x-python-type`` (a type of ``generator/scalars.py``) whose schema is the
+``Int64`` form, an ``anyOf`` of integers and strings of digits. tests/test_operation_table.py
+checks every flag against the generated models.
 """
 
 from __future__ import annotations
@@ -32,6 +43,8 @@ _FIXED_KEYS = ("x-request-weight", "x-error-codes")  # fields of their own in th
 _SCHEMA_REF = "#/components/schemas/"
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _TEMPLATE_PARAM = re.compile(r"\{([^{}/]+)\}")
+# a string pattern of digits only, as Int64's: ^-?[0-9]{1,19}$, ^[0-9]+$, ^\d+$
+_DIGITS_PATTERN = re.compile(r"\^(-\??)?(\[0-9\]|\\d)(\+|\{\d+(,\d*)?\})\$")
 
 
 class OperationTableError(ValueError):
@@ -132,15 +145,86 @@ def _parameters(
     return ordered + [p for p in merged.values() if p["in"] == "query"]
 
 
+def _types(node: Mapping[str, Any]) -> list[Any]:
+    """A schema's ``type`` as a list (3.1 allows several), ``null`` left out."""
+    kind = node.get("type")
+    return [k for k in (kind if isinstance(kind, list) else [kind]) if k != "null"]
+
+
+def _integer(spec: _Spec, schema: Any, where: str) -> bool:
+    """Whether the generated models read a value of ``schema`` as ``int`` (or ``int | None``):
+    see the module's docstring."""
+    node = spec.deref(schema, where)
+    if not isinstance(node, dict):
+        return False
+    branches = [spec.deref(b, where) for b in node.get("anyOf", node.get("oneOf", []))]
+    branches = [b for b in branches if isinstance(b, dict) and b.get("type") != "null"]
+    if "x-python-type" in node:  # the scalar reads the schema's values: Int64 is an int
+        digits = [
+            b
+            for b in branches
+            if _types(b) == ["string"] and _DIGITS_PATTERN.fullmatch(str(b.get("pattern", "")))
+        ]
+        wholes = [b for b in branches if b not in digits and _integer(spec, b, where)]
+        return bool(wholes) and len(wholes) + len(digits) == len(branches)
+    if "anyOf" in node or "oneOf" in node:  # T | None
+        return len(branches) == 1 and _integer(spec, branches[0], where)
+    return _types(node) == ["integer"] and "enum" not in node and "const" not in node
+
+
 def _param_row(spec: _Spec, param: Mapping[str, Any], where: str) -> str:
-    schema = spec.deref(param.get("schema", {}), f"{where} {param['name']}")
+    at = f"{where} {param['name']}"
+    schema = spec.deref(param.get("schema", {}), at)
     default = schema.get("default") if isinstance(schema, dict) else None
     required = True if param["in"] == "path" else bool(param.get("required", False))
+    x_python = param.get("x-python", {})
+    if not isinstance(x_python, dict):
+        raise OperationTableError(f"{at}: x-python must be a mapping, got {x_python!r}")
     return (
         f"Param(name={param['name']!r}, python_name={snake_case(param['name'])!r},"
         f" location={param['in']!r}, required={required!r}, default={default!r},"
-        f" description={str(param.get('description', '')).strip()!r})"
+        f" description={str(param.get('description', '')).strip()!r},"
+        f" integer={_integer(spec, param.get('schema', {}), at)!r},"
+        f" signer={x_python.get('signer') is True!r})"
     )
+
+
+def _properties(spec: _Spec, schema: Any, where: str) -> dict[str, Any]:
+    """An object schema's properties by wire name, ``allOf`` merged."""
+    node = spec.deref(schema, where)
+    properties: dict[str, Any] = {}
+    for part in node.get("allOf", []) if isinstance(node, dict) else []:
+        properties.update(_properties(spec, part, where))
+    properties.update(node.get("properties", {}) if isinstance(node, dict) else {})
+    return properties
+
+
+def _body_fields(spec: _Spec, operation: Mapping[str, Any], where: str) -> str:
+    """The ``body_fields`` of a row: the body model's fields by wire name."""
+    if "requestBody" not in operation:
+        return "MappingProxyType({})"
+    at = f"{where} requestBody"
+    schema = _json_schema(spec, spec.deref(operation["requestBody"], at), at)
+    fields = "".join(
+        f"{wire!r}: BodyField(name={wire!r}, python_name={snake_case(wire)!r},"
+        f" integer={_integer(spec, field, f'{at} {wire}')!r}),"
+        for wire, field in _properties(spec, schema, at).items()
+    )
+    return f"MappingProxyType({{{fields}}})"
+
+
+def _result_attribute(
+    spec: _Spec, operation: Mapping[str, Any], response_model: str, where: str
+) -> str | None:
+    """The Python name of the answer's property ``x-python: {result: ...}`` names, or None."""
+    x_python = operation.get("x-python", {})
+    result = x_python.get("result") if isinstance(x_python, dict) else None
+    if result is None:
+        return None
+    properties = _properties(spec, {"$ref": _SCHEMA_REF + response_model}, where)
+    if result not in properties:
+        raise OperationTableError(f"{where}: x-python result {result!r} is not in the answer")
+    return snake_case(str(result))
 
 
 def _model(name: str, models: set[str] | None, where: str, what: str) -> str:
@@ -253,6 +337,7 @@ def _rows(document: Mapping[str, Any], models: set[str] | None) -> tuple[list[st
                 )
             body_model, body_required = _body_model(spec, operation, models, where)
             response_model = _response_model(spec, operation, models, where)
+            result_attribute = _result_attribute(spec, operation, response_model, where)
             used.update(n for n in (query_model, body_model, response_model) if n)
             security = operation.get("security", document.get("security", []))
             tags = operation.get("tags") or [""]
@@ -281,6 +366,8 @@ def _rows(document: Mapping[str, Any], models: set[str] | None) -> tuple[list[st
                 f"        response_model={response_model},\n"
                 f"        error_codes={_error_codes(operation, names, where)},\n"
                 f"        extensions=MappingProxyType({extensions!r}),\n"
+                f"        body_fields={_body_fields(spec, operation, where)},\n"
+                f"        result_attribute={result_attribute!r},\n"
                 "    ),\n"
             )
     if not rows:
@@ -317,7 +404,7 @@ from toobit_follower_models import (
 {imports})
 from toobit_follower_models.errors import ErrorCode
 
-__all__ = ["BY_ID", "OPERATIONS", "Operation", "Param"]
+__all__ = ["BY_ID", "OPERATIONS", "BodyField", "Operation", "Param"]
 
 
 class Param(NamedTuple):
@@ -333,6 +420,21 @@ class Param(NamedTuple):
     default: object
     """The schema's default, or None."""
     description: str
+    integer: bool = False
+    """The query model reads it as ``int``: a bool is no value of it, its string is digits."""
+    signer: bool = False
+    """``x-python: {{signer: true}}``: the signer sets it (``recvWindow``), never a caller."""
+
+
+class BodyField(NamedTuple):
+    """A field of the JSON request body's model."""
+
+    name: str
+    """The wire name, e.g. ``leaderUserId``."""
+    python_name: str
+    """The model's attribute: snake_case of the wire name."""
+    integer: bool
+    """The model reads it as ``int``: a bool is no value of it, its string is digits."""
 
 
 class Operation(NamedTuple):
@@ -368,6 +470,11 @@ class Operation(NamedTuple):
     """``x-error-codes`` (``ErrorCode`` members); empty when the operation lists none."""
     extensions: Mapping[str, object]
     """The operation's other ``x-*`` extensions, as in the spec."""
+    body_fields: Mapping[str, BodyField] = MappingProxyType({{}})
+    """The body model's fields by wire name, in the schema's order; empty without a body."""
+    result_attribute: str | None = None
+    """``x-python: {{result: ...}}``: the answer is no envelope, and a client returns this
+    attribute of ``response_model`` (the property's Python name); None for an envelope."""
 
 
 OPERATIONS: Final[tuple[Operation, ...]] = (

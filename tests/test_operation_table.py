@@ -9,8 +9,10 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import pytest
 import toobit_follower_models as models
@@ -20,11 +22,13 @@ from pydantic import BaseModel
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "generator"))
 
+import operation_table  # noqa: E402
 from operation_table import (  # noqa: E402
     OperationTableError,
     render_operations_module,
     snake_case,
 )
+from toobit_follower.signing import SIGNING_PARAMS  # noqa: E402
 from toobit_follower_models.errors import ErrorCode  # noqa: E402
 from toobit_follower_models.operations import BY_ID, OPERATIONS, Operation  # noqa: E402
 
@@ -132,6 +136,127 @@ def test_the_response_model_is_the_success_answer_of_the_200() -> None:
         assert op.response_model is not models.ErrorResponse
         if "data" in op.response_model.model_fields:  # an envelope: its data is typed
             assert op.response_model.model_fields["data"].annotation is not None
+
+
+# ---- what a client reads of a row instead of the models -----------------------------------
+def _reads_int(annotation: Any) -> bool:
+    """``int`` or ``int | None``: where a model reads an integer (``Int64``, an
+    ``Annotated[int, ...]``, too; pydantic unwraps it only outside a union)."""
+    if annotation is int:
+        return True
+    members = [
+        get_args(a)[0] if get_origin(a) is Annotated else a
+        for a in get_args(annotation)
+        if a is not type(None)
+    ]
+    return get_origin(annotation) in (Union, UnionType) and members == [int]
+
+
+def _as_models_say(model: type[BaseModel] | None) -> dict[str, tuple[str, bool]]:
+    """Each field of ``model`` by wire name: its attribute, and whether it reads an int."""
+    fields = model.model_fields if model is not None else {}
+    return {
+        info.alias or name: (name, _reads_int(info.annotation)) for name, info in fields.items()
+    }
+
+
+def _disagreements(table: Iterable[Operation]) -> list[str]:
+    """Where the rows say of a field other than the generated models: the parameters' and
+    the body's Python names and integer flags, the attribute an ``x-python`` result reads."""
+    wrong = []
+    for op in table:
+        params = {p.name: (p.python_name, p.integer) for p in op.params}
+        if params != _as_models_say(op.query_model):
+            wrong.append(f"{op.operation_id} params {params} != {_as_models_say(op.query_model)}")
+        body = {wire: (f.python_name, f.integer) for wire, f in op.body_fields.items()}
+        if body != _as_models_say(op.body_model) or any(
+            wire != f.name for wire, f in op.body_fields.items()
+        ):
+            wrong.append(f"{op.operation_id} body {body} != {_as_models_say(op.body_model)}")
+        x_python: Any = op.extensions.get("x-python", {})
+        result = {wire: name for wire, (name, _) in _as_models_say(op.response_model).items()}
+        expected = result.get(x_python["result"]) if "result" in x_python else None
+        if op.result_attribute != expected:
+            wrong.append(f"{op.operation_id} result {op.result_attribute!r} != {expected!r}")
+    return wrong
+
+
+def test_what_a_row_says_of_its_fields_is_what_the_models_say() -> None:
+    assert _disagreements(OPERATIONS) == []
+    assert _disagreements(_module(SPEC)["OPERATIONS"]) == []
+    flags = [p.integer for op in OPERATIONS for p in op.params]
+    flags += [f.integer for op in OPERATIONS for f in op.body_fields.values()]
+    assert True in flags and False in flags  # both kinds are checked
+    assert any(op.result_attribute for op in OPERATIONS)
+
+
+def test_the_integer_rule_agrees_with_every_generated_model() -> None:
+    """The rule the rows' flags come from, on every schema with a model of its own (the
+    answers' too: ``Int64``, ``Int64 | None``, integer enums, decimals, booleans)."""
+    spec = operation_table._Spec(SPEC)
+    checked = set()
+    for name, schema in SPEC["components"]["schemas"].items():
+        model = getattr(models, name, None)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        if "root" in model.model_fields:  # a scalar's RootModel
+            continue
+        properties = operation_table._properties(spec, schema, name)
+        said = {wire: operation_table._integer(spec, s, name) for wire, s in properties.items()}
+        models_say = {wire: flag for wire, (_, flag) in _as_models_say(model).items()}
+        assert said == models_say, name
+        checked |= {(name, wire, flag) for wire, flag in said.items()}
+    assert {flag for _, _, flag in checked} == {True, False}
+
+
+def test_the_signer_owns_what_the_spec_marks() -> None:
+    for (_, _, spec_op), op in zip(_spec_operations(SPEC), OPERATIONS, strict=True):
+        for param in op.params:
+            raw = next(
+                _deref(p) for p in spec_op.get("parameters", []) if _deref(p)["name"] == param.name
+            )
+            assert param.signer == (raw.get("x-python", {}).get("signer") is True)
+            assert not param.signer or param.name.encode() in SIGNING_PARAMS
+    assert any(p.signer for op in OPERATIONS for p in op.params)
+
+
+def _flip_one(wires: set[str]) -> Callable[..., bool]:
+    """``operation_table._integer``, wrong for the fields and parameters named ``wires``."""
+    right = operation_table._integer
+
+    def wrong(spec: Any, schema: Any, where: str) -> bool:
+        return right(spec, schema, where) != (where.rsplit(" ", 1)[-1] in wires)
+
+    return wrong
+
+
+def _one_of_each_kind() -> list[tuple[str, set[str]]]:
+    """One integer parameter, one integer body field, one body field that is no integer."""
+    params = [p.name for op in OPERATIONS for p in op.params if p.integer and not p.signer]
+    fields = [f for op in OPERATIONS for f in op.body_fields.values()]
+    whole = next(f.name for f in fields if f.integer and f.name not in params)
+    other = next(f.name for f in fields if not f.integer and f.name not in params)
+    return [("parameter", {params[0]}), ("integer field", {whole}), ("other field", {other})]
+
+
+@pytest.mark.parametrize(("kind", "wires"), _one_of_each_kind(), ids=lambda v: str(v))
+def test_a_wrong_integer_flag_is_a_disagreement(
+    kind: str, wires: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(operation_table, "_integer", _flip_one(wires))
+    wrong = _disagreements(_module(SPEC)["OPERATIONS"])
+    assert wrong and all(any(w in line for w in wires) for line in wrong), kind
+
+
+def test_a_wrong_result_attribute_is_a_disagreement(monkeypatch: pytest.MonkeyPatch) -> None:
+    right = operation_table._result_attribute
+
+    def wrong(*args: Any) -> str | None:
+        attribute = right(*args)
+        return None if attribute is None else attribute + "_"
+
+    monkeypatch.setattr(operation_table, "_result_attribute", wrong)
+    assert _disagreements(_module(SPEC)["OPERATIONS"])
 
 
 # ---- what the drills add -----------------------------------------------------------------

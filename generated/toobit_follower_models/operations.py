@@ -53,7 +53,7 @@ from toobit_follower_models import (
 )
 from toobit_follower_models.errors import ErrorCode
 
-__all__ = ["BY_ID", "OPERATIONS", "Operation", "Param"]
+__all__ = ["BY_ID", "OPERATIONS", "BodyField", "Operation", "Param"]
 
 
 class Param(NamedTuple):
@@ -69,6 +69,21 @@ class Param(NamedTuple):
     default: object
     """The schema's default, or None."""
     description: str
+    integer: bool = False
+    """The query model reads it as ``int``: a bool is no value of it, its string is digits."""
+    signer: bool = False
+    """``x-python: {signer: true}``: the signer sets it (``recvWindow``), never a caller."""
+
+
+class BodyField(NamedTuple):
+    """A field of the JSON request body's model."""
+
+    name: str
+    """The wire name, e.g. ``leaderUserId``."""
+    python_name: str
+    """The model's attribute: snake_case of the wire name."""
+    integer: bool
+    """The model reads it as ``int``: a bool is no value of it, its string is digits."""
 
 
 class Operation(NamedTuple):
@@ -104,6 +119,11 @@ class Operation(NamedTuple):
     """``x-error-codes`` (``ErrorCode`` members); empty when the operation lists none."""
     extensions: Mapping[str, object]
     """The operation's other ``x-*`` extensions, as in the spec."""
+    body_fields: Mapping[str, BodyField] = MappingProxyType({})
+    """The body model's fields by wire name, in the schema's order; empty without a body."""
+    result_attribute: str | None = None
+    """``x-python: {result: ...}``: the answer is no envelope, and a client returns this
+    attribute of ``response_model`` (the property's Python name); None for an envelope."""
 
 
 OPERATIONS: Final[tuple[Operation, ...]] = (
@@ -134,6 +154,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 "x-python": {"name": "server_time", "result": "serverTime"},
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute="server_time",
     ),
     Operation(
         operation_id="listCurrentOrders",
@@ -154,6 +176,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=ListCurrentOrdersParameters,
@@ -187,6 +211,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 }
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="listHistoryOrders",
@@ -207,6 +233,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=1,
                 description="Page number, starting from 1.",
+                integer=True,
+                signer=False,
             ),
             Param(
                 name="size",
@@ -215,6 +243,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=10,
                 description="Page size, at most 100.",
+                integer=True,
+                signer=False,
             ),
             Param(
                 name="recvWindow",
@@ -223,6 +253,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=ListHistoryOrdersParameters,
@@ -259,6 +291,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 },
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="updateStopProfitLoss",
@@ -279,6 +313,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=UpdateStopProfitLossParameters,
@@ -354,6 +390,29 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 ],
             }
         ),
+        body_fields=MappingProxyType(
+            {
+                "leaderUserId": BodyField(
+                    name="leaderUserId", python_name="leader_user_id", integer=True
+                ),
+                "symbolId": BodyField(
+                    name="symbolId", python_name="symbol_id", integer=False
+                ),
+                "isLong": BodyField(
+                    name="isLong", python_name="is_long", integer=False
+                ),
+                "stopProfitRate": BodyField(
+                    name="stopProfitRate", python_name="stop_profit_rate", integer=False
+                ),
+                "stopLossRate": BodyField(
+                    name="stopLossRate", python_name="stop_loss_rate", integer=False
+                ),
+                "stopLossDelay": BodyField(
+                    name="stopLossDelay", python_name="stop_loss_delay", integer=True
+                ),
+            }
+        ),
+        result_attribute=None,
     ),
     Operation(
         operation_id="getFollowConfig",
@@ -374,6 +433,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=True,
                 default=None,
                 description="Target leader user ID.",
+                integer=True,
+                signer=False,
             ),
             Param(
                 name="recvWindow",
@@ -382,6 +443,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=GetFollowConfigParameters,
@@ -416,6 +479,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 }
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="updateFollowConfig",
@@ -436,6 +501,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=UpdateFollowConfigParameters,
@@ -493,6 +560,72 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 ],
             }
         ),
+        body_fields=MappingProxyType(
+            {
+                "leaderUserId": BodyField(
+                    name="leaderUserId", python_name="leader_user_id", integer=True
+                ),
+                "investAmount": BodyField(
+                    name="investAmount", python_name="invest_amount", integer=False
+                ),
+                "singlePlaceAmount": BodyField(
+                    name="singlePlaceAmount",
+                    python_name="single_place_amount",
+                    integer=False,
+                ),
+                "dailyMaxInvestAmount": BodyField(
+                    name="dailyMaxInvestAmount",
+                    python_name="daily_max_invest_amount",
+                    integer=False,
+                ),
+                "leverage": BodyField(
+                    name="leverage", python_name="leverage", integer=False
+                ),
+                "maxInvestRate": BodyField(
+                    name="maxInvestRate", python_name="max_invest_rate", integer=False
+                ),
+                "stopProfitRate": BodyField(
+                    name="stopProfitRate", python_name="stop_profit_rate", integer=False
+                ),
+                "stopLossRate": BodyField(
+                    name="stopLossRate", python_name="stop_loss_rate", integer=False
+                ),
+                "realInvestAmount": BodyField(
+                    name="realInvestAmount",
+                    python_name="real_invest_amount",
+                    integer=False,
+                ),
+                "followAmountMode": BodyField(
+                    name="followAmountMode",
+                    python_name="follow_amount_mode",
+                    integer=False,
+                ),
+                "stopLossDelay": BodyField(
+                    name="stopLossDelay", python_name="stop_loss_delay", integer=True
+                ),
+                "isolatedReservedAmount": BodyField(
+                    name="isolatedReservedAmount",
+                    python_name="isolated_reserved_amount",
+                    integer=False,
+                ),
+                "followMarginType": BodyField(
+                    name="followMarginType",
+                    python_name="follow_margin_type",
+                    integer=False,
+                ),
+                "followSymbolIds": BodyField(
+                    name="followSymbolIds",
+                    python_name="follow_symbol_ids",
+                    integer=False,
+                ),
+                "zeroSlippageSwitch": BodyField(
+                    name="zeroSlippageSwitch",
+                    python_name="zero_slippage_switch",
+                    integer=False,
+                ),
+            }
+        ),
+        result_attribute=None,
     ),
     Operation(
         operation_id="listLeaders",
@@ -513,6 +646,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=ListLeadersParameters,
@@ -547,6 +682,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 }
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="cancelLeader",
@@ -567,6 +704,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=True,
                 default=None,
                 description="Target leader user ID, at least 1.",
+                integer=True,
+                signer=False,
             ),
             Param(
                 name="recvWindow",
@@ -575,6 +714,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=CancelLeaderParameters,
@@ -622,6 +763,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 ],
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="listCurrentLeadOrders",
@@ -642,6 +785,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=ListCurrentLeadOrdersParameters,
@@ -683,6 +828,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 ],
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="listHistoryLeadOrders",
@@ -703,6 +850,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=1,
                 description="Page number, starting from 1.",
+                integer=True,
+                signer=False,
             ),
             Param(
                 name="size",
@@ -711,6 +860,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=10,
                 description="Page size (the page gives no maximum).",
+                integer=True,
+                signer=False,
             ),
             Param(
                 name="recvWindow",
@@ -719,6 +870,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=ListHistoryLeadOrdersParameters,
@@ -755,6 +908,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 },
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="getTradeData",
@@ -775,6 +930,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=7,
                 description="Fixed period: 7, 30, 90, 180 or 365 (default 7).",
+                integer=False,
+                signer=False,
             ),
             Param(
                 name="recvWindow",
@@ -783,6 +940,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=GetTradeDataParameters,
@@ -823,6 +982,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 ],
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="listProfitSharingHistory",
@@ -843,6 +1004,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=ListProfitSharingHistoryParameters,
@@ -883,6 +1046,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 ],
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="listLeaderSymbols",
@@ -903,6 +1068,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=ListLeaderSymbolsParameters,
@@ -943,6 +1110,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 ],
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="getLeaderConfig",
@@ -963,6 +1132,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=GetLeaderConfigParameters,
@@ -1004,6 +1175,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 ],
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="updateLeaderConfig",
@@ -1024,6 +1197,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=UpdateLeaderConfigParameters,
@@ -1124,6 +1299,71 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 ],
             }
         ),
+        body_fields=MappingProxyType(
+            {
+                "unLeadType": BodyField(
+                    name="unLeadType", python_name="un_lead_type", integer=False
+                ),
+                "unLeadStartTime": BodyField(
+                    name="unLeadStartTime",
+                    python_name="un_lead_start_time",
+                    integer=True,
+                ),
+                "unLeadEndTime": BodyField(
+                    name="unLeadEndTime", python_name="un_lead_end_time", integer=True
+                ),
+                "leadPositionType": BodyField(
+                    name="leadPositionType",
+                    python_name="lead_position_type",
+                    integer=False,
+                ),
+                "tradeProtect": BodyField(
+                    name="tradeProtect", python_name="trade_protect", integer=True
+                ),
+                "profitPeriod": BodyField(
+                    name="profitPeriod", python_name="profit_period", integer=False
+                ),
+                "profitRate": BodyField(
+                    name="profitRate", python_name="profit_rate", integer=False
+                ),
+                "followAssetLowerLimit": BodyField(
+                    name="followAssetLowerLimit",
+                    python_name="follow_asset_lower_limit",
+                    integer=False,
+                ),
+                "fixedAmountFollowMin": BodyField(
+                    name="fixedAmountFollowMin",
+                    python_name="fixed_amount_follow_min",
+                    integer=False,
+                ),
+                "fixedRateFollowMin": BodyField(
+                    name="fixedRateFollowMin",
+                    python_name="fixed_rate_follow_min",
+                    integer=False,
+                ),
+                "isNeedInvite": BodyField(
+                    name="isNeedInvite", python_name="is_need_invite", integer=True
+                ),
+                "inviteScope": BodyField(
+                    name="inviteScope", python_name="invite_scope", integer=True
+                ),
+                "symbolIds": BodyField(
+                    name="symbolIds", python_name="symbol_ids", integer=False
+                ),
+                "recommendShare": BodyField(
+                    name="recommendShare", python_name="recommend_share", integer=True
+                ),
+                "recommendShareRate": BodyField(
+                    name="recommendShareRate",
+                    python_name="recommend_share_rate",
+                    integer=False,
+                ),
+                "inviteCode": BodyField(
+                    name="inviteCode", python_name="invite_code", integer=False
+                ),
+            }
+        ),
+        result_attribute=None,
     ),
     Operation(
         operation_id="listFollowers",
@@ -1144,6 +1384,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=1,
                 description="Page number, starting from 1.",
+                integer=True,
+                signer=False,
             ),
             Param(
                 name="size",
@@ -1152,6 +1394,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=10,
                 description="Page size (the page gives no maximum).",
+                integer=True,
+                signer=False,
             ),
             Param(
                 name="recvWindow",
@@ -1160,6 +1404,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=ListFollowersParameters,
@@ -1198,6 +1444,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 },
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
     Operation(
         operation_id="removeFollower",
@@ -1218,6 +1466,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=True,
                 default=None,
                 description="User ID of the follower to remove, at least 1.",
+                integer=True,
+                signer=False,
             ),
             Param(
                 name="recvWindow",
@@ -1226,6 +1476,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 required=False,
                 default=5000,
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
+                integer=True,
+                signer=True,
             ),
         ),
         query_model=RemoveFollowerParameters,
@@ -1278,6 +1530,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 ],
             }
         ),
+        body_fields=MappingProxyType({}),
+        result_attribute=None,
     ),
 )
 """Every operation, in the spec's order."""

@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from types import MappingProxyType, UnionType
-from typing import Any, Final, Generic, NamedTuple, TypeVar, Union, get_args, get_origin
+from types import MappingProxyType
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel
-from toobit_follower_models.operations import Operation
+from toobit_follower_models.operations import BodyField, Operation, Param
 
 from ._constants import SUCCESS_CODE
-from .signing import SIGNING_PARAMS
 
 Money = Decimal | str | int
 """Money, rates and leverage: ``Decimal``, an exact decimal string, or an int. Never float."""
@@ -65,9 +64,6 @@ def request_body(model: BaseModel) -> bytes:
 
 
 # ---- prepare: every operation from its row of the table ---------------------------
-_SIGNER_OWNS: Final = frozenset(name.decode("ascii") for name in SIGNING_PARAMS)
-"""Query parameters the signer sets (``recvWindow``): never taken from the arguments."""
-
 _JSON_HEADERS: Final[Mapping[str, str]] = MappingProxyType({"Content-Type": "application/json"})
 
 
@@ -78,51 +74,28 @@ class _Bare(NamedTuple):
     data: Any
 
 
-class _Field(NamedTuple):
-    """An argument as a model reads it: its Python name (what messages show), and whether
-    it is an ``int`` (a bool is refused, a string must be digits)."""
-
-    name: str
-    integer: bool
-
-
 class _Plan(NamedTuple):
-    """What :func:`prepare` needs of an operation, worked out once."""
+    """What :func:`prepare` needs of an operation beyond its row, worked out once."""
 
     operation: Operation
     path: tuple[str, ...]
     """Path parameters (wire names), in the template's order."""
-    query: tuple[str, ...]
-    """Query parameters (wire names) the caller may give, in the spec's order."""
-    query_fields: Mapping[str, _Field]
-    """The query model's fields by wire name (path parameters too, where it has them)."""
-    typed: tuple[str, ...]
-    """The parameters the query model reads (wire names; the signer's left out)."""
-    body_fields: Mapping[str, _Field]
+    query: tuple[tuple[str, str], ...]
+    """Query parameters the caller may give (the signer's left out), in order: wire name and
+    its percent-encoded form."""
+    typed: Mapping[str, Param]
+    """The caller's parameters the query model reads, by wire name (path ones too)."""
     parse: Callable[[bytes], Any]
-    headers: Mapping[str, str] | None
 
 
 _PLANS: dict[str, _Plan] = {}
 
 
-def _fields(model: type[BaseModel] | None) -> dict[str, _Field]:
-    if model is None:
-        return {}
-    return {
-        field.alias or name: _Field(name, _is_int(field.annotation))
-        for name, field in model.model_fields.items()
-    }
-
-
 def _parser(operation: Operation) -> Callable[[bytes], Any]:
-    model = operation.response_model
-    x_python = operation.extensions.get("x-python")
-    result = x_python.get("result") if isinstance(x_python, Mapping) else None
-    if result is None:
+    model, attribute = operation.response_model, operation.result_attribute
+    if attribute is None:
         # an envelope: BaseClient checks its code before it reads data
         return model.model_validate_json
-    attribute = _fields(model)[str(result)].name
 
     def parse_bare(content: bytes) -> _Bare:
         return _Bare(SUCCESS_CODE, getattr(model.model_validate_json(content), attribute))
@@ -133,46 +106,29 @@ def _parser(operation: Operation) -> Callable[[bytes], Any]:
 def _plan(operation: Operation) -> _Plan:
     plan = _PLANS.get(operation.operation_id)
     if plan is None or plan.operation is not operation:
-        query_fields = _fields(operation.query_model)
+        model_fields = operation.query_model.model_fields if operation.query_model else {}
+        callers = [p for p in operation.params if not p.signer]
         plan = _Plan(
             operation,
             tuple(p.name for p in operation.params if p.location == "path"),
-            tuple(
-                p.name
-                for p in operation.params
-                if p.location == "query" and p.name not in _SIGNER_OWNS
-            ),
-            query_fields,
-            tuple(
-                p.name
-                for p in operation.params
-                if p.name in query_fields and p.name not in _SIGNER_OWNS
-            ),
-            _fields(operation.body_model),
+            tuple((p.name, _component(p.name)) for p in callers if p.location == "query"),
+            {p.name: p for p in callers if p.python_name in model_fields},
             _parser(operation),
-            _JSON_HEADERS if operation.body_model is not None else None,
         )
         _PLANS[operation.operation_id] = plan
     return plan
 
 
-def _is_int(annotation: Any) -> bool:
-    """``int`` or ``int | None``: where a bool is refused and a string must be digits."""
-    if annotation is int:
-        return True
-    members = [a for a in get_args(annotation) if a is not type(None)]
-    return get_origin(annotation) in (Union, UnionType) and members == [int]
-
-
-def _checked(name: str, value: object, integer: bool) -> object:
-    """``value`` for the argument ``name``, refused before pydantic's lax reading would take
-    it: a float (money stays exact), a bool for an integer, an integer's string that is not
-    ASCII digits (``" 12"``, ``"+12"``, ``"9_8_7"``, ``"١٢٣"``)."""
+def _checked(field: Param | BodyField, value: object) -> object:
+    """``value`` for ``field``, refused before pydantic's lax reading would take it: a float
+    (money stays exact), a bool for an integer, an integer's string that is not ASCII digits
+    (``" 12"``, ``"+12"``, ``"9_8_7"``, ``"١٢٣"``). Messages name the model's attribute."""
+    name = field.python_name
     if isinstance(value, float):
         raise TypeError(
             f"{name} is a float ({value!r}); pass money as Decimal or str to keep it exact"
         )
-    if integer:
+    if field.integer:
         if isinstance(value, bool):
             raise TypeError(f"{name} must be an int or a string of digits, not {value!r}")
         if isinstance(value, str) and not (value.isascii() and value.isdigit()):
@@ -189,18 +145,15 @@ def _segment(name: str, value: object) -> object:
     return value
 
 
-def _quoted(text: str) -> str:
-    """``text`` percent-encoded as one query or path component (``urlencode``'s
-    ``quote_via=quote``: nothing is safe but letters, digits and ``_.-~``)."""
-    return text if text.isascii() and text.isalnum() else quote(text, safe="")
-
-
-def _wire_value(value: object) -> str:
+def _component(value: object) -> str:
+    """``value`` as the wire writes it (``true``, a plain decimal), percent-encoded as one
+    query or path component (``urlencode``'s ``quote_via=quote``: nothing is safe but
+    letters, digits and ``_.-~``)."""
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return _plain(value)
-    return str(value)
+        text = "true" if value else "false"
+    else:
+        text = _plain(value) if isinstance(value, Decimal) else str(value)
+    return text if text.isascii() and text.isalnum() else quote(text, safe="")
 
 
 def prepare(
@@ -229,12 +182,10 @@ def prepare(
     for name, value in arguments.items():
         if value is None:
             continue
-        if name in plan.body_fields:
-            field = plan.body_fields[name]
-            fields[name] = _checked(field.name, value, field.integer)
-        elif name in plan.query_fields and (name in plan.query or name in plan.path):
-            field = plan.query_fields[name]
-            query[name] = _checked(field.name, value, field.integer)
+        if name in operation.body_fields:
+            fields[name] = _checked(operation.body_fields[name], value)
+        elif name in plan.typed:
+            query[name] = _checked(plan.typed[name], value)
         elif name in plan.path:
             untyped[name] = value if not check else _segment(name, value)
         else:
@@ -243,16 +194,16 @@ def prepare(
         # validated, the spec's defaults applied; read back by attribute (model_dump and
         # urlencode would double the cost of a small GET)
         valid = operation.query_model.model_validate(query)
-        query = {name: getattr(valid, plan.query_fields[name].name) for name in plan.typed}
+        query = {name: getattr(valid, param.python_name) for name, param in plan.typed.items()}
     path = operation.path
     for name in plan.path:
         value = query.get(name, untyped.get(name))
         if value is None:
             raise TypeError(f"{operation.operation_id} needs its path parameter {name!r}")
-        path = path.replace("{" + name + "}", _quoted(_wire_value(value)))
+        path = path.replace("{" + name + "}", _component(value))
     pairs = [
-        f"{_quoted(name)}={_quoted(_wire_value(query[name]))}"
-        for name in plan.query
+        f"{encoded}={_component(query[name])}"
+        for name, encoded in plan.query
         if query.get(name) is not None
     ]
     target = f"{path}?{'&'.join(pairs)}" if pairs else path
@@ -275,7 +226,7 @@ def prepare(
         path,
         target,
         None if model is None else request_body(model),
-        plan.headers if model is not None else None,
+        _JSON_HEADERS if model is not None else None,
         plan.parse,
         operation.signed,
         operation.weight if operation.signed else 0,
