@@ -1,6 +1,5 @@
-"""The clients: the two I/O loops that drive a call's steps (``_base_client``), and the
-clients of the two roles, made of the methods generated into ``toobit_follower_api.api``
-(each calls ``_call(operation, arguments, body)``)."""
+"""The two I/O loops that drive a call's steps (``_base_client``), and the clients of the
+roles: the methods generated into ``toobit_follower_api.api`` on those loops."""
 
 from __future__ import annotations
 
@@ -69,9 +68,8 @@ class SyncClient(BaseClient):
 
     @property
     def http_client(self) -> httpx.Client:
-        """The httpx client this client sends with (for event hooks, or to check it is
-        closed); a request sent through it directly skips the gate, the retries and the
-        error mapping."""
+        """The httpx client this client sends with (a request sent through it directly skips
+        the gate, the retries and the error mapping)."""
         return self._http
 
     def close(self) -> None:
@@ -108,8 +106,7 @@ class SyncClient(BaseClient):
             steps.close()
 
     def _attempt(self, call: Call[Any]) -> tuple[httpx.Response, bytes] | BaseException:
-        """One request and its whole answer, or the failure that left none. A new request
-        per attempt: the auth signs it afresh, and an earlier one stays as it was sent."""
+        """One request (new, so signed afresh) and its whole answer, or the failure."""
         try:
             request = self._build_request(call.prepared)
             response = self._http.send(request, auth=call.auth, stream=True)
