@@ -332,9 +332,7 @@ def _rows(document: Mapping[str, Any], models: set[str] | None) -> tuple[list[st
             params = _parameters(spec, path, item, operation, where)
             query_model = None
             if any(p["in"] in ("query", "path") for p in params):
-                query_model = _model(
-                    _class_prefix(op_id) + "Parameters", models, where, "query"
-                )
+                query_model = _model(_class_prefix(op_id) + "Parameters", models, where, "query")
             body_model, body_required = _body_model(spec, operation, models, where)
             response_model = _response_model(spec, operation, models, where)
             result_attribute = _result_attribute(spec, operation, response_model, where)
