@@ -317,7 +317,7 @@ def main() -> int:
         ),
         Headline(
             "rate-limit gate",
-            f"CPU per call, ours / {OLD_COMMIT} (all of issue 13's client changes): sync; async",
+            f"CPU per call, ours / {OLD_COMMIT}{_OLD_NOTE or ' (BENCH_GATE_OLD)'}: sync; async",
             f"{vs_old_sync:.3f}x; {vs_old_async:.3f}x",
         ),
     ]
