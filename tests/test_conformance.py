@@ -30,7 +30,6 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 from toobit_follower import AsyncFollowerClient, FollowerClient
-from toobit_follower._probes import LEADER_CANDIDATES
 from toobit_follower_cli import main
 from toobit_follower_conformance import (
     CONFIRMED,
@@ -41,6 +40,7 @@ from toobit_follower_conformance import (
     max_weight_per_minute,
     run,
 )
+from toobit_follower_conformance.probes import LEADER_CANDIDATES
 from toobit_follower_models.errors import BY_CODE, ERROR_TABLE, ErrorCode
 from toobit_follower_sim import SimOptions
 from toobit_follower_sim.assumptions import ALTERNATIVE, FLAG_ALIASES, with_flag_aliases
@@ -708,3 +708,18 @@ def test_a_list_of_leaders_off_the_spec_refuses_the_run() -> None:
     report = _probe(exchange, transport=Rewrite(exchange, garble))
     assert "does not match the spec" in (report.stopped or "")
     assert [r.method for r in exchange.requests] == ["GET", "GET"]
+
+
+def test_the_client_package_loads_the_probe_only_when_auto_needs_it() -> None:
+    """The probe is the conformance package's (it imports the client package): importing
+    the client, or making a client, loads neither it nor the CLI."""
+    script = (
+        "import sys, toobit_follower as t\n"
+        "t.FollowerClient('k1', 's1', body_signing='auto').close()\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('toobit_follower_c',"
+        " 'toobit_follower_sim'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Callable, Generator
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import httpx
 
 from ._constants import API_KEY_HEADER, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RECV_WINDOW
-from ._probes import Stop
 from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
 from .signing import BodySigning, Signer, append_signature, signing_query, validate_recv_window
+
+if TYPE_CHECKING:  # the probe is the conformance package's (it imports this package)
+    from toobit_follower_conformance.probes import Stop
 
 AUTO: Final = "auto"
 """``body_signing="auto"``: find the host's rule with the signing probe on first need."""
@@ -89,21 +92,23 @@ class ToobitAuth(httpx.Auth):
     def timestamp_ms(self) -> int:
         return int(self.clock() * 1000) + self.clock_offset_ms
 
-    def sign_request(self, request: httpx.Request, rule: BodySigning | None = None) -> None:
+    def sign_request(
+        self, request: httpx.Request, rule: BodySigning | None = None
+    ) -> httpx.Request:
         """Sign ``request`` (body read) in place, with this object's body rule or ``rule``."""
         query = signing_query(request.url.query, self.recv_window, self.timestamp_ms())
         both = (rule or self.body_signing) is BodySigning.QUERY_AND_BODY
         signature = self._signer(query, request.content if both else b"")
         request.url = with_query(request.url, append_signature(query, signature))
         request.headers[API_KEY_HEADER] = self.api_key
+        return request
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        self.sign_request(request)
-        yield request
+        yield self.sign_request(request)
 
-    def for_rule(self, body_signing: BodySigning) -> httpx.Auth:
-        """An httpx auth that signs like this one, but with the given body rule."""
-        return _RuleAuth(self, body_signing)
+    def for_rule(self, body_signing: BodySigning) -> Callable[[httpx.Request], httpx.Request]:
+        """An httpx auth (a function) that signs like this one, but with the given body rule."""
+        return functools.partial(self.sign_request, rule=body_signing)
 
     @property
     def needs_probe(self) -> bool:
@@ -131,16 +136,3 @@ class ToobitAuth(httpx.Auth):
             f"ToobitAuth(api_key={mask_api_key(self.api_key)!r}, api_secret=Secret('**********'),"
             f" recv_window={self.recv_window}, body_signing={self.describe_body_signing()!r})"
         )
-
-
-class _RuleAuth(httpx.Auth):
-    """Signs with ``auth``'s key and clock but a given body rule (the signing probe)."""
-
-    requires_request_body = True
-
-    def __init__(self, auth: ToobitAuth, body_signing: BodySigning) -> None:
-        self._auth, self._body_signing = auth, body_signing
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        self._auth.sign_request(request, self._body_signing)
-        yield request

@@ -38,7 +38,6 @@ from ._exceptions import (
     redact,
 )
 from ._operations import Prepared, prepare
-from ._probes import Answer, find_body_signing
 from ._ratelimit import BLOCKED, WAIT_FOR_PROBE, RateLimitGate, backoff, shared_gate
 from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
 from ._types import NO_RATE_LIMIT, RateLimit, RateLimitBlock, header_int
@@ -67,6 +66,7 @@ _REPEATABLE: Final = frozenset({"GET", "PUT"})  # a PUT replaces the given field
 # body too long, in an encoding not asked for, that does not decode, or past the deadline.
 NO_ANSWER: Final = (httpx.HTTPError, UnexpectedResponseError, APITimeoutError)
 Failure: TypeAlias = APIError | APIConnectionError  # what an attempt can end with
+Auth: TypeAlias = httpx.Auth | Callable[[httpx.Request], httpx.Request]
 _STATUS: Final = C.RATE_LIMIT_STATUS_HEADER.lower().encode()  # as httpx's raw headers, lowered
 _RESET: Final = C.RATE_LIMIT_RESET_HEADER.lower().encode()
 
@@ -132,7 +132,7 @@ def _seconds(value: str) -> float | None:
 class Call(Generic[T]):
     """One method call in progress; times are on the client's clock."""
 
-    def __init__(self, prepared: Prepared[T], auth: httpx.Auth | None, deadline: float) -> None:
+    def __init__(self, prepared: Prepared[T], auth: Auth | None, deadline: float) -> None:
         self.prepared, self.auth = prepared, auth
         self.deadline = deadline  # pushed back by every wait for the rate limit
         self.attempt_deadline = deadline  # the call's, or sooner (attempt_timeout)
@@ -415,6 +415,8 @@ class BaseClient:
         """``body_signing="auto"``: the signing probe, its requests ordinary calls through
         the gate. Cut short, it raises the probe's failure: the caller's request is not
         sent (its outcome is known) and the next write probes again."""
+        from toobit_follower_conformance.probes import Answer, find_body_signing  # it imports us
+
         flow = find_body_signing(lambda prepared, rule: (prepared, None, rule))
         try:
             _, step = next(flow)
@@ -454,7 +456,7 @@ class BaseClient:
         self, prepared: Prepared[T], within: Call[Any] | None, body_signing: BodySigning | None
     ) -> Call[T]:
         self._last_response = None
-        auth: httpx.Auth | None = None  # an unsigned request carries no key header
+        auth: Auth | None = None  # an unsigned request carries no key header
         if prepared.signed:
             auth = self._auth if body_signing is None else self._auth.for_rule(body_signing)
         deadline = math.inf if self.timeout is None else self._clock() + self.timeout

@@ -19,7 +19,7 @@ Safety (each probe repeats its own argument below):
 
 * reads, or writes that cannot change the account: a PUT of a stop-profit-loss about a
   leader the host itself says the account does not follow (found first, see
-  ``_probes.unfollowed_leader``; the run is refused when there is none), with no
+  ``probes.unfollowed_leader``; the run is refused when there is none), with no
   optional field, or with a deliberately invalid part; with a leader key, PUTs of the
   leader config that the host must refuse: the config just read with ``profitPeriod`` 0
   (rule 4 of Update Leader Config), with the leader key, and, only when the host refused
@@ -46,14 +46,6 @@ from pydantic import ValidationError
 from toobit_follower import _constants as C
 from toobit_follower._exceptions import AuthenticationError, PermissionDeniedError, error_class
 from toobit_follower._operations import Prepared, prepare
-from toobit_follower._probes import (
-    Answer,
-    Flow,
-    Stop,
-    body_signing_rule,
-    harmless_put,
-    unfollowed_leader,
-)
 from toobit_follower._secret import Secret, check_api_key, check_api_secret, mask_api_key
 from toobit_follower.signing import (
     BodySigning,
@@ -72,6 +64,15 @@ from toobit_follower_models import (
 from toobit_follower_models.assumptions import BY_ID, Assumption
 from toobit_follower_models.errors import BY_CODE, BY_NAME, ERROR_TABLE, ErrorCode, ErrorInfo
 from toobit_follower_models.operations import BY_ID as OPERATIONS
+
+from .probes import (
+    Answer,
+    Flow,
+    Stop,
+    body_signing_rule,
+    harmless_put,
+    unfollowed_leader,
+)
 
 __all__ = [
     "CONFIRMED",
@@ -316,7 +317,7 @@ class Session:
         return answer
 
     def drive(self, flow: Flow[T]) -> T:
-        """Run one of the shared probes of ``_probes`` through this session."""
+        """Run one of the probes of :mod:`.probes` through this session."""
         try:
             label, request = next(flow)
             while True:

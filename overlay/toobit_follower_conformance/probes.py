@@ -1,7 +1,8 @@
-"""The probes ``body_signing="auto"`` and conformance share: generators that yield ``(label,
-request)``, are sent the :class:`Answer`, and stop at a 429 or 418. Safety: the only write is
-a PUT of a stop-profit-loss, no optional field, about a leader the host says the account does
-not follow: with no position to change, it can only be refused."""
+"""The probes conformance runs, which the client's ``body_signing="auto"`` runs too:
+generators that yield ``(label, request)``, are sent the :class:`Answer`, and stop at a 429
+or 418. Safety: the only write is a PUT of a stop-profit-loss, no optional field, about a
+leader the host says the account does not follow: with no position to change, it can only
+be refused."""
 
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ from typing import Any, Final, NamedTuple, TypeVar
 
 import httpx
 from pydantic import ValidationError
+from toobit_follower._constants import SUCCESS_CODE
+from toobit_follower._exceptions import APIError, AuthenticationError, RateLimitError, error_class
+from toobit_follower._operations import Prepared, prepare
+from toobit_follower.signing import BodySigning
 from toobit_follower_models import Envelope, LeadersResponse, StopProfitLossUpdate
 from toobit_follower_models.errors import ErrorCode
 from toobit_follower_models.operations import BY_ID
-
-from ._constants import SUCCESS_CODE
-from ._exceptions import APIError, AuthenticationError, RateLimitError, error_class
-from ._operations import Prepared, prepare
-from .signing import BodySigning
 
 T = TypeVar("T")
 MakeRequest = Callable[[Prepared[Any], BodySigning], Any]  # a request signed with that rule
