@@ -615,7 +615,7 @@ async def test_requests_are_built_from_the_operation_table(
 ) -> None:
     """Every method's request is prepared from its row of the generated operation table
     (method, path, parameters and body models all from the spec), never by hand."""
-    import toobit_follower._client as client_module
+    import toobit_follower._base_client as client_module
     from toobit_follower_models.operations import OPERATIONS
 
     built: list[str] = []

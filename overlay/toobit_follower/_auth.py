@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import threading
 import time
@@ -86,8 +85,7 @@ class ToobitAuth(httpx.Auth):
         self.clock = clock
         self.clock_offset_ms = clock_offset_ms  # server minus local time, from sync_time()
         self.base_url, self.max_probe_bytes = base_url, max_probe_bytes
-        # held while the sync client (threads) or async client (tasks) probes: others wait
-        self.probe_lock, self.async_probe_lock = threading.Lock(), asyncio.Lock()
+        self.probe_lock = threading.Lock()  # held by the call that probes
 
     def timestamp_ms(self) -> int:
         return int(self.clock() * 1000) + self.clock_offset_ms

@@ -10,13 +10,13 @@ import os
 import random
 import time
 import zlib
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, Final, Generic, NoReturn, TypeAlias, TypeVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from toobit_follower_models import Envelope
-from toobit_follower_models.operations import BY_ID
+from toobit_follower_models.operations import BY_ID, Operation
 
 from . import _constants as C
 from ._auth import ToobitAuth, with_target
@@ -38,7 +38,8 @@ from ._exceptions import (
     redact,
 )
 from ._operations import Prepared, prepare
-from ._ratelimit import BLOCKED, WAIT_FOR_PROBE, RateLimitGate, backoff, shared_gate
+from ._ratelimit import BLOCKED, PROBE_POLL, WAIT_FOR_PROBE, RateLimitGate, backoff, shared_gate
+from ._raw import keep
 from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
 from ._types import NO_RATE_LIMIT, RateLimit, RateLimitBlock, header_int
 from .signing import BodySigning
@@ -411,14 +412,31 @@ class BaseClient:
             self._log_retry(call, error, step)
             yield SLEEP, step
 
+    def _call_steps(
+        self, operation: Operation, arguments: Mapping[str, object], body: BaseModel | None
+    ) -> Steps[Any]:
+        """A generated method's call: returns its data, or raises."""
+        prepared = prepare(operation, arguments, body)
+        if prepared.json is not None and self._auth.needs_probe:
+            yield from self._settle_steps()
+        data, response = yield from self._steps(prepared)
+        keep(response)
+        return data
+
     def _settle_steps(self) -> Steps[None]:
         """``body_signing="auto"``: the signing probe, its requests ordinary calls through
-        the gate. Cut short, it raises the probe's failure: the caller's request is not
-        sent (its outcome is known) and the next write probes again."""
+        the gate (concurrent first writes wait for one). Cut short, it raises the probe's
+        failure: the caller's request is not sent (its outcome is known) and the next write
+        probes again."""
         from toobit_follower_conformance.probes import Answer, find_body_signing  # it imports us
 
+        lock = self._auth.probe_lock
+        while not lock.acquire(blocking=False):  # held across I/O: threads and tasks poll
+            yield SLEEP, PROBE_POLL
         flow = find_body_signing(lambda prepared, rule: (prepared, None, rule))
         try:
+            if not self._auth.needs_probe:  # another call probed meanwhile
+                return
             _, step = next(flow)
             while True:
                 got = yield CALL, step
@@ -433,6 +451,8 @@ class BaseClient:
                 _, step = flow.send(answer)
         except StopIteration as done:
             self._auth.settle(done.value)
+        finally:
+            lock.release()
 
     def _build_request(self, prepared: Prepared[Any]) -> httpx.Request:
         """The request of one attempt, as ``build_request`` makes it (the client's headers

@@ -25,8 +25,6 @@ from toobit_follower_models.operations import Operation
 
 from ._base_client import CALL, NO_ANSWER, SEND, SERVER_TIME, SLEEP, BaseClient, Call, Steps
 from ._exceptions import ToobitError
-from ._operations import prepare
-from ._raw import keep
 
 __all__ = [
     "AsyncFollowerClient",
@@ -124,14 +122,7 @@ class SyncClient(BaseClient):
     def _call(
         self, operation: Operation, arguments: Mapping[str, object], body: BaseModel | None, /
     ) -> Any:
-        prepared = prepare(operation, arguments, body)
-        if prepared.json is not None and self._auth.needs_probe:
-            with self._auth.probe_lock:  # concurrent first writes wait for one probe
-                if self._auth.needs_probe:
-                    self._run(self._settle_steps())
-        data, response = self._run(self._steps(prepared))
-        keep(response)
-        return data
+        return self._run(self._call_steps(operation, arguments, body))
 
     def sync_time(self) -> int:
         """Measure the server clock through GET /api/v1/time and sign later requests with
@@ -206,14 +197,7 @@ class AsyncClient(BaseClient):
     async def _call(
         self, operation: Operation, arguments: Mapping[str, object], body: BaseModel | None, /
     ) -> Any:
-        prepared = prepare(operation, arguments, body)
-        if prepared.json is not None and self._auth.needs_probe:
-            async with self._auth.async_probe_lock:
-                if self._auth.needs_probe:
-                    await self._run(self._settle_steps())
-        data, response = await self._run(self._steps(prepared))
-        keep(response)
-        return data
+        return await self._run(self._call_steps(operation, arguments, body))
 
     async def sync_time(self) -> int:
         """Measure the server clock and sign later requests with it; returns the offset."""

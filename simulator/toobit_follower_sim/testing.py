@@ -17,6 +17,7 @@ and clock-skew tests are deterministic and never wait.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -146,7 +147,9 @@ class FakeClock:
         self.now += seconds
 
     async def async_sleep(self, seconds: float) -> None:
+        """``sleep``, then lets other tasks run, as ``asyncio.sleep`` does."""
         self.sleep(seconds)
+        await asyncio.sleep(0)
 
 
 class SimExchange:
