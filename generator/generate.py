@@ -4,7 +4,8 @@
     python generator/generate.py --check    # regenerate elsewhere, diff, exit 1 on drift
 
 Two generators, each with one job, both pinned in requirements-dev.lock:
-  * openapi-python-client -> generated/toobit_follower_api     (low-level httpx client)
+  * openapi-python-client -> generated/toobit_follower_api     (the client methods; its
+    types.py is templates/types.py.jinja: RawResponse and the with_raw_response wrappers)
   * datamodel-code-generator -> generated/toobit_follower_models (pydantic v2 models, Decimal money)
 and two of ours for what neither reads, the spec's extensions:
   * error_table.py -> generated/toobit_follower_models/errors.py (ErrorCode x-error-table and
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 from importlib.metadata import version
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
@@ -55,7 +57,9 @@ CLIENT_TEMPLATES = ROOT / "generator" / "templates"
 # sync/asyncio functions per operation, and the httpx client, types and errors they use.
 # Shipped while something still imports them; False removes them from its output.
 SHIP_LEGACY_CLIENT = False
-LEGACY_CLIENT_FILES = ("client.py", "errors.py", "types.py", "models", "api/*/[!_]*.py")
+LEGACY_CLIENT_FILES = ("client.py", "errors.py", "models", "api/*/[!_]*.py")
+# types.py is ours (templates/types.py.jinja: RawResponse, the raw twins' wrappers); the
+# legacy client's types (UNSET, Response, File) are appended to it only when shipped.
 
 # datamodel-code-generator options. Each one matters:
 DATAMODEL_ARGS = [
@@ -177,6 +181,11 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
         except OperationTableError as exc:
             raise SystemExit(f"generator failed: {exc}") from exc
         (templates / "_methods.jinja").write_text(methods, encoding="utf-8")
+        if SHIP_LEGACY_CLIENT:
+            upstream = files("openapi_python_client") / "templates" / "types.py.jinja"
+            (templates / "_upstream_types.py.jinja").write_text(
+                upstream.read_text(encoding="utf-8"), encoding="utf-8"
+            )
         _run(
             [
                 str(exe / "openapi-python-client"),

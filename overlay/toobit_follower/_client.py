@@ -21,12 +21,12 @@ from toobit_follower_api.api import (
     LeaderClientOperations,
     LeaderClientOperationsWithRawResponse,
 )
+from toobit_follower_api.types import keep
 from toobit_follower_models.operations import Operation
 
 from ._base_client import CALL, NO_ANSWER, SEND, SERVER_TIME, SLEEP, BaseClient, Call, Steps
 from ._exceptions import ToobitError
 from ._operations import prepare
-from ._raw import keep
 
 __all__ = [
     "AsyncFollowerClient",
