@@ -7,13 +7,15 @@ Two generators, each with one job, both pinned in requirements-dev.lock:
   * openapi-python-client -> generated/toobit_follower_api     (the client methods; its
     types.py is templates/types.py.jinja: RawResponse and the with_raw_response wrappers)
   * datamodel-code-generator -> generated/toobit_follower_models (pydantic v2 models, Decimal money)
-and two of ours for what neither reads, the spec's extensions:
+and ours for what neither reads (the spec's extensions) or writes:
   * error_table.py -> generated/toobit_follower_models/errors.py (ErrorCode x-error-table and
     each operation's x-error-codes)
   * assumption_table.py -> generated/toobit_follower_models/assumptions.py (every x-assumption
     marker, as tools/assumptions.py reads and checks them)
   * operation_table.py -> generated/toobit_follower_models/operations.py (every operation:
     method, path, parameters, models, weight, read/write, error codes)
+  * spec_module.py -> generated/toobit_follower_models/spec.py (the contract's accessor:
+    spec_path/spec_text/spec_dict/spec_version, the spec's VERSION and SHA256)
 and the Python types that schemas name with `x-python-type` (copied as they are):
   * scalars.py -> generated/toobit_follower_models/scalars.py (e.g. DecimalString's
     UnsetDecimal: "" and null read as None)
@@ -42,6 +44,7 @@ from assumption_table import AssumptionError, render_assumptions_module
 from client_methods import render_methods_template
 from error_table import ErrorTableError, render_errors_module
 from operation_table import OperationTableError, render_operations_module
+from spec_module import SpecModuleError, render_spec_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
@@ -255,6 +258,11 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
         except OperationTableError as exc:
             raise SystemExit(f"generator failed: {exc}") from exc
         _write_ours(models_out / "operations.py", operations_source, "operation_table.py", digest)
+        try:
+            spec_source = render_spec_module(document, digest)
+        except SpecModuleError as exc:
+            raise SystemExit(f"generator failed: {exc}") from exc
+        _write_ours(models_out / "spec.py", spec_source, "spec_module.py", digest)
         (models_out / SCALARS.name).write_text(
             _header_copy(SCALARS, digest) + SCALARS.read_text(encoding="utf-8"), encoding="utf-8"
         )
