@@ -4,15 +4,18 @@
     python generator/generate.py --check    # regenerate elsewhere, diff, exit 1 on drift
 
 Two generators, each with one job, both pinned in requirements-dev.lock:
-  * openapi-python-client -> generated/toobit_follower_api     (low-level httpx client)
+  * openapi-python-client -> generated/toobit_follower_api     (the client methods; its
+    types.py is templates/types.py.jinja: RawResponse and the with_raw_response wrappers)
   * datamodel-code-generator -> generated/toobit_follower_models (pydantic v2 models, Decimal money)
-and two of ours for what neither reads, the spec's extensions:
+and ours for what neither reads (the spec's extensions) or writes:
   * error_table.py -> generated/toobit_follower_models/errors.py (ErrorCode x-error-table and
     each operation's x-error-codes)
   * assumption_table.py -> generated/toobit_follower_models/assumptions.py (every x-assumption
     marker, as tools/assumptions.py reads and checks them)
   * operation_table.py -> generated/toobit_follower_models/operations.py (every operation:
     method, path, parameters, models, weight, read/write, error codes)
+  * spec_module.py -> generated/toobit_follower_models/spec.py (the contract's accessor:
+    spec_path/spec_text/spec_dict/spec_version, the spec's VERSION and SHA256)
 and the Python types that schemas name with `x-python-type` (copied as they are):
   * scalars.py -> generated/toobit_follower_models/scalars.py (e.g. DecimalString's
     UnsetDecimal: "" and null read as None)
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 from importlib.metadata import version
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
@@ -40,6 +44,7 @@ from assumption_table import AssumptionError, render_assumptions_module
 from client_methods import render_methods_template
 from error_table import ErrorTableError, render_errors_module
 from operation_table import OperationTableError, render_operations_module
+from spec_module import SpecModuleError, render_spec_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
@@ -55,7 +60,9 @@ CLIENT_TEMPLATES = ROOT / "generator" / "templates"
 # sync/asyncio functions per operation, and the httpx client, types and errors they use.
 # Shipped while something still imports them; False removes them from its output.
 SHIP_LEGACY_CLIENT = False
-LEGACY_CLIENT_FILES = ("client.py", "errors.py", "types.py", "models", "api/*/[!_]*.py")
+LEGACY_CLIENT_FILES = ("client.py", "errors.py", "models", "api/*/[!_]*.py")
+# types.py is ours (templates/types.py.jinja: RawResponse, the raw twins' wrappers); the
+# legacy client's types (UNSET, Response, File) are appended to it only when shipped.
 
 # datamodel-code-generator options. Each one matters:
 DATAMODEL_ARGS = [
@@ -177,6 +184,11 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
         except OperationTableError as exc:
             raise SystemExit(f"generator failed: {exc}") from exc
         (templates / "_methods.jinja").write_text(methods, encoding="utf-8")
+        if SHIP_LEGACY_CLIENT:
+            upstream = files("openapi_python_client") / "templates" / "types.py.jinja"
+            (templates / "_upstream_types.py.jinja").write_text(
+                upstream.read_text(encoding="utf-8"), encoding="utf-8"
+            )
         _run(
             [
                 str(exe / "openapi-python-client"),
@@ -246,6 +258,11 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
         except OperationTableError as exc:
             raise SystemExit(f"generator failed: {exc}") from exc
         _write_ours(models_out / "operations.py", operations_source, "operation_table.py", digest)
+        try:
+            spec_source = render_spec_module(document, digest)
+        except SpecModuleError as exc:
+            raise SystemExit(f"generator failed: {exc}") from exc
+        _write_ours(models_out / "spec.py", spec_source, "spec_module.py", digest)
         (models_out / SCALARS.name).write_text(
             _header_copy(SCALARS, digest) + SCALARS.read_text(encoding="utf-8"), encoding="utf-8"
         )

@@ -1,11 +1,15 @@
 """The code stays typed and lint-clean: `mypy --strict` on the overlay and the generated
-packages (config in pyproject.toml), ruff over every hand-written file."""
+packages (config in pyproject.toml), ruff over every hand-written file; imports run one way
+(generated/ <- simulator/, overlay/)."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,8 +34,6 @@ def test_ruff_passes_on_every_hand_written_file() -> None:
 def test_no_hand_written_python_writes_an_error_code() -> None:
     """One fact, one place (STYLE.md rule 14): outside generated/ and tests/, a documented
     error code is named `ErrorCode.<NAME>`, never written as a number (comments aside)."""
-    import ast
-
     from toobit_follower_models.errors import ERROR_TABLE
 
     codes = {row.code for row in ERROR_TABLE}
@@ -53,3 +55,38 @@ def test_no_hand_written_python_writes_an_error_code() -> None:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {-node.operand.value}")
     assert checked > 0
     assert not found, "write these as ErrorCode.<NAME>:\n" + "\n".join(found)
+
+
+def _packages(folder: str) -> set[str]:
+    return {init.parent.name for init in (ROOT / folder).glob("*/__init__.py")}
+
+
+def _imported_packages(path: Path) -> set[str]:
+    """The top-level packages a module imports anywhere (a lazy import in a function too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize(
+    ("folder", "forbidden"),
+    [("generated", ("overlay", "simulator")), ("simulator", ("overlay",))],
+)
+def test_imports_run_one_way(folder: str, forbidden: tuple[str, ...]) -> None:
+    """STYLE.md rule 12: generated/ imports neither the overlay's packages (the client
+    package ``toobit_follower``, its CLI, its conformance probe) nor the simulator; the
+    simulator does not import the overlay's."""
+    banned = set().union(*(_packages(name) for name in forbidden))
+    assert "toobit_follower" in banned  # the client package is found, so the check bites
+    modules = sorted((ROOT / folder).rglob("*.py"))
+    assert modules
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in modules
+        for name in sorted(_imported_packages(path) & banned)
+    ]
+    assert not found, "imports against STYLE.md rule 12:\n" + "\n".join(found)

@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import BaseModel
-from toobit_follower._raw import RawResponse
-from toobit_follower._raw import keep as _keep
 from toobit_follower.signing import SIGNING_PARAMS
 from toobit_follower.spec import spec_dict
 from toobit_follower_api import api
+from toobit_follower_api.types import RawResponse
+from toobit_follower_api.types import keep as _keep
 from toobit_follower_models.operations import OPERATIONS, Operation
 
 SPEC = spec_dict()

@@ -806,6 +806,23 @@ def test_spec_module_reads_the_checkout_spec_in_a_dev_install() -> None:
     assert spec.spec_dict()["info"]["version"] == SPEC["info"]["version"]
 
 
+def test_generated_spec_module_is_of_this_spec() -> None:
+    """toobit_follower_models.spec carries the version and sha256 of the openapi.yaml it was
+    generated from: an edited spec without `make generate` fails here (and check-generated)."""
+    import hashlib
+
+    from toobit_follower import spec
+    from toobit_follower_models import spec as generated
+
+    assert generated.VERSION == SPEC["info"]["version"]
+    assert generated.SHA256 == hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest()
+    assert f"(sha256 {generated.SHA256})" in Path(generated.__file__).read_text(encoding="utf-8")
+    # the client package's public module is the generated one, re-exported
+    for name in spec.__all__:
+        assert getattr(spec, name) is getattr(generated, name), name
+    assert sorted(spec.__all__) == ["spec_dict", "spec_path", "spec_text", "spec_version"]
+
+
 def test_wheel_ships_the_spec(tmp_path: Path) -> None:
     """`pip wheel .` puts openapi.yaml in the package, and spec_path() finds it there."""
     subprocess.run(
@@ -826,11 +843,19 @@ def test_wheel_ships_the_spec(tmp_path: Path) -> None:
     )
     (wheel,) = (tmp_path / "dist").glob("toobit_follower-*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        assert archive.read("toobit_follower/openapi.yaml") == SPEC_PATH.read_bytes()
-        assert "toobit_follower/spec.py" in archive.namelist()
+        names = archive.namelist()
+        assert archive.read("toobit_follower_models/openapi.yaml") == SPEC_PATH.read_bytes()
+        assert [name for name in names if name.endswith("openapi.yaml")] == [
+            "toobit_follower_models/openapi.yaml"
+        ]
+        assert {"toobit_follower_models/spec.py", "toobit_follower/spec.py"} <= set(names)
         archive.extractall(tmp_path / "site")
-    # the installed layout: the packaged copy wins, nothing is read from the checkout
+    # the installed layout: the packaged copy wins, nothing is read from the checkout; the
+    # simulator finds the same copy without importing the client package
     probe = (
+        "import sys;"
+        "from toobit_follower_sim.spec import find_spec_path;"
+        "print(find_spec_path()); print('toobit_follower' in sys.modules);"
         "from toobit_follower.spec import spec_path, spec_text, spec_version;"
         "print(spec_path()); print(spec_version()); print(len(spec_text()))"
     )
@@ -842,7 +867,9 @@ def test_wheel_ships_the_spec(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    path, version, length = result.stdout.split()
-    assert Path(path) == tmp_path / "site" / "toobit_follower" / "openapi.yaml"
+    sim_path, client_imported, path, version, length = result.stdout.split()
+    packaged = tmp_path / "site" / "toobit_follower_models" / "openapi.yaml"
+    assert Path(sim_path) == Path(path) == packaged
+    assert client_imported == "False"
     assert version == SPEC["info"]["version"]
     assert int(length) == len(SPEC_PATH.read_text(encoding="utf-8"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
+from toobit_follower_api.types import RawResponse
 from toobit_follower_models import (
     CurrentOrder,
     FollowConfig,
@@ -27,7 +28,6 @@ from ._auth import ToobitAuth
 from ._client import *  # noqa: F403 - the clients: _client.__all__
 from ._exceptions import *  # noqa: F403 - the exception tree and its table: _exceptions.__all__
 from ._operations import LeaderId, Money
-from ._raw import RawResponse
 from ._secret import Secret
 from ._types import RateLimit, RateLimitBlock
 from .signing import BodySigning

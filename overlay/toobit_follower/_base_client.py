@@ -15,6 +15,7 @@ from typing import Any, Final, Generic, NoReturn, TypeAlias, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from toobit_follower_api.types import keep
 from toobit_follower_models import Envelope
 from toobit_follower_models.operations import BY_ID, Operation
 
@@ -39,7 +40,6 @@ from ._exceptions import (
 )
 from ._operations import Prepared, prepare
 from ._ratelimit import BLOCKED, PROBE_POLL, WAIT_FOR_PROBE, RateLimitGate, backoff, shared_gate
-from ._raw import keep
 from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
 from ._types import NO_RATE_LIMIT, RateLimit, RateLimitBlock, header_int
 from .signing import BodySigning

@@ -13,8 +13,8 @@ from the spec's schemas and are enforced on the raw JSON before the models run.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import importlib.util
 import json
 import os
 import re
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from toobit_follower_models import spec as packaged_spec
 from toobit_follower_models.operations import OPERATIONS
 from toobit_follower_models.operations import Operation as TableOperation
 
@@ -44,15 +45,9 @@ def find_spec_path(explicit: str | os.PathLike[str] | None = None) -> Path:
         candidates.append(Path(os.environ[SPEC_ENV]))
     # simulator/toobit_follower_sim/spec.py -> repository root
     candidates.append(Path(__file__).resolve().parents[2] / "openapi.yaml")
-    # The wheel force-includes the spec as toobit_follower/openapi.yaml. find_spec
-    # locates that folder without importing the client package.
-    try:
-        found = importlib.util.find_spec("toobit_follower")
-    except (ImportError, ValueError):
-        found = None
-    if found is not None and found.submodule_search_locations:
-        for location in found.submodule_search_locations:
-            candidates.append(Path(location) / "openapi.yaml")
+    # The wheel force-includes the spec as toobit_follower_models/openapi.yaml.
+    with contextlib.suppress(FileNotFoundError):
+        candidates.append(packaged_spec.spec_path())
     for candidate in candidates:
         if candidate.is_file():
             return candidate

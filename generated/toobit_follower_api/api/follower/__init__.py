@@ -25,6 +25,8 @@ from toobit_follower_models import (
 )
 from toobit_follower_models.operations import BY_ID, Operation
 
+from ...types import async_to_raw_response_wrapper, to_raw_response_wrapper
+
 __all__ = [
     "AsyncFollowerOperations",
     "AsyncFollowerOperationsWithRawResponse",
@@ -317,9 +319,7 @@ class FollowerOperationsWithRawResponse:
     ``RawResponse(parsed, http_response)``."""
 
     def __init__(self, client: FollowerOperations) -> None:
-        # imported here, not at the top: the client package imports this module
-        from toobit_follower._raw import to_raw_response_wrapper as wrap
-
+        wrap = to_raw_response_wrapper
         self.server_time = wrap(client.server_time)
         self.list_current_orders = wrap(client.list_current_orders)
         self.list_history_orders = wrap(client.list_history_orders)
@@ -605,9 +605,7 @@ class AsyncFollowerOperationsWithRawResponse:
     ``RawResponse(parsed, http_response)``."""
 
     def __init__(self, client: AsyncFollowerOperations) -> None:
-        # imported here, not at the top: the client package imports this module
-        from toobit_follower._raw import async_to_raw_response_wrapper as wrap
-
+        wrap = async_to_raw_response_wrapper
         self.server_time = wrap(client.server_time)
         self.list_current_orders = wrap(client.list_current_orders)
         self.list_history_orders = wrap(client.list_history_orders)

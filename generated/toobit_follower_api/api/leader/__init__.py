@@ -28,6 +28,8 @@ from toobit_follower_models import (
 )
 from toobit_follower_models.operations import BY_ID, Operation
 
+from ...types import async_to_raw_response_wrapper, to_raw_response_wrapper
+
 __all__ = [
     "AsyncLeaderOperations",
     "AsyncLeaderOperationsWithRawResponse",
@@ -358,9 +360,7 @@ class LeaderOperationsWithRawResponse:
     ``RawResponse(parsed, http_response)``."""
 
     def __init__(self, client: LeaderOperations) -> None:
-        # imported here, not at the top: the client package imports this module
-        from toobit_follower._raw import to_raw_response_wrapper as wrap
-
+        wrap = to_raw_response_wrapper
         self.server_time = wrap(client.server_time)
         self.list_current_lead_orders = wrap(client.list_current_lead_orders)
         self.list_history_lead_orders = wrap(client.list_history_lead_orders)
@@ -691,9 +691,7 @@ class AsyncLeaderOperationsWithRawResponse:
     ``RawResponse(parsed, http_response)``."""
 
     def __init__(self, client: AsyncLeaderOperations) -> None:
-        # imported here, not at the top: the client package imports this module
-        from toobit_follower._raw import async_to_raw_response_wrapper as wrap
-
+        wrap = async_to_raw_response_wrapper
         self.server_time = wrap(client.server_time)
         self.list_current_lead_orders = wrap(client.list_current_lead_orders)
         self.list_history_lead_orders = wrap(client.list_history_lead_orders)
