@@ -259,3 +259,23 @@ def test_every_operation_is_bound_once_in_the_generated_package() -> None:
     assert len(bound) == len(OPERATIONS)
     names = [_name(op) for op in OPERATIONS]
     assert len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=IDS)
+def test_the_client_package_exports_every_model_the_method_takes_or_returns(
+    op: Operation,
+) -> None:
+    """The export list is generated (``toobit_follower_api.types.__all__``): an operation's
+    models reach ``from toobit_follower import ...`` with no hand-kept list."""
+    import toobit_follower
+
+    sync, _, _, _ = _tag_classes(op)
+    hints = typing.get_type_hints(getattr(sync, _name(op)))
+    named = {op.body_model} if op.body_model is not None else set()
+    for hint in hints.values():
+        for arg in (hint, *typing.get_args(hint)):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                named.add(arg)
+    for model in named:
+        assert getattr(toobit_follower, model.__name__) is model
+        assert model.__name__ in toobit_follower.__all__

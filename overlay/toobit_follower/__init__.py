@@ -12,16 +12,8 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from toobit_follower_api.types import RawResponse
-from toobit_follower_models import (
-    CurrentOrder,
-    FollowConfig,
-    FollowConfigUpdate,
-    HistoryOrder,
-    HistoryOrdersPage,
-    Leader,
-    StopProfitLossUpdate,
-)
+from toobit_follower_api import types as _api_types
+from toobit_follower_api.types import *  # noqa: F403 - the models of the calls, RawResponse
 
 from . import _client, _exceptions, constants
 from ._auth import ToobitAuth
@@ -35,10 +27,8 @@ from .spec import spec_path, spec_text  # the contract itself (the packaged open
 
 __version__ = _metadata.version("toobit-follower")  # pyproject.toml's, not a second copy
 
-# the models a call takes or returns, then the client layer's own names
-__all__ = ["CurrentOrder", "FollowConfig", "FollowConfigUpdate", "HistoryOrder", "Leader"]
-__all__ += ["HistoryOrdersPage", "StopProfitLossUpdate"]
-__all__ += ["BodySigning", "LeaderId", "Money", "RateLimit", "RateLimitBlock", "RawResponse"]
-__all__ += ["Secret", "ToobitAuth", "constants", "spec_path", "spec_text"]
+__all__ = ["BodySigning", "LeaderId", "Money", "RateLimit", "RateLimitBlock", "Secret"]
+__all__ += ["ToobitAuth", "constants", "spec_path", "spec_text"]
+__all__ += _api_types.__all__  # generated: every model a method takes or returns, RawResponse
 __all__ += _client.__all__
 __all__ += _exceptions.__all__
