@@ -1,34 +1,12 @@
-"""The one exception hierarchy of toobit_follower and the one rule from error to class.
+"""The one exception hierarchy of toobit_follower and the one rule from error to class
+(README, "Errors", tabulates both).
 
-::
-
-    ToobitError
-    ├── CredentialsError              API key or secret missing or malformed (also a ValueError)
-    ├── APIError                      the server answered with an error
-    │   ├── InvalidRequestError       HTTP 400 family: a parameter is missing or invalid
-    │   │   ├── FollowerNotFoundError     FOLLOWER_NOT_FOUND
-    │   │   ├── HasOpenPositionsError     FOLLOWER_HAS_POSITIONS
-    │   │   └── NotALeaderError           LEADER_NOT_AVAILABLE (not an active leader)
-    │   ├── AuthenticationError       HTTP 401 family: key or signature refused
-    │   │   └── TimestampError            INVALID_TIMESTAMP (clock outside recvWindow)
-    │   ├── PermissionDeniedError     HTTP 403 family
-    │   ├── RateLimitError            HTTP 429
-    │   │   └── IPBannedError             HTTP 418
-    │   ├── UnknownServerError        HTTP 5XX family
-    │   └── UnexpectedResponseError   body not the JSON envelope (HTML 502, empty, ...)
-    │       └── ResponseTooLargeError     body longer than max_response_bytes
-    ├── APIConnectionError            no answer: connect/read/write failed
-    │   └── APITimeoutError
-    │       └── DeadlineExceededError     the call's timeout passed (all attempts together)
-    └── OutcomeUnknownError           a write failed with 5XX/timeout/no envelope: it may
-                                      have been applied
-
-The error table itself (code, name, HTTP status, message, meaning) is the spec's
+The error table (code, name, HTTP status, message, meaning) is the spec's
 ``ErrorCode.x-error-table``, generated into ``toobit_follower_models.errors``: a code
-added there becomes a typed error here with no change to this file. The class comes
-from the body's ``code`` when the table knows it (its row's HTTP status gives the
-family, even when a gateway answered HTTP 200), else from the HTTP status; HTTP 429 and
-418 always mean rate limited / banned.
+added there becomes a typed error with no change to this file. The class comes from the
+body's ``code`` when the table knows it (its row's HTTP status gives the family, even
+when a gateway answered HTTP 200), else from the HTTP status; HTTP 429 and 418 always
+mean rate limited / banned.
 """
 
 from __future__ import annotations
