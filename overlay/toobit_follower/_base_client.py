@@ -239,6 +239,8 @@ class BaseClient:
     _default_sleep: Callable[[float], Any]
     _raw: Callable[[Any], Any]
     """The class of ``with_raw_response`` (the role's raw twins)."""
+    _run: Callable[[Steps[Any]], Any]
+    """Drives steps: blocking I/O (returns their value) or asyncio (a coroutine of it)."""
 
     def __init__(
         self,
@@ -412,10 +414,15 @@ class BaseClient:
             self._log_retry(call, error, step)
             yield SLEEP, step
 
+    def _call(
+        self, operation: Operation, arguments: Mapping[str, object], body: BaseModel | None, /
+    ) -> Any:
+        """What every generated method calls: its data (an awaitable of it, async)."""
+        return self._run(self._call_steps(operation, arguments, body))
+
     def _call_steps(
         self, operation: Operation, arguments: Mapping[str, object], body: BaseModel | None
     ) -> Steps[Any]:
-        """A generated method's call: returns its data, or raises."""
         prepared = prepare(operation, arguments, body)
         if prepared.json is not None and self._auth.needs_probe:
             yield from self._settle_steps()

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 
 import httpx
-from pydantic import BaseModel
 from toobit_follower_api.api import (
     AsyncFollowerClientOperations,
     AsyncFollowerClientOperationsWithRawResponse,
@@ -21,7 +19,6 @@ from toobit_follower_api.api import (
     LeaderClientOperations,
     LeaderClientOperationsWithRawResponse,
 )
-from toobit_follower_models.operations import Operation
 
 from ._base_client import CALL, NO_ANSWER, SEND, SERVER_TIME, SLEEP, BaseClient, Call, Steps
 from ._exceptions import ToobitError
@@ -119,11 +116,6 @@ class SyncClient(BaseClient):
         except NO_ANSWER as exc:
             return exc
 
-    def _call(
-        self, operation: Operation, arguments: Mapping[str, object], body: BaseModel | None, /
-    ) -> Any:
-        return self._run(self._call_steps(operation, arguments, body))
-
     def sync_time(self) -> int:
         """Measure the server clock through GET /api/v1/time and sign later requests with
         it. Returns the offset (server minus local) in ms."""
@@ -193,11 +185,6 @@ class AsyncClient(BaseClient):
                 await response.aclose()
         except NO_ANSWER as exc:
             return exc
-
-    async def _call(
-        self, operation: Operation, arguments: Mapping[str, object], body: BaseModel | None, /
-    ) -> Any:
-        return await self._run(self._call_steps(operation, arguments, body))
 
     async def sync_time(self) -> int:
         """Measure the server clock and sign later requests with it; returns the offset."""
