@@ -371,6 +371,9 @@ async def test_no_log_record_carries_a_signature_or_a_secret(
 
 def test_the_log_filter_leaves_other_httpx_users_alone(caplog: pytest.LogCaptureFixture) -> None:
     FollowerClient(DEMO_API_KEY, DEMO_API_SECRET, base_url=BASE_URL)  # installs the filter
+    FollowerClient(DEMO_API_KEY, DEMO_API_SECRET, base_url=BASE_URL)  # not twice
+    filters = logging.getLogger("httpx").filters
+    assert len(filters) == len(set(map(id, filters))) == 1
     caplog.set_level(logging.INFO, logger="httpx")
     with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(204))) as other:
         other.get("https://example.test/path?a=1&b=two")

@@ -54,7 +54,6 @@ SERVER_TIME: Final = BY_ID["getServerTime"]
 # What the steps of a call ask of the I/O loop that drives them, and are sent back:
 SLEEP: Final = 0  # (SLEEP, seconds) -> None
 SEND: Final = 1  # (SEND, call): one attempt -> (response, body), or a NO_ANSWER exception
-CALL: Final = 2  # (CALL, _steps' arguments): a re-sync, a probe -> (data, response) or error
 Steps = Generator[tuple[int, Any], Any, T]
 
 RESYNC: Final = -1.0  # from _next_step: re-sync the clock, then retry
@@ -72,17 +71,15 @@ _STATUS: Final = C.RATE_LIMIT_STATUS_HEADER.lower().encode()  # as httpx's raw h
 _RESET: Final = C.RATE_LIMIT_RESET_HEADER.lower().encode()
 
 
-class _RedactSignatures(logging.Filter):
+def _redact_signatures(record: logging.LogRecord) -> bool:
     """Masks ``signature=`` in the ``httpx`` logger's records (its INFO line shows each signed
     URL, replayable within recvWindow); nothing else changes for other httpx users."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
+    if isinstance(record.args, tuple):
         args = record.args
-        if isinstance(args, tuple):
-            record.args = tuple(redact(str(a)) if "signature=" in str(a) else a for a in args)
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        return True
+        record.args = tuple(redact(str(a)) if "signature=" in str(a) else a for a in args)
+    if isinstance(record.msg, str):
+        record.msg = redact(record.msg)
+    return True
 
 
 class _NoCookies(httpx.Cookies):
@@ -310,9 +307,7 @@ class BaseClient:
         install(http)
         self.with_raw_response = self._raw(self)
         """The same methods, returning ``RawResponse(parsed, http_response)``."""
-        httpx_log = logging.getLogger("httpx")
-        if not any(isinstance(f, _RedactSignatures) for f in httpx_log.filters):
-            httpx_log.addFilter(_RedactSignatures())
+        logging.getLogger("httpx").addFilter(_redact_signatures)  # once: addFilter dedups
 
     # ---- public state ------------------------------------------------------------
     @property
@@ -405,9 +400,10 @@ class BaseClient:
             if step == RESYNC:  # sync_time(), within what is left of this call's timeout
                 call.resyncs += 1
                 started = self._clock()
-                synced = yield CALL, (prepare(SERVER_TIME, {}), call, None)
-                if isinstance(synced, ToobitError):
-                    raise error from synced  # the -1021 is the error; the re-sync its cause
+                try:
+                    synced = yield from self._steps(prepare(SERVER_TIME, {}), call)
+                except ToobitError as failed:
+                    raise error from failed  # the -1021 is the error; the re-sync its cause
                 self._offset_from(synced[0], started, self._clock())
                 continue
             call.retries += 1
@@ -446,15 +442,14 @@ class BaseClient:
                 return
             _, step = next(flow)
             while True:
-                got = yield CALL, step
-                if isinstance(got, APIError):
-                    answer = Answer.of_error(got)
-                elif isinstance(got, OutcomeUnknownError):  # about the probe's harmless PUT
-                    raise got.error from None
-                elif isinstance(got, ToobitError):
-                    raise got from None
+                try:
+                    _, response = yield from self._steps(*step)
+                except APIError as refused:
+                    answer = Answer.of_error(refused)
+                except OutcomeUnknownError as unknown:  # about the probe's harmless PUT
+                    raise unknown.error from None
                 else:
-                    answer = Answer.of(got[1], got[1].content)
+                    answer = Answer.of(response, response.content)
                 _, step = flow.send(answer)
         except StopIteration as done:
             self._auth.settle(done.value)

@@ -20,8 +20,7 @@ from toobit_follower_api.api import (
     LeaderClientOperationsWithRawResponse,
 )
 
-from ._base_client import CALL, NO_ANSWER, SEND, SERVER_TIME, SLEEP, BaseClient, Call, Steps
-from ._exceptions import ToobitError
+from ._base_client import NO_ANSWER, SEND, SERVER_TIME, BaseClient, Call, Steps
 
 __all__ = [
     "AsyncFollowerClient",
@@ -87,16 +86,7 @@ class SyncClient(BaseClient):
                     action, argument = steps.send(reply)
                 except StopIteration as done:
                     return cast("T", done.value)
-                if action == SEND:
-                    reply = self._attempt(argument)
-                elif action == SLEEP:
-                    reply = self._sleep(argument)
-                else:
-                    assert action == CALL
-                    try:
-                        reply = self._run(self._steps(*argument))
-                    except ToobitError as error:
-                        reply = error
+                reply = self._attempt(argument) if action == SEND else self._sleep(argument)
         finally:
             steps.close()
 
@@ -157,16 +147,7 @@ class AsyncClient(BaseClient):
                     action, argument = steps.send(reply)
                 except StopIteration as done:
                     return cast("T", done.value)
-                if action == SEND:
-                    reply = await self._attempt(argument)
-                elif action == SLEEP:
-                    reply = await self._sleep(argument)
-                else:
-                    assert action == CALL
-                    try:
-                        reply = await self._run(self._steps(*argument))
-                    except ToobitError as error:
-                        reply = error
+                reply = await (self._attempt(argument) if action == SEND else self._sleep(argument))
         finally:
             steps.close()
 
