@@ -16,6 +16,9 @@ and ours for what neither reads (the spec's extensions) or writes:
     method, path, parameters, models, weight, read/write, error codes)
   * spec_module.py -> generated/toobit_follower_models/spec.py (the contract's accessor:
     spec_path/spec_text/spec_dict/spec_version, the spec's VERSION and SHA256)
+  * protocol_module.py -> generated/toobit_follower_models/protocol.py (the wire protocol's
+    constants: the API key header, recvWindow's range, the production host, the rate-limit
+    headers, the success code)
 and the Python types that schemas name with `x-python-type` (copied as they are):
   * scalars.py -> generated/toobit_follower_models/scalars.py (e.g. DecimalString's
     UnsetDecimal: "" and null read as None)
@@ -44,6 +47,7 @@ from assumption_table import AssumptionError, render_assumptions_module
 from client_methods import render_methods_template
 from error_table import ErrorTableError, render_errors_module
 from operation_table import OperationTableError, render_operations_module
+from protocol_module import ProtocolModuleError, render_protocol_module
 from spec_module import SpecModuleError, render_spec_module
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -263,6 +267,11 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
         except SpecModuleError as exc:
             raise SystemExit(f"generator failed: {exc}") from exc
         _write_ours(models_out / "spec.py", spec_source, "spec_module.py", digest)
+        try:
+            protocol_source = render_protocol_module(document)
+        except ProtocolModuleError as exc:
+            raise SystemExit(f"generator failed: {exc}") from exc
+        _write_ours(models_out / "protocol.py", protocol_source, "protocol_module.py", digest)
         (models_out / SCALARS.name).write_text(
             _header_copy(SCALARS, digest) + SCALARS.read_text(encoding="utf-8"), encoding="utf-8"
         )

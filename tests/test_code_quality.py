@@ -5,6 +5,7 @@ packages (config in pyproject.toml), ruff over every hand-written file; imports 
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,69 @@ def test_imports_run_one_way(folder: str, forbidden: tuple[str, ...]) -> None:
         for name in sorted(_imported_packages(path) & banned)
     ]
     assert not found, "imports against STYLE.md rule 12:\n" + "\n".join(found)
+
+
+# Hand-written Python that still writes a protocol header name, outside this check's first
+# change (s6-proto may not touch fuzz/ or bench/). Each entry must still hold one: a file
+# cleaned up fails this test until its entry goes, so the list only shrinks.
+PROTOCOL_LITERALS_TO_REMOVE = {
+    "bench/bench_client.py",
+    "bench/bench_gate.py",
+    "bench/bench_loopback.py",
+    "bench/bench_prism.py",
+    "bench/bench_simulator.py",
+    "bench/bench_soak.py",
+    "fuzz/auth.py",
+    "fuzz/faults.py",
+    "fuzz/hooks.py",
+}
+
+
+def _protocol_header_names() -> set[str]:
+    """The spec's API key header and the names its responses give to components.headers
+    (the exchange's own; standard ones such as Retry-After are not facts of the spec),
+    lowercased."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    names = {spec["components"]["securitySchemes"]["ApiKey"]["name"]}
+    responses = [
+        response
+        for item in spec["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for response in operation.get("responses", {}).values()
+    ]
+    for response in [*responses, *spec["components"].get("responses", {}).values()]:
+        for name, header in response.get("headers", {}).items():
+            if str(header.get("$ref", "")).startswith("#/components/headers/"):
+                names.add(name)
+    return {name.lower() for name in names}
+
+
+def test_no_hand_written_python_writes_a_protocol_header_name() -> None:
+    """One fact, one place (STYLE.md rule 14): outside generated/ and tests/, the API key
+    header and the rate-limit headers are toobit_follower_models.protocol's constants
+    (toobit_follower.constants re-exports them), never a str or bytes literal, in any case."""
+    names = _protocol_header_names()
+    assert {"x-bb-apikey", "x-api-limit", "x-api-limit-reset-timestamp"} <= names
+    skip = {"tests", "generated", "node_modules", "__pycache__", "dist", "build"}
+    found: dict[str, list[str]] = {}
+    checked = 0
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = sorted(d for d in subfolders if d not in skip and not d.startswith("."))
+        for path in sorted(Path(folder) / f for f in files if f.endswith(".py")):
+            checked += 1
+            where = path.relative_to(ROOT).as_posix()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                value = node.value if isinstance(node, ast.Constant) else None
+                if isinstance(value, bytes):
+                    value = value.decode("latin-1")
+                if isinstance(value, str) and value.lower() in names:
+                    found.setdefault(where, []).append(f"{where}:{node.lineno}: {value!r}")
+    assert checked > 50
+    new = sorted(line for where, lines in found.items() if where not in PROTOCOL_LITERALS_TO_REMOVE
+                 for line in lines)  # fmt: skip
+    assert not new, "import these from toobit_follower_models.protocol:\n" + "\n".join(new)
+    cleaned = sorted(PROTOCOL_LITERALS_TO_REMOVE - set(found))
+    assert not cleaned, f"no protocol literal left: drop from PROTOCOL_LITERALS_TO_REMOVE {cleaned}"

@@ -1,11 +1,16 @@
-"""Every number of the client's retry, timing and signing policy, named in one place."""
+"""Every number of the client's retry, timing and signing policy, named in one place.
+
+The wire protocol's facts (API_KEY_HEADER, DEFAULT_BASE_URL, DEFAULT/MIN/MAX_RECV_WINDOW, the
+RATE_LIMIT_*_HEADER names, SUCCESS_CODE) are openapi.yaml's, generated into
+``toobit_follower_models.protocol`` and re-exported from here; DEFAULT_BASE_URL is overridden
+by the ``base_url`` argument or ``TOOBIT_BASE_URL``."""
 
 from __future__ import annotations
 
 from typing import Final
 
-DEFAULT_BASE_URL: Final = "https://api.toobit.com"
-"""Production host; overridden by the ``base_url`` argument or ``TOOBIT_BASE_URL``."""
+from toobit_follower_models.protocol import *  # noqa: F403
+
 API_KEY_ENV: Final = "TOOBIT_API_KEY"
 API_SECRET_ENV: Final = "TOOBIT_API_SECRET"  # noqa: S105 - the variable's name, not a secret
 BASE_URL_ENV: Final = "TOOBIT_BASE_URL"
@@ -23,10 +28,6 @@ most DEFAULT_ATTEMPT_TIMEOUT), so that a stalled first attempt leaves time to re
 DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024  # largest body read (decoded); more fails
 ACCEPT_ENCODING: Final = "gzip, deflate"  # what the client accepts and decodes, within that cap
 
-DEFAULT_RECV_WINDOW: Final = 5000  # ms a signed request stays valid (exchange default)
-MIN_RECV_WINDOW: Final = 1
-MAX_RECV_WINDOW: Final = 60000  # the largest ``recvWindow`` the exchange accepts
-
 DEFAULT_MAX_RETRIES: Final = 2  # after the first attempt (at most 3 requests), if retryable
 INITIAL_RETRY_DELAY: Final = 0.5  # seconds before the first retry; doubled for each next one
 MAX_RETRY_DELAY: Final = 8.0  # seconds, the longest backoff delay
@@ -43,11 +44,6 @@ time (the simulator's windows are aligned; if the exchange's are not, the next c
 alone and its answer, or a 429's reset, sets the gate right)."""
 
 TIMESTAMP_RESYNCS: Final = 1  # after -1021: re-sync the clock and retry, this many times
-SUCCESS_CODE: Final = 200  # the envelope's ``code`` on success
 ERROR_EXCERPT_CHARS: Final = 200  # how much of an unexpected body an exception quotes
 
-RATE_LIMIT_STATUS_HEADER: Final = "X-Api-Limit-Status"
-RATE_LIMIT_HEADER: Final = "X-Api-Limit"
-RATE_LIMIT_RESET_HEADER: Final = "X-Api-Limit-Reset-Timestamp"
-API_KEY_HEADER: Final = "X-BB-APIKEY"
-API_KEY_MAX_LENGTH: Final = 128  # 1..128 ASCII letters and digits (the simulator's -2014)
+API_KEY_MAX_LENGTH: Final = 128  # 1..128 ASCII letters and digits (-2014); the spec has no rule

@@ -66,6 +66,13 @@ from starlette.responses import (
 from starlette.routing import Route
 from toobit_follower_models.assumptions import BY_ID as MARKERS
 from toobit_follower_models.errors import BY_NAME, ErrorCode
+from toobit_follower_models.protocol import (
+    API_KEY_HEADER,
+    RATE_LIMIT_HEADER,
+    RATE_LIMIT_RESET_HEADER,
+    RATE_LIMIT_STATUS_HEADER,
+    SUCCESS_CODE,
+)
 
 from . import errors
 from .assumptions import Choice, check_choices, resolve
@@ -92,6 +99,11 @@ from .variants import Variants
 log = logging.getLogger("toobit_follower_sim")
 
 _KEY_FORMAT = re.compile(rb"[A-Za-z0-9]{1,128}")
+# The spec's header names as ASGI carries them (lowercase bytes), encoded once
+_API_KEY = API_KEY_HEADER.lower().encode("ascii")
+_LIMIT_STATUS = RATE_LIMIT_STATUS_HEADER.lower().encode("ascii")
+_LIMIT = RATE_LIMIT_HEADER.lower().encode("ascii")
+_LIMIT_RESET = RATE_LIMIT_RESET_HEADER.lower().encode("ascii")
 _TIMESTAMP = re.compile(r"-?[0-9]{1,19}")
 _JSON = b"application/json"
 # A PUT body must be declared JSON (Basic Information: the v2 write endpoints take
@@ -185,7 +197,7 @@ def _single(query: Query, name: str) -> str | None:
     return values[0]
 
 
-_OK = b'{"code":200,"msg":"success","data":'
+_OK = b'{"code":%d,"msg":"success","data":' % SUCCESS_CODE
 _NO_QUERY = Query()
 _TEMPLATE_PARAM = re.compile(r"\{[^{}/]+\}")
 _INTEGER = re.compile(r"-?[0-9]{1,25}")
@@ -518,7 +530,7 @@ class Simulator:
         content_type = b""
         has_body = False
         for name, value in scope["headers"]:
-            if name == b"x-bb-apikey":
+            if name == _API_KEY:
                 if api_key is None:
                     api_key = value
             elif name == b"content-type":
@@ -684,7 +696,10 @@ class Simulator:
         (inside the envelope unless the model is not one), then encoded."""
         if isinstance(data, BaseModel):
             data = data.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        answer = {"code": 200, "msg": "success", "data": data} if endpoint.envelope else data
+        if endpoint.envelope:
+            answer = {"code": SUCCESS_CODE, "msg": "success", "data": data}
+        else:
+            answer = data
         try:
             endpoint.response_model.model_validate(answer)
             return _encode(data)
@@ -716,9 +731,9 @@ class Simulator:
         headers = [
             (b"content-type", content_type),
             (b"content-length", str(len(body)).encode()),
-            (b"x-api-limit-status", str(verdict.remaining).encode()),
-            (b"x-api-limit", str(verdict.limit).encode()),
-            (b"x-api-limit-reset-timestamp", str(verdict.reset_ms).encode()),
+            (_LIMIT_STATUS, str(verdict.remaining).encode()),
+            (_LIMIT, str(verdict.limit).encode()),
+            (_LIMIT_RESET, str(verdict.reset_ms).encode()),
         ]
         if extra:
             headers.extend(extra)
@@ -773,9 +788,9 @@ class Simulator:
         # These routes authenticate nobody: the client address's window.
         verdict = self.limiter.peek(self._address(scope), self.now_ms())
         return [
-            (b"x-api-limit-status", str(verdict.remaining).encode()),
-            (b"x-api-limit", str(verdict.limit).encode()),
-            (b"x-api-limit-reset-timestamp", str(verdict.reset_ms).encode()),
+            (_LIMIT_STATUS, str(verdict.remaining).encode()),
+            (_LIMIT, str(verdict.limit).encode()),
+            (_LIMIT_RESET, str(verdict.reset_ms).encode()),
         ]
 
 
