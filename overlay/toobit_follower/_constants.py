@@ -1,15 +1,11 @@
-"""Every number of the client's retry, timing and signing policy, named in one place.
-
-The wire protocol's facts (API_KEY_HEADER, DEFAULT_BASE_URL, DEFAULT/MIN/MAX_RECV_WINDOW, the
-RATE_LIMIT_*_HEADER names, SUCCESS_CODE) are openapi.yaml's, generated into
-``toobit_follower_models.protocol`` and re-exported from here; DEFAULT_BASE_URL is overridden
-by the ``base_url`` argument or ``TOOBIT_BASE_URL``."""
+"""Every number of the client's retry, timing and signing policy, named in one place; the
+wire protocol's facts (header names, recvWindow's bounds, the host) are the spec's."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from toobit_follower_models.protocol import *  # noqa: F403
+from toobit_follower_models.protocol import *  # noqa: F403 - generated from openapi.yaml
 
 API_KEY_ENV: Final = "TOOBIT_API_KEY"
 API_SECRET_ENV: Final = "TOOBIT_API_SECRET"  # noqa: S105 - the variable's name, not a secret
