@@ -234,8 +234,7 @@ class BaseClient:
 
     _http_class: Callable[..., httpx.Client | httpx.AsyncClient]
     _default_sleep: Callable[[float], Any]
-    _raw: Callable[[Any], Any]
-    """The class of ``with_raw_response`` (the role's raw twins)."""
+    _raw: Callable[[Any], Any]  # the class of with_raw_response: the generated mixin's
     _run: Callable[[Steps[Any]], Any]
     """Drives steps: blocking I/O (returns their value) or asyncio (a coroutine of it)."""
 

@@ -186,27 +186,15 @@ class FollowerClient(FollowerClientOperations, SyncClient):
     """Signed, typed client of Toobit's copy-trading follower API (a follower's key); the
     arguments are :class:`SyncClient`'s. Use as a context manager, or call ``close()``."""
 
-    _raw = FollowerClientWithRawResponse
-    with_raw_response: FollowerClientWithRawResponse
-
 
 class AsyncFollowerClient(AsyncFollowerClientOperations, AsyncClient):
     """The asyncio twin of :class:`FollowerClient`."""
-
-    _raw = AsyncFollowerClientWithRawResponse
-    with_raw_response: AsyncFollowerClientWithRawResponse
 
 
 class LeaderClient(LeaderClientOperations, SyncClient):
     """Signed, typed client of Toobit's copy-trading leader API (a leader's key); the
     arguments are :class:`SyncClient`'s. Use as a context manager, or call ``close()``."""
 
-    _raw = LeaderClientWithRawResponse
-    with_raw_response: LeaderClientWithRawResponse
-
 
 class AsyncLeaderClient(AsyncLeaderClientOperations, AsyncClient):
     """The asyncio twin of :class:`LeaderClient`."""
-
-    _raw = AsyncLeaderClientWithRawResponse
-    with_raw_response: AsyncLeaderClientWithRawResponse

@@ -44,10 +44,6 @@ __all__ = [
 ]
 
 
-class Operations(FollowerOperations, LeaderOperations):
-    """Every operation's method; the client provides ``_call``."""
-
-
 class OperationsWithRawResponse(
     FollowerOperationsWithRawResponse, LeaderOperationsWithRawResponse
 ):
@@ -58,8 +54,12 @@ class OperationsWithRawResponse(
         LeaderOperationsWithRawResponse.__init__(self, client)
 
 
-class AsyncOperations(AsyncFollowerOperations, AsyncLeaderOperations):
-    """Every operation's method (asyncio); the client provides ``_call``."""
+class Operations(FollowerOperations, LeaderOperations):
+    """Every operation's method; the client provides ``_call``."""
+
+    _raw = OperationsWithRawResponse
+    """The class of ``with_raw_response``, which the client makes."""
+    with_raw_response: OperationsWithRawResponse
 
 
 class AsyncOperationsWithRawResponse(
@@ -72,8 +72,12 @@ class AsyncOperationsWithRawResponse(
         AsyncLeaderOperationsWithRawResponse.__init__(self, client)
 
 
-class FollowerClientOperations(FollowerOperations):
-    """The methods of ``FollowerClient``; the client provides ``_call``."""
+class AsyncOperations(AsyncFollowerOperations, AsyncLeaderOperations):
+    """Every operation's method (asyncio); the client provides ``_call``."""
+
+    _raw = AsyncOperationsWithRawResponse
+    """The class of ``with_raw_response``, which the client makes."""
+    with_raw_response: AsyncOperationsWithRawResponse
 
 
 class FollowerClientOperationsWithRawResponse(FollowerOperationsWithRawResponse):
@@ -83,8 +87,12 @@ class FollowerClientOperationsWithRawResponse(FollowerOperationsWithRawResponse)
         FollowerOperationsWithRawResponse.__init__(self, client)
 
 
-class AsyncFollowerClientOperations(AsyncFollowerOperations):
-    """The methods of ``AsyncFollowerClient``; the client provides ``_call``."""
+class FollowerClientOperations(FollowerOperations):
+    """The methods of ``FollowerClient``; the client provides ``_call``."""
+
+    _raw = FollowerClientOperationsWithRawResponse
+    """The class of ``with_raw_response``, which the client makes."""
+    with_raw_response: FollowerClientOperationsWithRawResponse
 
 
 class AsyncFollowerClientOperationsWithRawResponse(
@@ -96,8 +104,12 @@ class AsyncFollowerClientOperationsWithRawResponse(
         AsyncFollowerOperationsWithRawResponse.__init__(self, client)
 
 
-class LeaderClientOperations(LeaderOperations):
-    """The methods of ``LeaderClient``; the client provides ``_call``."""
+class AsyncFollowerClientOperations(AsyncFollowerOperations):
+    """The methods of ``AsyncFollowerClient``; the client provides ``_call``."""
+
+    _raw = AsyncFollowerClientOperationsWithRawResponse
+    """The class of ``with_raw_response``, which the client makes."""
+    with_raw_response: AsyncFollowerClientOperationsWithRawResponse
 
 
 class LeaderClientOperationsWithRawResponse(LeaderOperationsWithRawResponse):
@@ -107,8 +119,12 @@ class LeaderClientOperationsWithRawResponse(LeaderOperationsWithRawResponse):
         LeaderOperationsWithRawResponse.__init__(self, client)
 
 
-class AsyncLeaderClientOperations(AsyncLeaderOperations):
-    """The methods of ``AsyncLeaderClient``; the client provides ``_call``."""
+class LeaderClientOperations(LeaderOperations):
+    """The methods of ``LeaderClient``; the client provides ``_call``."""
+
+    _raw = LeaderClientOperationsWithRawResponse
+    """The class of ``with_raw_response``, which the client makes."""
+    with_raw_response: LeaderClientOperationsWithRawResponse
 
 
 class AsyncLeaderClientOperationsWithRawResponse(AsyncLeaderOperationsWithRawResponse):
@@ -116,3 +132,11 @@ class AsyncLeaderClientOperationsWithRawResponse(AsyncLeaderOperationsWithRawRes
 
     def __init__(self, client: AsyncLeaderClientOperations) -> None:
         AsyncLeaderOperationsWithRawResponse.__init__(self, client)
+
+
+class AsyncLeaderClientOperations(AsyncLeaderOperations):
+    """The methods of ``AsyncLeaderClient``; the client provides ``_call``."""
+
+    _raw = AsyncLeaderClientOperationsWithRawResponse
+    """The class of ``with_raw_response``, which the client makes."""
+    with_raw_response: AsyncLeaderClientOperationsWithRawResponse
