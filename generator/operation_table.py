@@ -6,8 +6,9 @@ template, tag, summary, description, whether it is signed or writes, its request
 its query, body and 200 answer, its ``x-error-codes`` and its other ``x-*`` extensions;
 then what a client needs to build a request without looking into the models: which
 parameter the signer owns (``x-python: {signer: true}``), which argument is an integer,
-the body's fields (wire name, Python name, integer), and the Python attribute of the
-answer an ``x-python: {result: ...}`` returns.
+which the query model reads, each parameter's wire name percent-encoded, the body's
+fields (wire name, Python name, integer), and the Python attribute of the answer an
+``x-python: {result: ...}`` returns. Path parameters come first, in the template's order.
 Every layer that needs "the operations" (the client, the simulator's routing and
 dispatch, the CLI, fuzzing, bench) iterates this table instead of listing operation ids.
 
@@ -26,7 +27,9 @@ Fields are named as it names them (``--snake-case-field``): snake_case of the wi
 A field is an integer where the model reads it as ``int`` or ``int | None``: a
 ``type: integer`` without ``enum`` (an enum is a ``Literal``), ``null`` aside; and a
 scalar with ``x-python-type`` (a type of ``generator/scalars.py``) whose schema is the
-``Int64`` form, an ``anyOf`` of integers and strings of digits. tests/test_operation_table.py
+``Int64`` form, an ``anyOf`` of integers and strings of digits. The query model has
+every path and query parameter (``--include-path-parameters``). A wire name is encoded
+as one query component is (``quote(name, safe="")``). tests/test_operation_table.py
 checks every flag against the generated models.
 """
 
@@ -36,6 +39,7 @@ import keyword
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 _LOCATIONS = ("path", "query")
@@ -121,7 +125,8 @@ def _error_schemas(spec: _Spec, responses: Mapping[str, Any], where: str) -> set
 def _parameters(
     spec: _Spec, path: str, item: Mapping[str, Any], operation: Mapping[str, Any], where: str
 ) -> list[dict[str, Any]]:
-    """Path-item parameters overridden by the operation's (same name and location)."""
+    """Path-item parameters overridden by the operation's (same name and location): the
+    path ones in the template's order, then the query ones."""
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for source in (item.get("parameters", []), operation.get("parameters", [])):
         for index, raw in enumerate(source or []):
@@ -135,13 +140,13 @@ def _parameters(
                 )
             merged[(param["in"], param["name"])] = param
     declared = {name for (location, name) in merged if location == "path"}
-    in_template = set(_TEMPLATE_PARAM.findall(path))
-    if declared != in_template:
+    template = _TEMPLATE_PARAM.findall(path)
+    if declared != set(template):
         raise OperationTableError(
-            f"{where}: the path template names {sorted(in_template)} but the path parameters"
+            f"{where}: the path template names {sorted(set(template))} but the path parameters"
             f" are {sorted(declared)}"
         )
-    ordered = [p for p in merged.values() if p["in"] == "path"]
+    ordered = [merged[("path", name)] for name in dict.fromkeys(template)]  # template's order
     return ordered + [p for p in merged.values() if p["in"] == "query"]
 
 
@@ -172,7 +177,7 @@ def _integer(spec: _Spec, schema: Any, where: str) -> bool:
     return _types(node) == ["integer"] and "enum" not in node and "const" not in node
 
 
-def _param_row(spec: _Spec, param: Mapping[str, Any], where: str) -> str:
+def _param_row(spec: _Spec, param: Mapping[str, Any], modelled: bool, where: str) -> str:
     at = f"{where} {param['name']}"
     schema = spec.deref(param.get("schema", {}), at)
     default = schema.get("default") if isinstance(schema, dict) else None
@@ -185,7 +190,8 @@ def _param_row(spec: _Spec, param: Mapping[str, Any], where: str) -> str:
         f" location={param['in']!r}, required={required!r}, default={default!r},"
         f" description={str(param.get('description', '')).strip()!r},"
         f" integer={_integer(spec, param.get('schema', {}), at)!r},"
-        f" signer={x_python.get('signer') is True!r})"
+        f" signer={x_python.get('signer') is True!r},"
+        f" modelled={modelled!r}, encoded={quote(param['name'], safe='')!r})"
     )
 
 
@@ -342,7 +348,8 @@ def _rows(document: Mapping[str, Any], models: set[str] | None) -> tuple[list[st
             extensions = {
                 k: v for k, v in operation.items() if k.startswith("x-") and k not in _FIXED_KEYS
             }
-            param_rows = "".join(f"{_param_row(spec, p, where)}," for p in params)
+            modelled = query_model is not None  # it has them all (--include-path-parameters)
+            param_rows = "".join(f"{_param_row(spec, p, modelled, where)}," for p in params)
             signed = any(bool(requirement) for requirement in security or [])
             write = method != "get"
             rows.append(
@@ -422,6 +429,10 @@ class Param(NamedTuple):
     """The query model reads it as ``int``: a bool is no value of it, its string is digits."""
     signer: bool = False
     """``x-python: {{signer: true}}``: the signer sets it (``recvWindow``), never a caller."""
+    modelled: bool = True
+    """The query model has it, as ``python_name`` (the generated ones have every parameter)."""
+    encoded: str = ""
+    """The wire name percent-encoded as one query component; empty in a row built by hand."""
 
 
 class BodyField(NamedTuple):
@@ -456,7 +467,7 @@ class Operation(NamedTuple):
     weight: int
     """``x-request-weight``: what one request costs of the rate limit."""
     params: tuple[Param, ...]
-    """Path parameters, then query parameters, each in the spec's order."""
+    """Path parameters in the template's order, then query parameters in the spec's."""
     query_model: type[BaseModel] | None
     """The generated model of the path and query parameters (``<OperationId>Parameters``)."""
     body_model: type[BaseModel] | None

@@ -7,12 +7,14 @@ Nothing here names an operation of today's spec: every check iterates the spec."
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
+from urllib.parse import quote, urlencode
 
 import pytest
 import toobit_follower_models as models
@@ -98,7 +100,9 @@ def test_each_row_says_what_the_spec_says(index: int) -> None:
         if k.startswith("x-") and k not in ("x-request-weight", "x-error-codes")
     }
     params = [_deref(p) for p in spec_op.get("parameters", [])]
-    expected = [p for p in params if p["in"] == "path"] + [p for p in params if p["in"] == "query"]
+    template = re.findall(r"\{([^{}/]+)\}", path)  # path parameters in the template's order
+    expected = [p for name in template for p in params if (p["in"], p["name"]) == ("path", name)]
+    expected += [p for p in params if p["in"] == "query"]
     assert [(p.name, p.location) for p in op.params] == [(p["name"], p["in"]) for p in expected]
     for row, param in zip(op.params, expected, strict=True):
         assert row.required == (param["in"] == "path" or bool(param.get("required", False)))
@@ -161,11 +165,12 @@ def _as_models_say(model: type[BaseModel] | None) -> dict[str, tuple[str, bool]]
 
 
 def _disagreements(table: Iterable[Operation]) -> list[str]:
-    """Where the rows say of a field other than the generated models: the parameters' and
-    the body's Python names and integer flags, the attribute an ``x-python`` result reads."""
+    """Where the rows say of a field other than the generated models: the parameters the
+    query model reads (``modelled``), their and the body's Python names and integer flags,
+    the attribute an ``x-python`` result reads."""
     wrong = []
     for op in table:
-        params = {p.name: (p.python_name, p.integer) for p in op.params}
+        params = {p.name: (p.python_name, p.integer) for p in op.params if p.modelled}
         if params != _as_models_say(op.query_model):
             wrong.append(f"{op.operation_id} params {params} != {_as_models_say(op.query_model)}")
         body = {wire: (f.python_name, f.integer) for wire, f in op.body_fields.items()}
@@ -188,6 +193,56 @@ def test_what_a_row_says_of_its_fields_is_what_the_models_say() -> None:
     flags += [f.integer for op in OPERATIONS for f in op.body_fields.values()]
     assert True in flags and False in flags  # both kinds are checked
     assert any(op.result_attribute for op in OPERATIONS)
+    assert any(p.modelled and p.location == "path" for op in OPERATIONS for p in op.params)
+
+
+def test_a_wrong_modelled_flag_is_a_disagreement(monkeypatch: pytest.MonkeyPatch) -> None:
+    right = operation_table._param_row
+
+    def wrong(spec: Any, param: Any, modelled: bool, where: str) -> str:
+        return right(spec, param, modelled and param["in"] != "path", where)
+
+    monkeypatch.setattr(operation_table, "_param_row", wrong)
+    paths = {p.name for op in OPERATIONS for p in op.params if p.location == "path"}
+    wrong_lines = _disagreements(_module(SPEC)["OPERATIONS"])
+    assert wrong_lines and all(any(name in line for name in paths) for line in wrong_lines)
+
+
+# ---- how the query writes a parameter's name ------------------------------------------------
+ODD_NAME = "drill filter[ä]/~x"  # what urlencode must percent-encode
+
+
+def _with_odd_name() -> tuple[dict[str, Any], int]:
+    spec = copy.deepcopy(SPEC)
+    index = next(i for i, (_, _, op) in enumerate(_spec_operations(spec)) if "parameters" in op)
+    _operation(spec, index)["parameters"].append(
+        {"name": ODD_NAME, "in": "query", "schema": {"type": "string"}}
+    )
+    return spec, index
+
+
+def _misencoded(table: Iterable[Operation]) -> list[str]:
+    """Parameters whose ``encoded`` is not what ``urlencode(..., quote_via=quote)`` writes."""
+    return [
+        f"{op.operation_id} {p.name!r}: {p.encoded!r}"
+        for op in table
+        for p in op.params
+        if f"{p.encoded}=" != urlencode({p.name: ""}, quote_via=quote)
+    ]
+
+
+def test_each_parameter_carries_its_wire_name_encoded() -> None:
+    spec, index = _with_odd_name()
+    drill = _module(spec)["OPERATIONS"]
+    assert _misencoded(OPERATIONS) == [] and _misencoded(drill) == []
+    (odd,) = [p for p in drill[index].params if p.name == ODD_NAME]
+    assert odd.encoded == "drill%20filter%5B%C3%A4%5D%2F~x"
+
+
+def test_a_wrong_encoding_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(operation_table, "quote", lambda name, safe="": name)
+    spec, _ = _with_odd_name()
+    assert [line for line in _misencoded(_module(spec)["OPERATIONS"]) if ODD_NAME in line]
 
 
 def test_the_integer_rule_agrees_with_every_generated_model() -> None:
@@ -286,14 +341,14 @@ def test_an_optional_query_parameter_without_default_is_not_required() -> None:
 
 def test_several_path_parameters_and_a_post_with_inline_models() -> None:
     spec = copy.deepcopy(SPEC)
-    spec["paths"]["/api/v2/drill/{groupId}/items/{itemId}"] = {
-        "parameters": [{"name": "groupId", "in": "path", "required": True, "schema": {}}],
+    spec["paths"]["/api/v2/drill/{groupId}/items/{itemId}"] = {  # declared out of order
+        "parameters": [{"name": "itemId", "in": "path", "required": True, "schema": {}}],
         "post": {
             "operationId": "createDrillItem",
             "x-request-weight": 3,
             "security": [{"ApiKey": []}],
             "parameters": [
-                {"name": "itemId", "in": "path", "required": True, "schema": {"type": "string"}}
+                {"name": "groupId", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
             "requestBody": {"$ref": "#/components/requestBodies/DrillBody"},
             "responses": {"200": {"$ref": "#/components/responses/DrillAnswer"}},
@@ -325,9 +380,9 @@ def test_several_path_parameters_and_a_post_with_inline_models() -> None:
         True,
         True,
     )
-    assert [(p.name, p.location, p.required) for p in row.params] == [
-        ("groupId", "path", True),
-        ("itemId", "path", True),
+    assert [(p.name, p.location, p.required, p.modelled) for p in row.params] == [
+        ("groupId", "path", True, True),  # the template's order
+        ("itemId", "path", True, True),
     ]
     assert (row.query_model, row.body_model, row.response_model) == (
         models.ListLeadersParameters,

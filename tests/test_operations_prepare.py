@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from toobit_follower._constants import SUCCESS_CODE
 from toobit_follower._operations import Prepared, prepare, request_body
 from toobit_follower.signing import SIGNING_PARAMS
@@ -264,9 +264,9 @@ def _row(**changes: Any) -> Operation:
         write=False,
         weight=1,
         params=(
-            Param("symbolId", "symbol_id", "path", True, None, ""),
+            Param("symbolId", "symbol_id", "path", True, None, "", modelled=False),
             Param("size", "size", "query", False, 10, ""),
-            Param("recvWindow", "recv_window", "query", False, 5000, ""),
+            Param("recvWindow", "recv_window", "query", False, 5000, "", signer=True),
         ),
         query_model=_Query,
         body_model=None,
@@ -292,6 +292,22 @@ def test_an_untyped_path_parameter_is_an_int_or_a_string(bad: Any) -> None:
         prepare(_row(), {})
 
 
+def test_the_query_writes_the_name_the_table_encoded() -> None:
+    """A row's ``encoded`` is what goes on the wire; a row built by hand without it has
+    its name encoded as urlencode would."""
+
+    class Odd(BaseModel):
+        model_config = ConfigDict(populate_by_name=True)
+        size: int | None = None
+        odd: str | None = Field(None, alias="odd[ä]")
+
+    size = Param("size", "size", "query", False, None, "", encoded="SIZE")
+    odd = Param("odd[ä]", "odd", "query", False, None, "")  # encoded left empty
+    row = _row(params=(_row().params[0], size, odd), query_model=Odd)
+    prepared = prepare(row, {"symbolId": "s", "size": 3, "odd[ä]": "a b"})
+    assert prepared.target == "/x/s/y?SIZE=3&" + urlencode({"odd[ä]": "a b"}, quote_via=quote)
+
+
 def test_check_false_sends_what_the_spec_forbids() -> None:
     class Strict(BaseModel):
         size: int | None = None
@@ -308,8 +324,8 @@ def test_check_false_sends_what_the_spec_forbids() -> None:
 
 
 def test_a_row_is_prepared_from_its_own_table() -> None:
-    """Plans are cached by operationId: another row with the same id is not served the
-    first one's plan (a drill's table in the same process)."""
+    """Nothing is cached by operationId: another row with the same id (a drill's table in
+    the same process) is prepared from its own fields."""
     first = prepare(_row(), {"symbolId": "s"})
     second = prepare(_row(path="/other/{symbolId}"), {"symbolId": "s"})
     assert (first.path, second.path) == ("/x/s/y", "/other/s")

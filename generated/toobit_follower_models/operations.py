@@ -73,6 +73,10 @@ class Param(NamedTuple):
     """The query model reads it as ``int``: a bool is no value of it, its string is digits."""
     signer: bool = False
     """``x-python: {signer: true}``: the signer sets it (``recvWindow``), never a caller."""
+    modelled: bool = True
+    """The query model has it, as ``python_name`` (the generated ones have every parameter)."""
+    encoded: str = ""
+    """The wire name percent-encoded as one query component; empty in a row built by hand."""
 
 
 class BodyField(NamedTuple):
@@ -107,7 +111,7 @@ class Operation(NamedTuple):
     weight: int
     """``x-request-weight``: what one request costs of the rate limit."""
     params: tuple[Param, ...]
-    """Path parameters, then query parameters, each in the spec's order."""
+    """Path parameters in the template's order, then query parameters in the spec's."""
     query_model: type[BaseModel] | None
     """The generated model of the path and query parameters (``<OperationId>Parameters``)."""
     body_model: type[BaseModel] | None
@@ -178,6 +182,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=ListCurrentOrdersParameters,
@@ -235,6 +241,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="Page number, starting from 1.",
                 integer=True,
                 signer=False,
+                modelled=True,
+                encoded="page",
             ),
             Param(
                 name="size",
@@ -245,6 +253,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="Page size, at most 100.",
                 integer=True,
                 signer=False,
+                modelled=True,
+                encoded="size",
             ),
             Param(
                 name="recvWindow",
@@ -255,6 +265,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=ListHistoryOrdersParameters,
@@ -315,6 +327,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=UpdateStopProfitLossParameters,
@@ -435,6 +449,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="Target leader user ID.",
                 integer=True,
                 signer=False,
+                modelled=True,
+                encoded="leaderUserId",
             ),
             Param(
                 name="recvWindow",
@@ -445,6 +461,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=GetFollowConfigParameters,
@@ -503,6 +521,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=UpdateFollowConfigParameters,
@@ -648,6 +668,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=ListLeadersParameters,
@@ -706,6 +728,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="Target leader user ID, at least 1.",
                 integer=True,
                 signer=False,
+                modelled=True,
+                encoded="leaderUserId",
             ),
             Param(
                 name="recvWindow",
@@ -716,6 +740,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=CancelLeaderParameters,
@@ -787,6 +813,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=ListCurrentLeadOrdersParameters,
@@ -852,6 +880,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="Page number, starting from 1.",
                 integer=True,
                 signer=False,
+                modelled=True,
+                encoded="page",
             ),
             Param(
                 name="size",
@@ -862,6 +892,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="Page size (the page gives no maximum).",
                 integer=True,
                 signer=False,
+                modelled=True,
+                encoded="size",
             ),
             Param(
                 name="recvWindow",
@@ -872,6 +904,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=ListHistoryLeadOrdersParameters,
@@ -932,6 +966,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="Fixed period: 7, 30, 90, 180 or 365 (default 7).",
                 integer=False,
                 signer=False,
+                modelled=True,
+                encoded="type",
             ),
             Param(
                 name="recvWindow",
@@ -942,6 +978,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=GetTradeDataParameters,
@@ -1006,6 +1044,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=ListProfitSharingHistoryParameters,
@@ -1070,6 +1110,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=ListLeaderSymbolsParameters,
@@ -1134,6 +1176,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=GetLeaderConfigParameters,
@@ -1199,6 +1243,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=UpdateLeaderConfigParameters,
@@ -1386,6 +1432,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="Page number, starting from 1.",
                 integer=True,
                 signer=False,
+                modelled=True,
+                encoded="page",
             ),
             Param(
                 name="size",
@@ -1396,6 +1444,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="Page size (the page gives no maximum).",
                 integer=True,
                 signer=False,
+                modelled=True,
+                encoded="size",
             ),
             Param(
                 name="recvWindow",
@@ -1406,6 +1456,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=ListFollowersParameters,
@@ -1468,6 +1520,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="User ID of the follower to remove, at least 1.",
                 integer=True,
                 signer=False,
+                modelled=True,
+                encoded="followerUserId",
             ),
             Param(
                 name="recvWindow",
@@ -1478,6 +1532,8 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 description="How many milliseconds after `timestamp` the request stays valid.\nDefault 5000, at most 60000. Part of the signed message.",
                 integer=True,
                 signer=True,
+                modelled=True,
+                encoded="recvWindow",
             ),
         ),
         query_model=RemoveFollowerParameters,

@@ -1,9 +1,7 @@
 """Requests of the API's operations, built from their rows of the operation table.
 
 :func:`prepare` turns an operation (``toobit_follower_models.operations``), its arguments
-by wire name and a body model into a :class:`Prepared`: the path and the query validated
-by the generated models and percent-encoded, the body as :func:`request_body` bytes, and
-the parser of the success answer. Nothing here does I/O.
+by wire name and a body model into a :class:`Prepared`. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -11,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from types import MappingProxyType
 from typing import Any, Final, Generic, NamedTuple, TypeVar
 from urllib.parse import quote
@@ -41,8 +40,7 @@ class Prepared(NamedTuple, Generic[T]):
     """The JSON body, exactly the bytes sent and signed."""
     headers: Mapping[str, str] | None
     parse: Callable[[bytes], Any]
-    """Parses a 200 answer into an object with ``code`` and typed ``data``; raises
-    pydantic.ValidationError on a mismatch."""
+    """A 200 answer's ``code`` and typed ``data``; raises pydantic.ValidationError on a mismatch."""
     signed: bool
     weight: int
     """The spec's request weight; 0 for an unsigned request (counted per address)."""
@@ -63,7 +61,6 @@ def request_body(model: BaseModel) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_plain).encode()
 
 
-# ---- prepare: every operation from its row of the table ---------------------------
 _JSON_HEADERS: Final[Mapping[str, str]] = MappingProxyType({"Content-Type": "application/json"})
 
 
@@ -74,55 +71,14 @@ class _Bare(NamedTuple):
     data: Any
 
 
-class _Plan(NamedTuple):
-    """What :func:`prepare` needs of an operation beyond its row, worked out once."""
-
-    operation: Operation
-    path: tuple[str, ...]
-    """Path parameters (wire names), in the template's order."""
-    query: tuple[tuple[str, str], ...]
-    """Query parameters the caller may give (the signer's left out), in order: wire name and
-    its percent-encoded form."""
-    typed: Mapping[str, Param]
-    """The caller's parameters the query model reads, by wire name (path ones too)."""
-    parse: Callable[[bytes], Any]
-
-
-_PLANS: dict[str, _Plan] = {}
-
-
-def _parser(operation: Operation) -> Callable[[bytes], Any]:
-    model, attribute = operation.response_model, operation.result_attribute
-    if attribute is None:
-        # an envelope: BaseClient checks its code before it reads data
-        return model.model_validate_json
-
-    def parse_bare(content: bytes) -> _Bare:
-        return _Bare(SUCCESS_CODE, getattr(model.model_validate_json(content), attribute))
-
-    return parse_bare
-
-
-def _plan(operation: Operation) -> _Plan:
-    plan = _PLANS.get(operation.operation_id)
-    if plan is None or plan.operation is not operation:
-        model_fields = operation.query_model.model_fields if operation.query_model else {}
-        callers = [p for p in operation.params if not p.signer]
-        plan = _Plan(
-            operation,
-            tuple(p.name for p in operation.params if p.location == "path"),
-            tuple((p.name, _component(p.name)) for p in callers if p.location == "query"),
-            {p.name: p for p in callers if p.python_name in model_fields},
-            _parser(operation),
-        )
-        _PLANS[operation.operation_id] = plan
-    return plan
+def _bare(model: type[BaseModel], attribute: str, content: bytes) -> _Bare:
+    return _Bare(SUCCESS_CODE, getattr(model.model_validate_json(content), attribute))
 
 
 def _checked(field: Param | BodyField, value: object) -> object:
-    """``value`` for ``field``, refused before pydantic's lax reading would take it: a float
-    (money stays exact), a bool for an integer, an integer's string that is not ASCII digits
-    (``" 12"``, ``"+12"``, ``"9_8_7"``, ``"١٢٣"``). Messages name the model's attribute."""
+    """``value``, or TypeError/ValueError for what pydantic's lax reading would take: a
+    float (money stays exact), a bool for an integer, an integer's string that is not
+    ASCII digits (``" 12"``, ``"+12"``, ``"9_8_7"``, ``"١٢٣"``)."""
     name = field.python_name
     if isinstance(value, float):
         raise TypeError(
@@ -137,7 +93,7 @@ def _checked(field: Param | BodyField, value: object) -> object:
 
 
 def _segment(name: str, value: object) -> object:
-    """A path parameter's value that no model types: an int or a non-empty string."""
+    """A path parameter no model reads: an int or a non-empty string."""
     if isinstance(value, bool | float) or not isinstance(value, int | str):
         raise TypeError(f"{name} must be an int or a string, not {value!r}")
     if value == "":
@@ -147,8 +103,7 @@ def _segment(name: str, value: object) -> object:
 
 def _component(value: object) -> str:
     """``value`` as the wire writes it (``true``, a plain decimal), percent-encoded as one
-    query or path component (``urlencode``'s ``quote_via=quote``: nothing is safe but
-    letters, digits and ``_.-~``)."""
+    component: ``urlencode``'s ``quote_via=quote``, nothing safe but letters, digits, ``_.-~``."""
     if isinstance(value, bool):
         text = "true" if value else "false"
     else:
@@ -163,71 +118,72 @@ def prepare(
     *,
     check: bool = True,
 ) -> Prepared[Any]:
-    """The request of ``operation`` with ``arguments`` (by wire name: path and query
-    parameters, body fields; ``None`` is "not given") and ``body`` (a model of the
-    operation's body; the fields given override its values).
-
-    Path parameters are substituted and percent-encoded; the query is validated with the
-    operation's query model (its defaults applied, the signer's ``recvWindow`` left out)
-    and encoded; the body is validated with its model and sent as :func:`request_body`.
-    A name the operation does not have, a float or a bool where an integer goes raises
-    TypeError; an invalid value pydantic.ValidationError (a ValueError); both before
-    sending. ``check=False`` sends path and query values as given (probes that send
-    what the spec forbids on purpose).
+    """The request of ``operation`` with ``arguments`` (path and query parameters and body
+    fields by wire name; ``None``: not given) over ``body`` (a model of its body): the query
+    with the spec's defaults, never the signer's parameters. ``check=False`` (probes) sends
+    path and query values unvalidated. Raises TypeError for a name the operation does not
+    have, a float, a bool for an integer; ValueError (pydantic.ValidationError among them)
+    for an invalid value; all before sending.
     """
-    plan = _plan(operation)
-    query: dict[str, object] = {}  # what the query model reads (path parameters it has too)
-    untyped: dict[str, object] = {}  # path parameters no model types
+    query: dict[str, object] = {}  # what the query model reads (path parameters too)
+    untyped: dict[str, object] = {}  # path parameters no model reads
     fields: dict[str, object] = {}  # body fields
     for name, value in arguments.items():
         if value is None:
             continue
         if name in operation.body_fields:
             fields[name] = _checked(operation.body_fields[name], value)
-        elif name in plan.typed:
-            query[name] = _checked(plan.typed[name], value)
-        elif name in plan.path:
-            untyped[name] = value if not check else _segment(name, value)
+            continue
+        for param in operation.params:
+            if param.name == name and not param.signer:
+                if param.modelled:
+                    query[name] = _checked(param, value)
+                    break
+                if param.location == "path":
+                    untyped[name] = _segment(name, value) if check else value
+                    break
         else:
             raise TypeError(f"{operation.operation_id} has no argument {name!r}")
-    if check and operation.query_model is not None and (query or plan.query):
-        # validated, the spec's defaults applied; read back by attribute (model_dump and
-        # urlencode would double the cost of a small GET)
-        valid = operation.query_model.model_validate(query)
-        query = {name: getattr(valid, param.python_name) for name, param in plan.typed.items()}
-    path = operation.path
-    for name in plan.path:
-        value = query.get(name, untyped.get(name))
-        if value is None:
-            raise TypeError(f"{operation.operation_id} needs its path parameter {name!r}")
-        path = path.replace("{" + name + "}", _component(value))
-    pairs = [
-        f"{encoded}={_component(query[name])}"
-        for name, encoded in plan.query
-        if query.get(name) is not None
-    ]
+    if check and operation.query_model is not None:
+        # validated once, read back by attribute (model_dump and urlencode would double the
+        # cost of a small GET); with nothing given only a query parameter's default calls for
+        # it, and a missing path parameter is the TypeError below
+        valid = None
+        for param in operation.params:
+            if param.modelled and not param.signer and (query or param.location == "query"):
+                if valid is None:
+                    valid = operation.query_model.model_validate(query)
+                query[param.name] = getattr(valid, param.python_name)
+    path, pairs = operation.path, []
+    for param in operation.params:
+        value = query.get(param.name)
+        if param.location == "path":
+            value = untyped.get(param.name) if value is None else value
+            if value is None:
+                raise TypeError(f"{operation.operation_id} needs its path parameter {param.name!r}")
+            path = path.replace("{" + param.name + "}", _component(value))
+        elif value is not None:
+            pairs.append(f"{param.encoded or _component(param.name)}={_component(value)}")
     target = f"{path}?{'&'.join(pairs)}" if pairs else path
-    model: BaseModel | None = None
-    if operation.body_model is not None:
-        if body is not None and not isinstance(body, operation.body_model):
-            raise TypeError(
-                f"{operation.operation_id} takes a {operation.body_model.__name__},"
-                f" not {type(body).__name__}"
-            )
-        if body is not None and not fields:
-            model = body
-        elif body is not None or fields or operation.body_required:
-            base = {} if body is None else body.model_dump(by_alias=True, exclude_none=True)
-            model = operation.body_model.model_validate({**base, **fields})
-    elif body is not None:
+    model, body_model = body, operation.body_model
+    if body_model is None and body is not None:
         raise TypeError(f"{operation.operation_id} takes no body")
+    if body_model is not None and body is not None and not isinstance(body, body_model):
+        raise TypeError(
+            f"{operation.operation_id} takes a {body_model.__name__}, not {type(body).__name__}"
+        )
+    if body_model is not None and (fields or (body is None and operation.body_required)):
+        base = {} if body is None else body.model_dump(by_alias=True, exclude_none=True)
+        model = body_model.model_validate({**base, **fields})
+    response, attribute = operation.response_model, operation.result_attribute
     return Prepared(
         operation.method,
         path,
         target,
         None if model is None else request_body(model),
         _JSON_HEADERS if model is not None else None,
-        plan.parse,
+        # an envelope: BaseClient checks its code before it reads data
+        response.model_validate_json if attribute is None else partial(_bare, response, attribute),
         operation.signed,
         operation.weight if operation.signed else 0,
     )
