@@ -21,8 +21,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from toobit_follower._constants import SUCCESS_CODE
 from toobit_follower._operations import Prepared, prepare, request_body
+from toobit_follower.constants import SUCCESS_CODE
 from toobit_follower.signing import SIGNING_PARAMS
 from toobit_follower.spec import spec_dict
 from toobit_follower_models import EmptyResponse

@@ -114,14 +114,14 @@ def test_every_constant_is_final_with_a_docstring_naming_its_place() -> None:
 
 
 def test_the_client_and_the_simulator_take_them_from_the_generated_module() -> None:
-    import toobit_follower._constants as private
+    import toobit_follower._base_client as core
     import toobit_follower.constants as public
     from toobit_follower_models import protocol
     from toobit_follower_sim import app
 
     for name in protocol.__all__:
         assert getattr(public, name) is getattr(protocol, name), name
-        assert getattr(private, name) is getattr(protocol, name), name
+        assert getattr(core.C, name) is getattr(protocol, name), name
     lowered = {
         app._API_KEY: protocol.API_KEY_HEADER,
         app._LIMIT_STATUS: protocol.RATE_LIMIT_STATUS_HEADER,

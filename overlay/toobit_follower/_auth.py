@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
-from ._constants import API_KEY_HEADER, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RECV_WINDOW
 from ._secret import Secret, check_api_key, check_api_secret, mask_api_key
+from .constants import API_KEY_HEADER, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RECV_WINDOW
 from .signing import BodySigning, Signer, append_signature, signing_query, validate_recv_window
 
 if TYPE_CHECKING:  # the probe is the conformance package's (it imports this package)

@@ -19,7 +19,7 @@ from toobit_follower_api.types import keep
 from toobit_follower_models import Envelope
 from toobit_follower_models.operations import BY_ID, Operation
 
-from . import _constants as C
+from . import constants as C
 from ._auth import ToobitAuth, with_target
 from ._deadline import DEADLINE, DeadlinePassed, install
 from ._exceptions import (

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from pydantic import BaseModel
 from toobit_follower_models.operations import BodyField, Operation, Param
 
-from ._constants import SUCCESS_CODE
+from .constants import SUCCESS_CODE
 
 Money = Decimal | str | int
 """Money, rates and leverage: ``Decimal``, an exact decimal string, or an int. Never float."""

@@ -13,7 +13,7 @@ import threading
 import weakref
 from typing import Final
 
-from . import _constants as C
+from . import constants as C
 from ._exceptions import RateLimitError
 
 # What admit() answers, with the seconds to wait before asking again (0.0 for GO and PROBE).

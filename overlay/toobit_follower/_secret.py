@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Final, NoReturn
 
-from ._constants import API_KEY_MAX_LENGTH
 from ._exceptions import CredentialsError
+from .constants import API_KEY_MAX_LENGTH
 
 
 class Secret:

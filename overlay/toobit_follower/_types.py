@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import httpx
 
-from . import _constants as C
+from . import constants as C
 
 
 def header_int(value: str | bytes | None) -> int | None:

@@ -9,7 +9,7 @@ import hmac
 from enum import StrEnum
 from typing import Final
 
-from ._constants import MAX_RECV_WINDOW, MIN_RECV_WINDOW
+from .constants import MAX_RECV_WINDOW, MIN_RECV_WINDOW
 
 __all__ = ["SIGNING_PARAMS", "BodySigning", "Signer", "append_signature", "sign"]
 __all__ += ["signed_message", "signing_query", "strip_signing_params", "validate_recv_window"]

@@ -43,7 +43,7 @@ from typing import Any, Final, TypeVar
 
 import httpx
 from pydantic import ValidationError
-from toobit_follower import _constants as C
+from toobit_follower import constants as C
 from toobit_follower._exceptions import AuthenticationError, PermissionDeniedError, error_class
 from toobit_follower._operations import Prepared, prepare
 from toobit_follower._secret import Secret, check_api_key, check_api_secret, mask_api_key

@@ -11,9 +11,9 @@ from typing import Any, Final, NamedTuple, TypeVar
 
 import httpx
 from pydantic import ValidationError
-from toobit_follower._constants import SUCCESS_CODE
 from toobit_follower._exceptions import APIError, AuthenticationError, RateLimitError, error_class
 from toobit_follower._operations import Prepared, prepare
+from toobit_follower.constants import SUCCESS_CODE
 from toobit_follower.signing import BodySigning
 from toobit_follower_models import Envelope, LeadersResponse, StopProfitLossUpdate
 from toobit_follower_models.errors import ErrorCode
