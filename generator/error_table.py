@@ -124,6 +124,7 @@ __all__ = [
     "ERROR_TABLE",
     "OPERATION_ERROR_CODES",
     "REQUEST_WEIGHTS",
+    "error_info",
     "ErrorCode",
     "ErrorInfo",
 ]
@@ -160,6 +161,13 @@ BY_CODE: Final[Mapping[int, ErrorInfo]] = MappingProxyType(
     {{row.code: row for row in reversed(ERROR_TABLE)}}
 )
 """The first row of each code."""
+
+
+def error_info(code: int, status_code: int | None = None) -> ErrorInfo | None:
+    """The row of ``code`` (the one with this HTTP status when the code has several, e.g.
+    rate limited / banned), or ``None`` for a code the spec does not list."""
+    rows = [row for row in ERROR_TABLE if row.code == code]
+    return next((row for row in rows if row.http_status == status_code), rows[0] if rows else None)
 
 OPERATION_ERROR_CODES: Final[Mapping[str, frozenset[int]]] = MappingProxyType(
     {{

@@ -17,8 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 import httpx
-from toobit_follower_models import errors as _errors
-from toobit_follower_models.errors import ERROR_TABLE, ErrorCode, ErrorInfo
+from toobit_follower_models.errors import ERROR_TABLE, ErrorCode, ErrorInfo, error_info
 
 from ._types import NO_RATE_LIMIT, RateLimit
 
@@ -36,13 +35,6 @@ _SIGNATURE_RE: Final = re.compile(r"(signature=)[0-9A-Za-z]+")
 def redact(text: str) -> str:
     """``text`` with any ``signature=...`` value masked (URLs in transport messages)."""
     return _SIGNATURE_RE.sub(r"\1<redacted>", text)
-
-
-def error_info(code: int, status_code: int | None = None) -> ErrorInfo | None:
-    """The spec's row for ``code`` (the one with this HTTP status when the code has
-    several, e.g. rate limited / banned), or ``None`` for a code the spec does not list."""
-    rows = [row for row in _errors.ERROR_TABLE if row.code == code]
-    return next((row for row in rows if row.http_status == status_code), rows[0] if rows else None)
 
 
 class ToobitError(Exception):
