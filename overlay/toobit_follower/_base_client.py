@@ -398,12 +398,10 @@ class BaseClient:
             step = self._next_step(call, error)
             if step == RESYNC:  # sync_time(), within what is left of this call's timeout
                 call.resyncs += 1
-                started = self._clock()
                 try:
-                    synced = yield from self._steps(prepare(SERVER_TIME, {}), call)
+                    yield from self._sync_steps(call)
                 except ToobitError as failed:
                     raise error from failed  # the -1021 is the error; the re-sync its cause
-                self._offset_from(synced[0], started, self._clock())
                 continue
             call.retries += 1
             self._log_retry(call, error, step)
@@ -707,8 +705,12 @@ class BaseClient:
         method, path = call.prepared.method, call.prepared.path
         log.info("%s %s failed (%s); retrying in %.2f s", method, path, what, delay)
 
-    def _offset_from(self, server_ms: int, started: float, ended: float) -> int:
-        offset = server_ms - round((started + ended) * 500)
+    def _sync_steps(self, within: Call[Any] | None = None) -> Steps[int]:
+        """GET /api/v1/time: the offset (server minus local, ms, at the round trip's middle)
+        later requests are signed with."""
+        started = self._clock()
+        server_ms, _ = yield from self._steps(prepare(SERVER_TIME, {}), within)
+        offset: int = server_ms - round((started + self._clock()) * 500)
         self._auth.clock_offset_ms = offset
         log.debug("clock offset to server time: %d ms", offset)
         return offset

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 
 import httpx
@@ -20,7 +19,7 @@ from toobit_follower_api.api import (
     LeaderClientOperationsWithRawResponse,
 )
 
-from ._base_client import NO_ANSWER, SEND, SERVER_TIME, BaseClient, Call, Steps
+from ._base_client import NO_ANSWER, SEND, BaseClient, Call, Steps
 
 __all__ = [
     "AsyncFollowerClient",
@@ -72,9 +71,7 @@ class SyncClient(BaseClient):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def _run(self, steps: Steps[T]) -> T:
@@ -109,9 +106,7 @@ class SyncClient(BaseClient):
     def sync_time(self) -> int:
         """Measure the server clock through GET /api/v1/time and sign later requests with
         it. Returns the offset (server minus local) in ms."""
-        started = self._clock()
-        server_ms = self._call(SERVER_TIME, {}, None)
-        return self._offset_from(server_ms, started, self._clock())
+        return self._run(self._sync_steps())
 
 
 class AsyncClient(BaseClient):
@@ -133,9 +128,7 @@ class AsyncClient(BaseClient):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     async def _run(self, steps: Steps[T]) -> T:
@@ -169,9 +162,7 @@ class AsyncClient(BaseClient):
 
     async def sync_time(self) -> int:
         """Measure the server clock and sign later requests with it; returns the offset."""
-        started = self._clock()
-        server_ms = await self._call(SERVER_TIME, {}, None)
-        return self._offset_from(server_ms, started, self._clock())
+        return await self._run(self._sync_steps())
 
 
 # ---- the clients of the two roles: the generated methods of their tags on the core ------
