@@ -55,11 +55,20 @@ from requests.adapters import BaseAdapter
 from toobit_follower import AsyncFollowerClient, FollowerClient
 from toobit_follower._base_client import without_cookie_jar
 from toobit_follower_models import HistoryOrdersResponse
+from toobit_follower_models.protocol import (
+    API_KEY_HEADER,
+    DEFAULT_RECV_WINDOW,
+    RATE_LIMIT_HEADER,
+    RATE_LIMIT_RESET_HEADER,
+    RATE_LIMIT_STATUS_HEADER,
+    SUCCESS_CODE,
+)
 
 BASE = "http://fake.toobit.invalid"
 CONFIG_PATH = "/api/v2/copy-trading/follower/config"
 HISTORY_PATH = "/api/v2/copy-trading/follower/orders/history"
 SECRET = DEMO_SECRET.encode()
+SIGNED = f"&recvWindow={DEFAULT_RECV_WINDOW}&timestamp="  # what each call appends to its query
 
 CONFIG_RESPONSE = spec_example("getFollowConfig", status="200")
 CONFIG_BODY = json.dumps(CONFIG_RESPONSE, separators=(",", ":")).encode()
@@ -95,7 +104,11 @@ def _history_body(rows: int) -> bytes:
                 "closeStatus": 2,
             }
         )
-    body = {"code": 200, "msg": "success", "data": {"pages": "7", "total": "700", "list": items}}
+    body = {
+        "code": SUCCESS_CODE,
+        "msg": "success",
+        "data": {"pages": "7", "total": "700", "list": items},
+    }
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -103,9 +116,9 @@ HISTORY_BODY = _history_body(100)
 BODIES = {CONFIG_PATH: CONFIG_BODY, HISTORY_PATH: HISTORY_BODY}
 HEADERS = {
     "content-type": "application/json",
-    "x-api-limit-status": "2999",
-    "x-api-limit": "3000",
-    "x-api-limit-reset-timestamp": "1717200060000",
+    RATE_LIMIT_STATUS_HEADER.lower(): "2999",
+    RATE_LIMIT_HEADER.lower(): "3000",
+    RATE_LIMIT_RESET_HEADER.lower(): "1717200060000",
 }
 
 
@@ -118,7 +131,7 @@ def check_signature(method: str, url: str, headers: Any, body: bytes | None) -> 
     expected = hmac.new(SECRET, unsigned.encode() + (body or b""), hashlib.sha256).hexdigest()
     if signature != expected:
         raise AssertionError(f"{method} {url}: bad signature")
-    if headers.get("X-BB-APIKEY") != DEMO_API_KEY:
+    if headers.get(API_KEY_HEADER) != DEMO_API_KEY:
         raise AssertionError(f"{method} {url}: no key header")
 
 
@@ -164,18 +177,18 @@ class HttpxBaseline:
 
     def __init__(self) -> None:
         self.http = httpx.Client(transport=httpx.MockTransport(httpx_handler))
-        self.headers = {"X-BB-APIKEY": DEMO_API_KEY}
+        self.headers = {API_KEY_HEADER: DEMO_API_KEY}
         self.prefix = BASE
 
     def get_bytes(self, path: str, query: str) -> bytes:
-        q = f"{query}&recvWindow=5000&timestamp={int(time.time() * 1000)}"
+        q = f"{query}{SIGNED}{int(time.time() * 1000)}"
         sig = hmac.new(SECRET, q.encode(), hashlib.sha256).hexdigest()
         url = f"{self.prefix}{path}?{q}&signature={sig}"
         return self.http.get(url, headers=self.headers).content
 
     def get(self, path: str, query: str) -> Any:
         body = json.loads(self.get_bytes(path, query))
-        if body["code"] != 200:
+        if body["code"] != SUCCESS_CODE:
             raise RuntimeError(body)
         return body["data"]
 
@@ -195,14 +208,14 @@ class HttpxBaseUrlBaseline(HttpxBaseline):
 
     def __init__(self) -> None:
         self.http = httpx.Client(base_url=BASE, transport=httpx.MockTransport(httpx_handler))
-        self.headers = {"X-BB-APIKEY": DEMO_API_KEY}
+        self.headers = {API_KEY_HEADER: DEMO_API_KEY}
         self.prefix = ""
 
 
 def pydantic_page(content: bytes) -> Any:
     """The generated model parses the page once (Decimals, patterns, lengths checked)."""
     envelope = HistoryOrdersResponse.model_validate_json(content)
-    if envelope.code != 200:
+    if envelope.code != SUCCESS_CODE:
         raise RuntimeError(envelope)
     return envelope.data
 
@@ -210,15 +223,15 @@ def pydantic_page(content: bytes) -> Any:
 class AsyncHttpxBaseline:
     def __init__(self) -> None:
         self.http = httpx.AsyncClient(transport=httpx.MockTransport(httpx_handler))
-        self.headers = {"X-BB-APIKEY": DEMO_API_KEY}
+        self.headers = {API_KEY_HEADER: DEMO_API_KEY}
 
     async def get(self, path: str, query: str) -> Any:
-        q = f"{query}&recvWindow=5000&timestamp={int(time.time() * 1000)}"
+        q = f"{query}{SIGNED}{int(time.time() * 1000)}"
         sig = hmac.new(SECRET, q.encode(), hashlib.sha256).hexdigest()
         url = f"{BASE}{path}?{q}&signature={sig}"
         response = await self.http.get(url, headers=self.headers)
         body = json.loads(response.content)
-        if body["code"] != 200:
+        if body["code"] != SUCCESS_CODE:
             raise RuntimeError(body)
         return body["data"]
 
@@ -230,14 +243,14 @@ class RequestsBaseline:
         self.session = requests.Session()
         self.session.trust_env = trust_env
         self.session.mount("http://", CannedAdapter())
-        self.session.headers["X-BB-APIKEY"] = DEMO_API_KEY
+        self.session.headers[API_KEY_HEADER] = DEMO_API_KEY
 
     def get(self, path: str, query: str) -> Any:
-        q = f"{query}&recvWindow=5000&timestamp={int(time.time() * 1000)}"
+        q = f"{query}{SIGNED}{int(time.time() * 1000)}"
         sig = hmac.new(SECRET, q.encode(), hashlib.sha256).hexdigest()
         response = self.session.get(f"{BASE}{path}?{q}&signature={sig}")
         body = response.json()
-        if body["code"] != 200:
+        if body["code"] != SUCCESS_CODE:
             raise RuntimeError(body)
         return body["data"]
 

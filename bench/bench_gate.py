@@ -78,23 +78,35 @@ def canned_answer(spec: Path) -> bytes:
     return json.dumps(next(iter(examples.values()))["value"], separators=(",", ":")).encode()
 
 
-HEADERS = {
-    "Content-Type": "application/json",
-    "X-Api-Limit-Status": "2999",
-    "X-Api-Limit": "3000",
-    "X-Api-Limit-Reset-Timestamp": "1717200000000",
-}
+def canned_headers() -> dict[str, str]:
+    """The canned answer's headers: 2999 weight left of 3000, so the gate never waits.
+    Imported here, not at the top: the old client's process runs this file against
+    OLD_COMMIT's generated package, which may have no protocol module, so each process
+    gets these on its command line (the same headers for both clients)."""
+    from toobit_follower_models.protocol import (
+        RATE_LIMIT_HEADER,
+        RATE_LIMIT_RESET_HEADER,
+        RATE_LIMIT_STATUS_HEADER,
+    )
+
+    return {
+        "Content-Type": "application/json",
+        RATE_LIMIT_STATUS_HEADER: "2999",
+        RATE_LIMIT_HEADER: "3000",
+        RATE_LIMIT_RESET_HEADER: "1717200000000",
+    }
 
 
 class Fake(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes, headers: dict[str, str]) -> None:
         self.body = body
+        self.headers = headers
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers=HEADERS, content=self.body)
+        return httpx.Response(200, headers=self.headers, content=self.body)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers=HEADERS, content=self.body)
+        return httpx.Response(200, headers=self.headers, content=self.body)
 
 
 class NoGate:
@@ -112,24 +124,27 @@ class NoGate:
         return until_ms
 
 
-def measure_in_process(body: bytes, rounds: int, with_gate_off: bool) -> dict[str, float]:
+def measure_in_process(
+    body: bytes, headers: dict[str, str], rounds: int, with_gate_off: bool
+) -> dict[str, float]:
     """Median CPU seconds per call of this process's client (and its gate-off twin)."""
     import asyncio
 
     from toobit_follower import AsyncFollowerClient, FollowerClient
 
+    def fake() -> Fake:
+        return Fake(body, headers)
+
     loop = asyncio.new_event_loop()
-    sync_on = FollowerClient(DEMO_API_KEY, DEMO_SECRET, base_url=BASE, transport=Fake(body))
-    async_on = AsyncFollowerClient(DEMO_API_KEY, DEMO_SECRET, base_url=BASE, transport=Fake(body))
+    sync_on = FollowerClient(DEMO_API_KEY, DEMO_SECRET, base_url=BASE, transport=fake())
+    async_on = AsyncFollowerClient(DEMO_API_KEY, DEMO_SECRET, base_url=BASE, transport=fake())
     candidates = [
         Candidate("sync", lambda: sync_on.get_follow_config(LEADER_ID)),
         Candidate("async", run_async(loop, lambda: async_on.get_follow_config(LEADER_ID), 20), 20),
     ]
     if with_gate_off:
-        sync_off = FollowerClient(DEMO_API_KEY, DEMO_SECRET, base_url=BASE, transport=Fake(body))
-        async_off = AsyncFollowerClient(
-            DEMO_API_KEY, DEMO_SECRET, base_url=BASE, transport=Fake(body)
-        )
+        sync_off = FollowerClient(DEMO_API_KEY, DEMO_SECRET, base_url=BASE, transport=fake())
+        async_off = AsyncFollowerClient(DEMO_API_KEY, DEMO_SECRET, base_url=BASE, transport=fake())
         sync_off._gate = async_off._gate = NoGate()  # type: ignore[assignment]
         candidates += [
             Candidate("sync, gate off", lambda: sync_off.get_follow_config(LEADER_ID)),
@@ -170,17 +185,21 @@ def gate_alone(calls: int = 200_000) -> float:
 
 def child(args: argparse.Namespace) -> int:
     body = canned_answer(Path(args.spec))
-    print(json.dumps(measure_in_process(body, args.rounds, not args.old)))
+    headers = json.loads(args.headers)
+    print(json.dumps(measure_in_process(body, headers, args.rounds, not args.old)))
     return 0
 
 
-def spawn(old: Path, spec: Path, rounds: int, use_old: bool) -> dict[str, float]:
+def spawn(
+    old: Path, spec: Path, headers: dict[str, str], rounds: int, use_old: bool
+) -> dict[str, float]:
     env = dict(os.environ)
     if use_old:
         env["PYTHONPATH"] = os.pathsep.join(
             [str(old / "overlay"), str(old / "generated"), str(ROOT / "bench")]
         )
     cmd = [sys.executable, __file__, "--child", "--spec", str(spec), "--rounds", str(rounds)]
+    cmd += ["--headers", json.dumps(headers)]
     out = subprocess.run(
         [*cmd, *(["--old"] if use_old else [])], env=env, capture_output=True, check=True
     ).stdout
@@ -221,6 +240,7 @@ def main() -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--old", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
+    parser.add_argument("--headers", help=argparse.SUPPRESS)  # the canned answer's, as JSON
     args = parser.parse_args()
     if args.child:
         return child(args)
@@ -228,12 +248,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as tmp:
         old = old_tree(Path(tmp))
         spec = old / "openapi.yaml"
+        headers = canned_headers()
         new_runs: list[dict[str, float]] = []
         old_runs: list[dict[str, float]] = []
         for k in range(args.processes):
             pair = [False, True] if k % 2 == 0 else [True, False]
             for use_old in pair:
-                (old_runs if use_old else new_runs).append(spawn(old, spec, args.rounds, use_old))
+                (old_runs if use_old else new_runs).append(
+                    spawn(old, spec, headers, args.rounds, use_old)
+                )
     wire = loopback(args.rounds)
 
     def med(runs: list[dict[str, float]], key: str) -> float:

@@ -52,9 +52,11 @@ from _common import (
     write_results as _write_results,
 )
 from toobit_follower import AsyncFollowerClient, FollowerClient
+from toobit_follower_models.protocol import API_KEY_HEADER, DEFAULT_RECV_WINDOW, SUCCESS_CODE
 
 PREFIX = "/api/v2/copy-trading/follower"
 SECRET = DEMO_SECRET.encode()
+SIGNED = f"recvWindow={DEFAULT_RECV_WINDOW}&timestamp="  # each signed query ends with it
 
 
 def _snake(name: str) -> str:
@@ -67,25 +69,25 @@ class HttpxBaseline:
     def __init__(self, base: str) -> None:
         self.base = base
         self.http = httpx.Client()
-        self.headers = {"X-BB-APIKEY": DEMO_API_KEY}
-        self.json_headers = {"X-BB-APIKEY": DEMO_API_KEY, "Content-Type": "application/json"}
+        self.headers = {API_KEY_HEADER: DEMO_API_KEY}
+        self.json_headers = {API_KEY_HEADER: DEMO_API_KEY, "Content-Type": "application/json"}
 
     def _check(self, response: httpx.Response) -> Any:
         body = json.loads(response.content)
-        if body["code"] != 200:
+        if body["code"] != SUCCESS_CODE:
             raise RuntimeError(body)
         return body["data"]
 
     def get(self, path: str, query: str = "") -> Any:
         q = f"{query}&" if query else ""
-        q += f"recvWindow=5000&timestamp={int(time.time() * 1000)}"
+        q += f"{SIGNED}{int(time.time() * 1000)}"
         sig = hmac.new(SECRET, q.encode(), hashlib.sha256).hexdigest()
         url = f"{self.base}{path}?{q}&signature={sig}"
         return self._check(self.http.get(url, headers=self.headers))
 
     def put(self, path: str, body: dict[str, Any]) -> Any:
         raw = json.dumps(body, separators=(",", ":")).encode()
-        q = f"recvWindow=5000&timestamp={int(time.time() * 1000)}"
+        q = f"{SIGNED}{int(time.time() * 1000)}"
         sig = hmac.new(SECRET, q.encode() + raw, hashlib.sha256).hexdigest()
         response = self.http.put(
             f"{self.base}{path}?{q}&signature={sig}", content=raw, headers=self.json_headers
@@ -97,16 +99,16 @@ class AsyncHttpxBaseline:
     def __init__(self, base: str) -> None:
         self.base = base
         self.http = httpx.AsyncClient()
-        self.headers = {"X-BB-APIKEY": DEMO_API_KEY}
+        self.headers = {API_KEY_HEADER: DEMO_API_KEY}
 
     async def get(self, path: str, query: str = "") -> Any:
         q = f"{query}&" if query else ""
-        q += f"recvWindow=5000&timestamp={int(time.time() * 1000)}"
+        q += f"{SIGNED}{int(time.time() * 1000)}"
         sig = hmac.new(SECRET, q.encode(), hashlib.sha256).hexdigest()
         url = f"{self.base}{path}?{q}&signature={sig}"
         response = await self.http.get(url, headers=self.headers)
         body = json.loads(response.content)
-        if body["code"] != 200:
+        if body["code"] != SUCCESS_CODE:
             raise RuntimeError(body)
         return body["data"]
 
@@ -116,27 +118,27 @@ class RequestsBaseline:
         self.base = base
         self.session = requests.Session()
         self.session.trust_env = False
-        self.session.headers["X-BB-APIKEY"] = DEMO_API_KEY
+        self.session.headers[API_KEY_HEADER] = DEMO_API_KEY
 
     def get(self, path: str, query: str = "") -> Any:
         q = f"{query}&" if query else ""
-        q += f"recvWindow=5000&timestamp={int(time.time() * 1000)}"
+        q += f"{SIGNED}{int(time.time() * 1000)}"
         sig = hmac.new(SECRET, q.encode(), hashlib.sha256).hexdigest()
         body = self.session.get(f"{self.base}{path}?{q}&signature={sig}").json()
-        if body["code"] != 200:
+        if body["code"] != SUCCESS_CODE:
             raise RuntimeError(body)
         return body["data"]
 
     def put(self, path: str, body: dict[str, Any]) -> Any:
         raw = json.dumps(body, separators=(",", ":")).encode()
-        q = f"recvWindow=5000&timestamp={int(time.time() * 1000)}"
+        q = f"{SIGNED}{int(time.time() * 1000)}"
         sig = hmac.new(SECRET, q.encode() + raw, hashlib.sha256).hexdigest()
         answer = self.session.put(
             f"{self.base}{path}?{q}&signature={sig}",
             data=raw,
             headers={"Content-Type": "application/json"},
         ).json()
-        if answer["code"] != 200:
+        if answer["code"] != SUCCESS_CODE:
             raise RuntimeError(answer)
         return answer["data"]
 
@@ -153,13 +155,15 @@ def make_ccxt(base: str, json_body: bool = False) -> Any:
             params = params or {}
             if api[0] != "private" or method not in ("PUT", "POST"):
                 return super().sign(path, api, method, params)
-            query = urlencode({"recvWindow": "5000", "timestamp": str(self.milliseconds())})
+            query = urlencode(
+                {"recvWindow": str(DEFAULT_RECV_WINDOW), "timestamp": str(self.milliseconds())}
+            )
             body = self.json(params)
             signature = self.hmac(
                 self.encode(query + body), self.encode(self.secret), hashlib.sha256, "hex"
             )
             url = f"{self.urls['api']['private']}/{path}?{query}&signature={signature}"
-            headers = {"X-BB-APIKEY": self.apiKey, "Content-Type": "application/json"}
+            headers = {API_KEY_HEADER: self.apiKey, "Content-Type": "application/json"}
             return {"url": url, "method": method, "body": body, "headers": headers}
 
     cls = ToobitJsonBody if json_body else ccxt.toobit

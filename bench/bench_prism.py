@@ -6,9 +6,9 @@ One process each on 127.0.0.1: the simulator (`toobit-follower-sim serve`, uvico
 worker, rate limit lifted) and Prism 5.16.0 (`prism mock openapi.yaml`, from
 bench/node_modules, installed by `make bench`). The load generator is wrk (one thread,
 16 keep-alive connections) with a Lua script that cycles through requests signed just
-before the run (distinct timestamps, recvWindow=60000), so the simulator verifies a
-real HMAC on every request. Prism checks the request against the schema (key header,
-timestamp and signature present) but verifies no signature and keeps no state.
+before the run (distinct timestamps, the spec's largest recvWindow), so the simulator
+verifies a real HMAC on every request. Prism checks the request against the schema (key
+header, timestamp and signature present) but verifies no signature and keeps no state.
 
 Workloads: reads (GET config, leaders, current orders, history page of 10, in turn)
 and writes (PUT stop-profit-loss and PUT config, in turn; the simulator commits each to
@@ -52,11 +52,12 @@ from _common import (
     wait_http,
     write_results,
 )
+from toobit_follower_models.protocol import API_KEY_HEADER, MAX_RECV_WINDOW, SUCCESS_CODE
 
 PREFIX = "/api/v2/copy-trading/follower"
 SECRET = DEMO_SECRET.encode()
 PRISM = ROOT / "bench" / "node_modules" / ".bin" / "prism"
-RECV_WINDOW = 60000
+RECV_WINDOW = MAX_RECV_WINDOW  # the pre-signed requests stay valid longest
 PRESIGNED = 4000
 
 READS: list[tuple[str, str, str, dict[str, Any] | None]] = [
@@ -97,7 +98,7 @@ def lua_script(requests: list[tuple[str, str, bytes]], path: Path) -> Path:
         "local reqs = {}",
         "function init(args)",
         "  for i, r in ipairs(raw) do",
-        f'    local h = {{["X-BB-APIKEY"] = "{DEMO_API_KEY}"}}',
+        f'    local h = {{["{API_KEY_HEADER}"] = "{DEMO_API_KEY}"}}',
         "    local body = nil",
         "    if r[3] ~= '' then h['Content-Type'] = 'application/json'; body = r[3] end",
         "    reqs[i] = wrk.format(r[1], r[2], h, body)",
@@ -114,16 +115,16 @@ def lua_script(requests: list[tuple[str, str, bytes]], path: Path) -> Path:
 
 
 def check(url: str, requests: list[tuple[str, str, bytes]]) -> None:
-    """The first requests of the script must succeed (HTTP 2XX, and code 200 when the
-    answer is an envelope)."""
+    """The first requests of the script must succeed (HTTP 2XX, and the success code when
+    the answer is an envelope)."""
     with httpx.Client(base_url=url) as http:
         for method, target, body in requests[:6]:
-            headers = {"X-BB-APIKEY": DEMO_API_KEY}
+            headers = {API_KEY_HEADER: DEMO_API_KEY}
             if body:
                 headers["Content-Type"] = "application/json"
             response = http.request(method, target, content=body or None, headers=headers)
             payload = response.json()
-            if response.status_code // 100 != 2 or payload.get("code") != 200:
+            if response.status_code // 100 != 2 or payload.get("code") != SUCCESS_CODE:
                 raise RuntimeError(
                     f"{url} {method} {target[:60]}: {response.status_code} {payload}"
                 )

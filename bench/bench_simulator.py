@@ -16,8 +16,8 @@ updateFollowConfig (PUT), signed with the demo key, and the leader's getLeaderCo
 (GET) and updateLeaderConfig (PUT), signed with the demo leader's read-write key
 (`toobit_follower_sim.testing.LEADER_API_KEY`). The load generator is wrk
 (`apt-get install wrk`; `make bench` installs it) with a Lua script cycling through 500
-pre-signed requests (recvWindow 60000, distinct timestamps, signed right before each
-run); every run must end with zero non-2xx answers and zero socket errors, so the
+pre-signed requests (the spec's largest recvWindow, distinct timestamps, signed right
+before each run); every run must end with zero non-2xx answers and zero socket errors, so the
 simulator is measured doing the real work (key lookup, HMAC over query + body, SQLite
 read or write transaction, JSON). Rounds interleave the runs (order reversed every
 other round); each figure is the median over rounds of simulator / bare in the same
@@ -96,6 +96,21 @@ def path_of(operation_id: str) -> str:
     return BY_ID[operation_id].path
 
 
+class Wire(NamedTuple):
+    """What a signed request needs from the generated protocol module."""
+
+    key_header: str  # the API key's header
+    recv_window: int  # the spec's largest recvWindow: pre-signed requests stay valid longest
+
+
+def wire() -> Wire:
+    """Imported here, not at the top, as in `path_of`: the limiter child gets these on its
+    command line."""
+    from toobit_follower_models.protocol import API_KEY_HEADER, MAX_RECV_WINDOW
+
+    return Wire(API_KEY_HEADER, MAX_RECV_WINDOW)
+
+
 def example_body(operation_id: str) -> str:
     """The page's request example of ``operation_id`` as compact JSON, the bytes sent."""
     return json.dumps(spec_example(operation_id), separators=(",", ":"))
@@ -168,9 +183,10 @@ def filesystem(path: Path) -> str:
 
 
 def signed_target(
-    path: str, params: str, body: str, timestamp: int, secret: str = DEMO_SECRET
+    path: str, params: str, body: str, timestamp: int, recv_window: int, secret: str = DEMO_SECRET
 ) -> str:
-    query = "&".join(p for p in (params, "recvWindow=60000", f"timestamp={timestamp}") if p)
+    window = f"recvWindow={recv_window}"
+    query = "&".join(p for p in (params, window, f"timestamp={timestamp}") if p)
     sig = hmac.new(secret.encode(), (query + body).encode(), hashlib.sha256).hexdigest()
     return f"{path}?{query}&signature={sig}"
 
@@ -179,13 +195,14 @@ def lua_script(path: Path, method: str, work: Workload | None, body: str) -> Non
     """wrk script: 500 requests of `work`, freshly signed (or the bare path), cycled."""
     now = int(time.time() * 1000)
     key = work.key if work is not None else DEMO_API_KEY
+    facts = wire()
+    headers = f'{{["{facts.key_header}"]="{key}", ["Content-Type"]="application/json"}}'
     lines = ["local reqs = {}"]
     for i in range(500):
         if work is None:
             url = "/bare"
         else:
-            url = signed_target(work.path, "", work.body, now + i, work.secret)
-        headers = f'{{["X-BB-APIKEY"]="{key}", ["Content-Type"]="application/json"}}'
+            url = signed_target(work.path, "", work.body, now + i, facts.recv_window, work.secret)
         lua_body = json.dumps(body) if body else "nil"
         call = f"wrk.format({json.dumps(method)}, {json.dumps(url)}, {headers}, {lua_body})"
         lines.append(f"reqs[{i + 1}] = {call}")
@@ -395,6 +412,8 @@ def history(rows: int, rounds: int, work: Path) -> tuple[list[str], float]:
     }
     samples: dict[str, list[float]] = {name: [] for name in pages}
     history_path = path_of("listHistoryOrders")
+    facts = wire()
+    key_header = {facts.key_header: DEMO_API_KEY}
     conn = http.client.HTTPConnection("127.0.0.1", port)
     try:
         for r in range(rounds):
@@ -406,9 +425,10 @@ def history(rows: int, rounds: int, work: Path) -> tuple[list[str], float]:
                         f"page={pages[name]}&size={size}",
                         "",
                         int(time.time() * 1000),
+                        facts.recv_window,
                     )
                     began = time.perf_counter()
-                    conn.request("GET", target, headers={"X-BB-APIKEY": DEMO_API_KEY})
+                    conn.request("GET", target, headers=key_header)
                     resp = conn.getresponse()
                     payload = resp.read()
                     samples[name].append(time.perf_counter() - began)
@@ -465,9 +485,10 @@ FILL_BUDGET_S = 90.0
 LIMITER_ROUNDS = 2000
 
 
-def measure_limiter(callers: int, samples: int, path: str) -> dict[str, float]:
+def measure_limiter(callers: int, samples: int, path: str, facts: Wire) -> dict[str, float]:
     """Run in a child process (the simulator on its PYTHONPATH): see the module doc.
-    ``path``: listCurrentOrders' path, which the parent read from the operation table."""
+    ``path``: listCurrentOrders' path, which the parent read from the operation table;
+    ``facts``: the parent's `wire()`."""
     from toobit_follower_sim import SimOptions, create_app
 
     now = int(time.time() * 1000)
@@ -476,6 +497,7 @@ def measure_limiter(callers: int, samples: int, path: str) -> dict[str, float]:
     rng = random.Random(13)
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
     sent: list[Any] = []
+    key_header = facts.key_header.lower().encode()  # as an ASGI scope carries it
 
     async def call(scope: dict[str, Any]) -> None:
         sent.clear()
@@ -493,7 +515,7 @@ def measure_limiter(callers: int, samples: int, path: str) -> dict[str, float]:
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
             "scheme": "http", "path": path, "raw_path": path.encode(),
             "query_string": query, "root_path": "", "server": ("127.0.0.1", 8080),
-            "headers": [(b"x-bb-apikey", key.encode())], "client": (address, 40000),
+            "headers": [(key_header, key.encode())], "client": (address, 40000),
         }  # fmt: skip
 
     def stranger() -> dict[str, Any]:
@@ -502,7 +524,7 @@ def measure_limiter(callers: int, samples: int, path: str) -> dict[str, float]:
         return scope(b"timestamp=1", key, address)
 
     def signed() -> dict[str, Any]:
-        target = signed_target("", "", "", now)
+        target = signed_target("", "", "", now, facts.recv_window)
         return scope(target[1:].encode(), DEMO_API_KEY, "127.0.0.1")
 
     def rss_kib() -> int:
@@ -557,7 +579,7 @@ def child_env(src: Path | None) -> dict[str, str]:
 def limiter(callers: int, src: Path | None) -> dict[str, float]:
     child = subprocess.run(
         [PYTHON, __file__, "--measure-limiter", str(callers),
-         "--limiter-path", path_of("listCurrentOrders")],
+         "--limiter-path", path_of("listCurrentOrders"), "--limiter-wire", json.dumps(wire())],
         capture_output=True, text=True, env=child_env(src), cwd=src or ROOT,
     )  # fmt: skip
     if child.returncode != 0:
@@ -729,9 +751,12 @@ def main() -> int:
     )
     parser.add_argument("--measure-limiter", type=int, help=argparse.SUPPRESS)  # child mode
     parser.add_argument("--limiter-path", help=argparse.SUPPRESS)  # the child's GET path
+    parser.add_argument("--limiter-wire", help=argparse.SUPPRESS)  # the parent's wire(), JSON
     args = parser.parse_args()
     if args.measure_limiter:
-        print(json.dumps(measure_limiter(args.measure_limiter, LIMITER_ROUNDS, args.limiter_path)))
+        facts = Wire(*json.loads(args.limiter_wire))
+        limited = measure_limiter(args.measure_limiter, LIMITER_ROUNDS, args.limiter_path, facts)
+        print(json.dumps(limited))
         return 0
     if args.only_hardening:
         print("\n".join(hardening(args.callers, args.stalled, args.baseline_src)[0]))

@@ -50,9 +50,11 @@ from _common import (
     write_results,
 )
 from toobit_follower import AsyncFollowerClient, FollowerClient, ToobitError
+from toobit_follower_models.protocol import RATE_LIMIT_RESET_HEADER
 
 LIMIT = 3000  # the simulator's default, the exchange's REQUEST_WEIGHT
 WINDOW_S = 60
+RESET_HEADER = RATE_LIMIT_RESET_HEADER.lower()  # the server's clock, when not limited
 
 
 class Tally:
@@ -75,7 +77,7 @@ class Tally:
             return self.issued
 
     def seen(self, response: httpx.Response) -> None:
-        self.answer(response.status_code, response.headers.get("X-Api-Limit-Reset-Timestamp", ""))
+        self.answer(response.status_code, response.headers.get(RESET_HEADER, ""))
 
     def answer(self, status: int, server_ms: str) -> None:
         with self.lock:
@@ -209,7 +211,7 @@ def counting(base: type[Any], tally: Tally) -> type[Any]:
             self, code: int, reason: str, url: str, method: str, response_headers: Any, *rest: Any
         ) -> Any:
             reset = {k.lower(): v for k, v in dict(response_headers).items()}
-            tally.answer(int(code), reset.get("x-api-limit-reset-timestamp", ""))
+            tally.answer(int(code), reset.get(RESET_HEADER, ""))
             return super().on_rest_response(code, reason, url, method, response_headers, *rest)
 
     return Counted

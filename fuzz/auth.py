@@ -18,12 +18,10 @@ from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
+from toobit_follower_models.protocol import API_KEY_HEADER, DEFAULT_RECV_WINDOW
 
 from fuzz.keys import KeyPair
 from fuzz.signing import sign
-
-API_KEY_HEADER = "X-BB-APIKEY"
-DEFAULT_RECV_WINDOW = 5000
 
 
 class ToobitSigner(requests.auth.AuthBase):

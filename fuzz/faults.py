@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from toobit_follower_models.errors import BY_CODE, BY_NAME, ErrorCode
+from toobit_follower_models.protocol import API_KEY_HEADER, MAX_RECV_WINDOW, SUCCESS_CODE
 
 from fuzz import keys
 from fuzz.signing import sign
@@ -26,6 +27,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 API_PREFIX = "/api/"
+KEY_HEADER = API_KEY_HEADER.lower().encode()  # as an ASGI scope carries it
 
 
 @dataclass
@@ -144,7 +146,7 @@ async def signed_call(
     """A correctly signed request from inside a fault (a side effect the client never asked for)."""
     pair = key or keys.demo()
     body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
-    query = f"recvWindow=60000&timestamp={int(time.time() * 1000)}"
+    query = f"recvWindow={MAX_RECV_WINDOW}&timestamp={int(time.time() * 1000)}"
     query += "&signature=" + sign(pair.secret, query.encode() + body)
     scope = {
         "type": "http",
@@ -158,7 +160,7 @@ async def signed_call(
         "root_path": "",
         "headers": [
             (b"host", b"testserver"),
-            (b"x-bb-apikey", pair.api_key.encode()),
+            (KEY_HEADER, pair.api_key.encode()),
             (b"content-type", b"application/json"),
         ],
         "client": ("127.0.0.1", 1),
@@ -193,7 +195,7 @@ LEADER_CONFIG_CHANGE = {
     "recommendShare": 1,
     "recommendShareRate": "0.2",
 }
-SUCCESS = {"code": 200, "msg": "success", "data": None}
+SUCCESS = {"code": SUCCESS_CODE, "msg": "success", "data": None}
 UNDOCUMENTED_CODE = min(BY_CODE) - 1  # below every code of the spec's table
 MALFORMED = (ErrorCode.MANDATORY_PARAM_EMPTY_OR_MALFORMED, ErrorCode.INVALID_PARAMETER)
 
@@ -230,7 +232,7 @@ async def missing_field(ex: Exchange) -> None:
         ex.path == LEADERS
         and ex.method == "GET"
         and isinstance(data, dict)
-        and data.get("code") == 200
+        and data.get("code") == SUCCESS_CODE
     ):
         for leader in data.get("data") or []:
             leader.pop("netProfit", None)

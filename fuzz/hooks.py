@@ -22,6 +22,8 @@ import json
 import os
 from typing import Any
 
+from toobit_follower_models.protocol import RATE_LIMIT_RESET_HEADER
+
 from fuzz import checks as _checks  # noqa: F401 - registers the checks
 from fuzz import harness, keys, settings, spec
 from fuzz.admin import AdminClient
@@ -45,7 +47,7 @@ def _stop_on_rate_limit(stop_file: str) -> Any:
             "status": response.status_code,
             "body": response.content[:500].decode("utf-8", "replace"),
             "retry_after": header("Retry-After"),
-            "reset_timestamp": header("X-Api-Limit-Reset-Timestamp"),
+            "reset_timestamp": header(RATE_LIMIT_RESET_HEADER),
             "request": f"{case.method} {case.formatted_path}",
         }
         with open(stop_file, "w", encoding="utf-8") as fh:

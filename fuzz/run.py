@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from toobit_follower_models.protocol import RATE_LIMIT_RESET_HEADER
 
 from fuzz import config, keys, spec, summary
 from fuzz.admin import AdminClient
@@ -506,7 +507,7 @@ class RateLimited(RunError):
         self.info = info
         super().__init__(
             f"the host answered HTTP {info.get('status')} ({info.get('request')}): rate limited"
-            f" (Retry-After {info.get('retry_after')}, X-Api-Limit-Reset-Timestamp "
+            f" (Retry-After {info.get('retry_after')}, {RATE_LIMIT_RESET_HEADER} "
             f"{info.get('reset_timestamp')}). The run stopped at once; wait before fuzzing again"
             " (continuing after a 429 leads to an IP ban)."
         )

@@ -22,11 +22,12 @@ from urllib.parse import urlsplit
 
 from toobit_follower_models.errors import ERROR_TABLE, ErrorCode
 from toobit_follower_models.operations import OPERATIONS
+from toobit_follower_models.protocol import SUCCESS_CODE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = REPO_ROOT / "openapi.yaml"
 
-SUCCESS = 200  # the envelope's `code` on success (Envelope in the spec), with HTTP 200
+SUCCESS = SUCCESS_CODE  # the envelope's `code` on success, with HTTP 200
 UNAUTHORIZED_STATUS = 401
 SERVER_ERROR_STATUSES = frozenset(range(500, 600))  # operations declare `5XX`
 

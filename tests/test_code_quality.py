@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,22 +94,6 @@ def test_imports_run_one_way(folder: str, forbidden: tuple[str, ...]) -> None:
     assert not found, "imports against STYLE.md rule 12:\n" + "\n".join(found)
 
 
-# Hand-written Python that still writes a protocol header name, outside this check's first
-# change (s6-proto may not touch fuzz/ or bench/). Each entry must still hold one: a file
-# cleaned up fails this test until its entry goes, so the list only shrinks.
-PROTOCOL_LITERALS_TO_REMOVE = {
-    "bench/bench_client.py",
-    "bench/bench_gate.py",
-    "bench/bench_loopback.py",
-    "bench/bench_prism.py",
-    "bench/bench_simulator.py",
-    "bench/bench_soak.py",
-    "fuzz/auth.py",
-    "fuzz/faults.py",
-    "fuzz/hooks.py",
-}
-
-
 def _protocol_header_names() -> set[str]:
     """The spec's API key header and the names its responses give to components.headers
     (the exchange's own; standard ones such as Retry-After are not facts of the spec),
@@ -131,29 +116,72 @@ def _protocol_header_names() -> set[str]:
     return {name.lower() for name in names}
 
 
+def _protocol_literals(source: str, names: set[str]) -> list[tuple[int, str]]:
+    """Where ``source`` writes one of ``names`` (lowercased): a str or bytes literal that is
+    the name, in any case, or an f-string whose literal text holds it as a whole word (a Lua
+    script, a wrk config, a header line); prose in a plain string or docstring is not code.
+    ``X-Api-Limit-*`` names a family, not a header, so a name followed by ``-`` is not one."""
+    pattern = re.compile(
+        "|".join(rf"(?<![\w-]){re.escape(name)}(?![\w-])" for name in sorted(names)), re.I
+    )
+    found = []
+    tree = ast.parse(source)
+    in_fstring = {
+        id(part)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.JoinedStr)
+        for part in node.values
+        if isinstance(part, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant):
+            continue
+        value = node.value.decode("latin-1") if isinstance(node.value, bytes) else node.value
+        if not isinstance(value, str):
+            continue
+        if value.lower() in names or (id(node) in in_fstring and pattern.search(value)):
+            found.append((node.lineno, value))
+    return found
+
+
+def test_the_protocol_literal_check_bites() -> None:
+    """The check below finds a name written as a literal, as bytes, and inside an f-string
+    (its literal parts are Constant nodes that only hold the name among other text), and
+    passes over a constant interpolated into an f-string and over prose."""
+    names = _protocol_header_names()
+    planted = {
+        'H = {"X-BB-APIKEY": key}': 1,
+        'H = [(b"x-bb-apikey", key)]': 1,
+        'lua = f\'local h = {{["X-BB-APIKEY"] = "{key}"}}\'': 1,
+        'line = f"x-api-limit-reset-timestamp: {ms}"': 1,
+        'msg = f"see {value} " "the X-Api-Limit-Status header"': 1,
+        'lua = f\'local h = {{["{API_KEY_HEADER}"] = "{key}"}}\'': 0,
+        'doc = "sets the X-BB-APIKEY header"': 0,
+        'msg = f"{n} answers; the X-Api-Limit-* headers say"': 0,
+        'name = "X-Api-Limit-Statuses"': 0,
+    }
+    for source, count in planted.items():
+        assert len(_protocol_literals(source, names)) == count, source
+
+
 def test_no_hand_written_python_writes_a_protocol_header_name() -> None:
     """One fact, one place (STYLE.md rule 14): outside generated/ and tests/, the API key
     header and the rate-limit headers are toobit_follower_models.protocol's constants
-    (toobit_follower.constants re-exports them), never a str or bytes literal, in any case."""
+    (toobit_follower.constants re-exports them), never a str or bytes literal, in any case,
+    nor text in an f-string (docstrings and other prose may name them)."""
     names = _protocol_header_names()
     assert {"x-bb-apikey", "x-api-limit", "x-api-limit-reset-timestamp"} <= names
     skip = {"tests", "generated", "node_modules", "__pycache__", "dist", "build"}
-    found: dict[str, list[str]] = {}
+    found = []
     checked = 0
     for folder, subfolders, files in os.walk(ROOT):
         subfolders[:] = sorted(d for d in subfolders if d not in skip and not d.startswith("."))
         for path in sorted(Path(folder) / f for f in files if f.endswith(".py")):
             checked += 1
             where = path.relative_to(ROOT).as_posix()
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                value = node.value if isinstance(node, ast.Constant) else None
-                if isinstance(value, bytes):
-                    value = value.decode("latin-1")
-                if isinstance(value, str) and value.lower() in names:
-                    found.setdefault(where, []).append(f"{where}:{node.lineno}: {value!r}")
+            found += [
+                f"{where}:{line}: {value!r}"
+                for line, value in _protocol_literals(path.read_text(encoding="utf-8"), names)
+            ]
     assert checked > 50
-    new = sorted(line for where, lines in found.items() if where not in PROTOCOL_LITERALS_TO_REMOVE
-                 for line in lines)  # fmt: skip
-    assert not new, "import these from toobit_follower_models.protocol:\n" + "\n".join(new)
-    cleaned = sorted(PROTOCOL_LITERALS_TO_REMOVE - set(found))
-    assert not cleaned, f"no protocol literal left: drop from PROTOCOL_LITERALS_TO_REMOVE {cleaned}"
+    assert not found, "import these from toobit_follower_models.protocol:\n" + "\n".join(found)
