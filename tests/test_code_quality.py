@@ -98,21 +98,10 @@ def _protocol_header_names() -> set[str]:
     """The spec's API key header and the names its responses give to components.headers
     (the exchange's own; standard ones such as Retry-After are not facts of the spec),
     lowercased."""
-    import yaml
+    from test_protocol import SPEC, _response_headers
 
-    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
-    names = {spec["components"]["securitySchemes"]["ApiKey"]["name"]}
-    responses = [
-        response
-        for item in spec["paths"].values()
-        for operation in item.values()
-        if isinstance(operation, dict)
-        for response in operation.get("responses", {}).values()
-    ]
-    for response in [*responses, *spec["components"].get("responses", {}).values()]:
-        for name, header in response.get("headers", {}).items():
-            if str(header.get("$ref", "")).startswith("#/components/headers/"):
-                names.add(name)
+    names = {SPEC["components"]["securitySchemes"]["ApiKey"]["name"]}
+    names.update(*_response_headers(SPEC).values())
     return {name.lower() for name in names}
 
 
