@@ -18,6 +18,8 @@ f. a write answered code 200 is a success whatever its ``data``.
 g. absurd rate-limit headers are a typed rate limit, never OverflowError.
 h. the block of a 429/418 can be read (``rate_limit_block``) and cleared.
 i. a clock re-sync answered -1021 is not re-synced again (and again...).
+j. the core's nested steps on the wire: a re-sync that works is followed by the retry,
+   and ``body_signing="auto"`` probes once for concurrent first writes (threads, tasks).
 """
 
 from __future__ import annotations
@@ -692,3 +694,84 @@ async def test_a_resync_answered_minus_1021_is_not_resynced_again(mode: str) -> 
     paths = [request.path for request in server.requests]
     # the call, one re-sync (GET /api/v1/time, answered -1021 too), and nothing more
     assert len(paths) <= 3, f"{len(paths)} requests: {paths[:6]}..."
+
+
+# ---- j. nested steps over the wire: a re-sync that works, the auto signing probe --------
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_resync_that_works_is_followed_by_the_retry(mode: str) -> None:
+    """-1021, then GET /api/v1/time (the server 30 s ahead), then the call again, signed
+    with the new offset: three requests, one socket each."""
+    server_time = json.dumps({"serverTime": now_ms() + 30_000}).encode()
+    with serving(
+        envelope(400, ErrorCode.INVALID_TIMESTAMP),
+        answer(200, server_time, JSON),
+        good("list_leaders"),
+    ) as server:
+        client = make(mode, server)
+        assert typed("list_leaders", await call(client, "list_leaders"))
+        assert 25_000 < client.clock_offset_ms < 35_000
+        await close(client)
+    paths = [request.path for request in server.requests]
+    assert paths == [paths[0], "/api/v1/time", paths[0]]
+    stamps = [int(r.target.split("timestamp=")[1].split("&")[0]) for r in server.requests[::2]]
+    assert stamps[1] - stamps[0] > 25_000  # the retry is signed afresh, on the server's clock
+
+
+def _query_only_host(caller_leader: int) -> Any:
+    """A host that signs the query alone: a PUT whose signature covers the body is refused
+    INVALID_SIGNATURE; the probe's leader is followed by nobody (FOLLOWER_NOT_FOUND)."""
+    import hashlib
+    import hmac
+
+    from toobit_follower_models.errors import BY_NAME
+
+    def refused(name: str) -> Action:
+        return envelope(BY_NAME[name].http_status, BY_NAME[name].code)
+
+    def reply(request: Any) -> Action:
+        if request.method == "GET" and request.path.endswith("/leaders"):
+            return good("list_leaders")
+        if request.method == "GET":
+            return refused(ErrorCode.FOLLOWER_NOT_FOUND.name)
+        query = request.target.split("?", 1)[1]
+        signed, _, signature = query.rpartition("&signature=")
+        mac = hmac.new(DEMO_SECRET.encode(), signed.encode(), hashlib.sha256).hexdigest()
+        if mac != signature:
+            return refused(ErrorCode.INVALID_SIGNATURE.name)
+        if json.loads(request.body)["leaderUserId"] != caller_leader:
+            return refused(ErrorCode.FOLLOWER_NOT_FOUND.name)
+        return good("update_stop_profit_loss")
+
+    return reply
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_auto_probes_once_over_the_wire_for_concurrent_first_writes(mode: str) -> None:
+    """Four first writes at once (threads, or tasks): one probe (4 requests through the
+    gate, on real sockets), the others wait on its lock, and every write is then signed
+    with the rule found."""
+    with serving(default=_query_only_host(LEADER)) as server:
+        # the answers carry no X-Api-Limit-Status, so each call goes alone through the
+        # gate: the others may wait for it
+        client = make(mode, server, body_signing="auto", max_retries=0, max_rate_limit_wait=10)
+        writes = 4
+        if mode == "sync":
+            import concurrent.futures
+
+            with concurrent.futures.ThreadPoolExecutor(writes) as pool:
+                futures = [
+                    pool.submit(client.update_stop_profit_loss, LEADER, "BTC-SWAP-USDT", 1)
+                    for _ in range(writes)
+                ]
+                results = [future.result(timeout=30) for future in futures]
+        else:
+            runs = [call(client, "update_stop_profit_loss") for _ in range(writes)]
+            results = await asyncio.gather(*runs)
+        assert results == [None] * writes
+        assert "query-only (probed)" in repr(client)
+        await close(client)
+    puts = [json.loads(r.body)["leaderUserId"] for r in server.requests if r.method == "PUT"]
+    probes = [leader for leader in puts if leader != LEADER]
+    assert len(probes) == 2 and len(set(probes)) == 1  # the harmless PUT, signed both ways
+    assert puts.count(LEADER) == writes
+    assert len(server.requests) == 4 + writes  # leaders, config, two PUTs; then the writes
